@@ -1,0 +1,47 @@
+package io.batchwise.backend;
+
+import io.batchwise.DataType;
+import io.batchwise.Graph;
+import io.batchwise.Shape;
+import java.util.Set;
+
+/**
+ * A compute backend, found with {@link java.util.ServiceLoader} (see {@link Backends}).
+ *
+ * <p>Life cycle: a backend is a process-wide singleton that owns its engine and stream
+ * (created lazily, on first use). {@link #plan} compiles a graph for one micro-batch into a
+ * {@link Plan} whose every byte is known before anything is allocated; {@link Plan#bind}
+ * allocates the step's tensors and returns an {@link Executor}. Everything a backend allocates
+ * is counted by its {@link #memory()} tracker and freed by {@code close()}.
+ */
+public interface Backend {
+
+    /** Short name, e.g. {@code reference}, {@code onednn}, {@code cudnn}. */
+    String name();
+
+    /** Whether the backend can run here, and if not, why (platform, missing artifact, no device). */
+    Availability availability();
+
+    /** Order of preference for {@code auto}; larger wins among available backends. */
+    int priority();
+
+    /** Element types this backend computes in. */
+    Set<DataType> dataTypes();
+
+    /** Live and peak bytes of everything this backend allocated. */
+    MemoryTracker memory();
+
+    /** A zero-filled tensor of {@code shape} in this backend's memory; the caller closes it. */
+    Tensor allocate(Shape shape, DataType type);
+
+    /**
+     * Compiles {@code graph} for micro-batch {@code microBatch}. Builds descriptors and primitives
+     * and sizes every buffer (see {@link Plan#memory()}); allocates no tensor memory.
+     */
+    Plan plan(Graph graph, int microBatch, PlanOptions options);
+
+    /** Flat parameter, gradient and state storage for {@code graph}, zero-filled; the caller closes it. */
+    default Parameters createParameters(Graph graph, DataType type) {
+        return Parameters.allocate(this, graph, type);
+    }
+}

@@ -1,0 +1,12 @@
+package io.batchwise.layer;
+
+import io.batchwise.Shape;
+import java.util.List;
+
+/** Element-wise {@code x * Phi(x), the exact (erf) form}; output shape = input shape. */
+public record GELU() implements Layer {
+    @Override
+    public Shape outputShape(List<Shape> inputs) {
+        return Layer.single(inputs);
+    }
+}

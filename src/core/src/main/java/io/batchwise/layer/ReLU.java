@@ -1,0 +1,12 @@
+package io.batchwise.layer;
+
+import io.batchwise.Shape;
+import java.util.List;
+
+/** Element-wise {@code max(x, 0)}; output shape = input shape. */
+public record ReLU() implements Layer {
+    @Override
+    public Shape outputShape(List<Shape> inputs) {
+        return Layer.single(inputs);
+    }
+}
