@@ -1,0 +1,172 @@
+package io.batchwise.train;
+
+import io.batchwise.Node;
+import io.batchwise.backend.HostTensor;
+import io.batchwise.backend.Parameters;
+import io.batchwise.layer.ParamSpec;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.BufferUnderflowException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32;
+
+/**
+ * The checkpoint file: weights, BatchNorm state, optimizer state and the run's position (step,
+ * epoch, batch within the epoch, samples seen, seed), which together fix the data order, the
+ * dropout seeds and the schedule. Layout (big-endian):
+ * <pre>
+ * "BWCKPT01" | graph fingerprint (8) | optimizer name (UTF) | seed, step, epoch, batchInEpoch, samples (8 each)
+ * | values: count (8) + floats | state: count + floats | slots (4) | per slot: count + floats | CRC32 of all before (8)
+ * </pre>
+ * Written to a temporary file, forced to disk, then renamed over the target. Read whole and checked
+ * (magic, checksum, fingerprint, sizes) before anything is written into the trainer.
+ */
+final class Checkpoint {
+    private static final byte[] MAGIC = "BWCKPT01".getBytes(StandardCharsets.US_ASCII);
+
+    private Checkpoint() {
+    }
+
+    static void write(Path file, Trainer t) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.write(MAGIC);
+        out.writeLong(fingerprint(t.parameters()));
+        out.writeUTF(t.optimizer().name());
+        out.writeLong(t.seed());
+        for (long p : t.position()) {
+            out.writeLong(p);
+        }
+        writeFloats(out, t.parameters().values().toArray());
+        writeFloats(out, t.parameters().state().toArray());
+        HostTensor[] slots = t.optimizerState();
+        out.writeInt(slots.length);
+        for (HostTensor s : slots) {
+            writeFloats(out, s.toArray());
+        }
+        CRC32 crc = new CRC32();
+        crc.update(bytes.toByteArray());
+        out.writeLong(crc.getValue());
+        out.flush();
+
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir != null) {
+            Files.createDirectories(dir);
+        }
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    static void read(Path file, Trainer t) throws IOException {
+        byte[] all = Files.readAllBytes(file);
+        if (all.length < MAGIC.length + 8 || !java.util.Arrays.equals(all, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            throw new IOException(file + " is not a Batchwise checkpoint (no BWCKPT01 header at offset 0)");
+        }
+        ByteBuffer buf = ByteBuffer.wrap(all);
+        CRC32 crc = new CRC32();
+        crc.update(all, 0, all.length - 8);
+        long stored = buf.getLong(all.length - 8);
+        if (stored != crc.getValue()) {
+            throw new IOException(file + " is truncated or corrupt: checksum mismatch over its " + all.length + " bytes");
+        }
+        buf.limit(all.length - 8);
+        buf.position(MAGIC.length);
+        try {
+            long fp = buf.getLong();
+            Parameters p = t.parameters();
+            if (fp != fingerprint(p)) {
+                throw new IOException(file + " was written for another graph (its parameter names or shapes differ)");
+            }
+            String opt = readUtf(buf);
+            if (!opt.equals(t.optimizer().name())) {
+                throw new IOException(file + " holds " + opt + " optimizer state, this trainer uses " + t.optimizer().name());
+            }
+            long seed = buf.getLong();
+            if (seed != t.seed()) {
+                throw new IOException(file + " was written by a run with seed " + seed + ", this trainer has seed " + t.seed());
+            }
+            long[] position = new long[4];
+            for (int i = 0; i < 4; i++) {
+                position[i] = buf.getLong();
+            }
+            float[] values = readFloats(buf, p.values().size(), file, "parameter");
+            float[] state = readFloats(buf, p.state().size(), file, "state");
+            HostTensor[] slots = t.optimizerState();
+            int n = buf.getInt();
+            if (n != slots.length) {
+                throw new IOException(file + " holds " + n + " optimizer state tensors, expected " + slots.length);
+            }
+            float[][] slotValues = new float[n][];
+            for (int i = 0; i < n; i++) {
+                slotValues[i] = readFloats(buf, slots[i].size(), file, "optimizer state");
+            }
+            if (buf.hasRemaining()) {
+                throw new IOException(file + " has " + buf.remaining() + " unexpected bytes at offset " + buf.position());
+            }
+            // Everything checked: only now touch the trainer.
+            p.values().write(values);
+            p.state().write(state);
+            for (int i = 0; i < n; i++) {
+                slots[i].write(slotValues[i]);
+            }
+            t.position(position);
+        } catch (BufferUnderflowException e) {
+            throw new IOException(file + " ends early at offset " + buf.position(), e);
+        }
+    }
+
+    /** A hash of every parameter's node, name and shape. */
+    static long fingerprint(Parameters p) {
+        long h = 1125899906842597L;
+        for (Node n : p.graph().nodes()) {
+            for (ParamSpec s : n.params()) {
+                String k = n.name() + "." + s.name() + s.shape();
+                for (int i = 0; i < k.length(); i++) {
+                    h = 31 * h + k.charAt(i);
+                }
+            }
+        }
+        return h;
+    }
+
+    private static void writeFloats(DataOutputStream out, float[] a) throws IOException {
+        out.writeLong(a.length);
+        ByteBuffer b = ByteBuffer.allocate(a.length * 4);
+        b.asFloatBuffer().put(a);
+        out.write(b.array());
+    }
+
+    private static float[] readFloats(ByteBuffer buf, long expected, Path file, String what) throws IOException {
+        int at = buf.position();
+        long n = buf.getLong();
+        if (n != expected) {
+            throw new IOException(file + " holds " + n + " " + what + " values at offset " + at + ", expected " + expected);
+        }
+        float[] a = new float[(int) n];
+        buf.asFloatBuffer().get(a);
+        buf.position(buf.position() + 4 * (int) n);
+        return a;
+    }
+
+    private static String readUtf(ByteBuffer buf) {
+        int len = buf.getShort() & 0xFFFF;
+        byte[] b = new byte[len];
+        buf.get(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,459 @@
+package io.batchwise.train;
+
+import io.batchwise.DataType;
+import io.batchwise.Graph;
+import io.batchwise.Shape;
+import io.batchwise.backend.Backend;
+import io.batchwise.backend.Executor;
+import io.batchwise.backend.GradientMode;
+import io.batchwise.backend.HostTensor;
+import io.batchwise.backend.Parameters;
+import io.batchwise.backend.Pass;
+import io.batchwise.backend.Plan;
+import io.batchwise.backend.PlanOptions;
+import io.batchwise.layer.BatchNorm;
+import io.batchwise.loss.HostLoss;
+import io.batchwise.loss.Loss;
+import io.batchwise.loss.LossResult;
+import io.batchwise.loss.Targets;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * Trains a graph with an exact effective batch. Each optimizer step takes an effective batch of
+ * {@code B} samples in {@code k = ceil(B / b)} micro-batches of at most {@code b}: every
+ * micro-batch's loss is a sum scaled once by {@code 1 / (terms in the effective batch)}, the
+ * first backward overwrites the gradients and later ones add, so the step equals one step on the
+ * whole batch (a short last micro-batch or effective batch included). Dropout masks are keyed by
+ * a sample's position in the effective batch, so they do not depend on the split.
+ *
+ * <p>BatchNorm normalises with the statistics of each micro-batch ("ghost" batch norm); when
+ * {@code k > 1} that differs from one big batch, and {@link #report()} says so.
+ *
+ * <p>Life cycle: {@link Builder#build()} allocates parameters (initialised from the seed) and
+ * optimizer state on the backend; executors per micro-batch size are compiled on first use and
+ * reused; {@link #close()} frees them all. Not thread-safe.
+ */
+public final class Trainer implements AutoCloseable {
+    private final Graph graph;
+    private final Backend backend;
+    private final Loss loss;
+    private final Optimizer optimizer;
+    private final Schedule schedule;
+    private final BatchSize batchSize;
+    private final int microBatch;
+    private final long seed;
+    private final boolean shuffle;
+    private final boolean dropLast;
+    private final double clipNorm;
+    private final List<TrainingListener> listeners;
+
+    private final Parameters parameters;
+    private final HostTensor[] optimizerState;
+    private final Map<Integer, Plan> plans = new LinkedHashMap<>();
+    private final Map<Integer, Executor> trainExecutors = new LinkedHashMap<>();
+    private final Map<Integer, Executor> evalExecutors = new LinkedHashMap<>();
+    private final Map<Integer, float[]> inputBuffers = new LinkedHashMap<>();
+
+    // Position of the run: everything a resume needs besides the buffers.
+    private long step;
+    private int epoch;
+    private int batchInEpoch;
+    private long samplesSeen;
+
+    private Trainer(Builder b) {
+        this.graph = b.graph;
+        this.backend = b.backend;
+        this.loss = b.loss;
+        this.optimizer = b.optimizer;
+        this.schedule = b.schedule;
+        this.batchSize = b.batchSize;
+        this.microBatch = b.microBatch;
+        this.seed = b.seed;
+        this.shuffle = b.shuffle;
+        this.dropLast = b.dropLast;
+        this.clipNorm = b.clipNorm;
+        this.listeners = List.copyOf(b.listeners);
+        this.parameters = backend.createParameters(graph, DataType.FLOAT32).initialize(seed);
+        long n = parameters.layout().trainableSize();
+        this.optimizerState = new HostTensor[optimizer.stateSlots()];
+        try {
+            for (int i = 0; i < optimizerState.length; i++) {
+                optimizerState[i] = Updater.host(backend.allocate(Shape.of((int) Math.max(1, n)), DataType.FLOAT32),
+                        "optimizer state");
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    public static Builder builder(Graph graph, Backend backend) {
+        return new Builder(graph, backend);
+    }
+
+    public Parameters parameters() {
+        return parameters;
+    }
+
+    public Graph graph() {
+        return graph;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public int microBatch() {
+        return microBatch;
+    }
+
+    /** Optimizer steps taken so far. */
+    public long step() {
+        return step;
+    }
+
+    public int epoch() {
+        return epoch;
+    }
+
+    /** Effective batch for a training set of {@code datasetSize} samples. */
+    public int effectiveBatch(int datasetSize) {
+        return batchSize.resolve(datasetSize);
+    }
+
+    /** Micro-batches per full effective batch: {@code k = ceil(B / b)}. */
+    public int accumulationSteps(int datasetSize) {
+        int big = effectiveBatch(datasetSize);
+        return (big + microBatch - 1) / microBatch;
+    }
+
+    /** A few lines on how this trainer splits and normalises its batches. */
+    public String report(int datasetSize) {
+        int big = effectiveBatch(datasetSize);
+        int k = accumulationSteps(datasetSize);
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format("effective batch %d (%s), micro-batch %d, accumulation steps %d%n", big, batchSize, microBatch, k));
+        sb.append(String.format("loss: sum over each micro-batch, scaled once by 1/(%d x %d terms)%n", big,
+                loss.termsPerSample(graph.output().outputShape())));
+        if (k > 1 && graph.nodes().stream().anyMatch(n -> n.layer() instanceof BatchNorm)) {
+            sb.append(String.format("BatchNorm: ghost statistics over each micro-batch of %d, not over the effective batch of %d%n",
+                    microBatch, big));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Trains until {@code epochs} epochs are complete or {@code maxSteps} optimizer steps have been
+     * taken in total, whichever comes first; resumes mid-epoch after {@link #restore}.
+     */
+    public void fit(Dataset data, int epochs, long maxSteps) {
+        checkData(data);
+        int n = data.size();
+        int big = effectiveBatch(n);
+        int batches = dropLast ? n / big : (n + big - 1) / big;
+        while (epoch < epochs && step < maxSteps) {
+            int[] order = order(n, epoch);
+            LossResult sum = LossResult.ZERO;
+            while (batchInEpoch < batches && step < maxSteps) {
+                int from = batchInEpoch * big;
+                StepMetrics m = trainBatch(data, order, from, Math.min(big, n - from));
+                sum = sum.plus(new LossResult(m.loss() * m.batch(), m.batch(), m.batch(), Math.round(m.accuracy() * m.batch())));
+                batchInEpoch++;
+            }
+            if (batchInEpoch < batches) {
+                return; // stopped by maxSteps mid-epoch
+            }
+            for (TrainingListener l : listeners) {
+                l.onEpoch(epoch, sum.mean(), sum.accuracy());
+            }
+            epoch++;
+            batchInEpoch = 0;
+        }
+    }
+
+    /**
+     * One optimizer step on the samples {@code indices[from..from+count)} as one effective batch.
+     */
+    public StepMetrics trainBatch(Dataset data, int[] indices, int from, int count) {
+        checkData(data);
+        long t0 = System.nanoTime();
+        Shape out = graph.output().outputShape();
+        double scale = 1.0 / (count * (double) loss.termsPerSample(out));
+        long stepSeed = mix(seed ^ mix(step + 1));
+        LossResult total = LossResult.ZERO;
+        int k = 0;
+        for (int off = 0; off < count; off += microBatch) {
+            int m = Math.min(microBatch, count - off);
+            Executor exec = executor(trainExecutors, m, true);
+            float[] x = inputBuffer(m, data.sampleShape());
+            data.copyInputs(indices, from + off, m, x);
+            exec.input().write(x);
+            exec.forward(Pass.training(stepSeed, off));
+            total = total.plus(exec.loss(loss, data.targets(indices, from + off, m), scale));
+            exec.backward(off == 0 ? GradientMode.OVERWRITE : GradientMode.ACCUMULATE);
+            k++;
+        }
+        HostTensor w = Updater.host(parameters.values(), "parameters");
+        HostTensor g = Updater.host(parameters.gradients(), "gradients");
+        long n = parameters.layout().trainableSize();
+        double norm = Math.sqrt(Updater.squaredNorm(g, n));
+        if (clipNorm > 0 && norm > clipNorm) {
+            // torch.nn.utils.clip_grad_norm_: g *= maxNorm / (norm + 1e-6)
+            Updater.scale(g, n, clipNorm / (norm + 1e-6));
+        }
+        double lr = optimizer.lr() * schedule.factor(step);
+        step++;
+        Updater.step(optimizer, w, g, optimizerState, n, step, lr);
+        samplesSeen += count;
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        StepMetrics metrics = new StepMetrics(epoch, step, samplesSeen, count, k, total.mean(), total.accuracy(), lr, norm,
+                count / seconds);
+        for (TrainingListener l : listeners) {
+            l.onStep(metrics);
+        }
+        return metrics;
+    }
+
+    /** Loss and accuracy over all of {@code data} in inference mode (running BatchNorm statistics, no dropout). */
+    public LossResult evaluate(Dataset data) {
+        checkData(data);
+        int n = data.size();
+        int[] order = identity(n);
+        Shape out = graph.output().outputShape();
+        LossResult total = LossResult.ZERO;
+        for (int from = 0; from < n; from += microBatch) {
+            int m = Math.min(microBatch, n - from);
+            Executor exec = executor(evalExecutors, m, false);
+            float[] x = inputBuffer(m, data.sampleShape());
+            data.copyInputs(order, from, m, x);
+            exec.input().write(x);
+            exec.forward(Pass.inference());
+            Targets targets = data.targets(order, from, m);
+            double[] y = exec.output().toDoubles();
+            total = total.plus(HostLoss.compute(loss, out, m, y, targets, 1, new double[y.length]));
+        }
+        return total;
+    }
+
+    /** Writes weights, optimizer state and the run's position to {@code file}, atomically. */
+    public void save(Path file) throws IOException {
+        Checkpoint.write(file, this);
+    }
+
+    /** Loads a checkpoint written by {@link #save}; a file that does not match is refused whole. */
+    public void restore(Path file) throws IOException {
+        Checkpoint.read(file, this);
+    }
+
+    @Override
+    public void close() {
+        trainExecutors.values().forEach(Executor::close);
+        evalExecutors.values().forEach(Executor::close);
+        plans.values().forEach(Plan::close);
+        trainExecutors.clear();
+        evalExecutors.clear();
+        plans.clear();
+        if (optimizerState != null) {
+            for (HostTensor t : optimizerState) {
+                if (t != null) {
+                    t.close();
+                }
+            }
+        }
+        parameters.close();
+    }
+
+    // --- package-private access for Checkpoint ---
+
+    HostTensor[] optimizerState() {
+        return optimizerState;
+    }
+
+    Optimizer optimizer() {
+        return optimizer;
+    }
+
+    long seed() {
+        return seed;
+    }
+
+    long[] position() {
+        return new long[] {step, epoch, batchInEpoch, samplesSeen};
+    }
+
+    void position(long[] p) {
+        step = p[0];
+        epoch = (int) p[1];
+        batchInEpoch = (int) p[2];
+        samplesSeen = p[3];
+    }
+
+    // --- internals ---
+
+    private Executor executor(Map<Integer, Executor> cache, int m, boolean training) {
+        Executor e = cache.get(m);
+        if (e == null) {
+            int key = training ? m : -m;
+            Plan plan = plans.get(key);
+            if (plan == null) {
+                plan = backend.plan(graph, m, training ? PlanOptions.forTraining() : PlanOptions.forInference());
+                plans.put(key, plan);
+            }
+            e = plan.bind(parameters);
+            cache.put(m, e);
+        }
+        return e;
+    }
+
+    private float[] inputBuffer(int m, Shape sample) {
+        return inputBuffers.computeIfAbsent(m, s -> new float[s * sample.sizeAsInt()]);
+    }
+
+    private void checkData(Dataset data) {
+        Shape expected = graph.inputs().get(0).outputShape();
+        if (!data.sampleShape().equals(expected)) {
+            throw new IllegalArgumentException("dataset samples have shape " + data.sampleShape() + " but input node '"
+                    + graph.inputs().get(0).name() + "' takes " + expected);
+        }
+    }
+
+    /** The sample order of {@code epoch}: a seeded Fisher-Yates shuffle, a pure function of (seed, epoch). */
+    int[] order(int n, int ep) {
+        int[] o = identity(n);
+        if (shuffle) {
+            SplittableRandom r = new SplittableRandom(mix(seed ^ mix(0x5EED0000L + ep)));
+            for (int i = n - 1; i > 0; i--) {
+                int j = r.nextInt(i + 1);
+                int t = o[i];
+                o[i] = o[j];
+                o[j] = t;
+            }
+        }
+        return o;
+    }
+
+    private static int[] identity(int n) {
+        int[] o = new int[n];
+        for (int i = 0; i < n; i++) {
+            o[i] = i;
+        }
+        return o;
+    }
+
+    static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** Builds a {@link Trainer}; {@link #build()} checks that the required settings are there. */
+    public static final class Builder {
+        private final Graph graph;
+        private final Backend backend;
+        private Loss loss;
+        private Optimizer optimizer;
+        private Schedule schedule = Schedule.constant();
+        private BatchSize batchSize;
+        private int microBatch;
+        private long seed = 1;
+        private boolean shuffle = true;
+        private boolean dropLast;
+        private double clipNorm;
+        private final List<TrainingListener> listeners = new ArrayList<>();
+
+        private Builder(Graph graph, Backend backend) {
+            this.graph = Objects.requireNonNull(graph, "graph");
+            this.backend = Objects.requireNonNull(backend, "backend");
+        }
+
+        public Builder loss(Loss l) {
+            this.loss = l;
+            return this;
+        }
+
+        public Builder optimizer(Optimizer o) {
+            this.optimizer = o;
+            return this;
+        }
+
+        public Builder schedule(Schedule s) {
+            this.schedule = Objects.requireNonNull(s);
+            return this;
+        }
+
+        /** The effective batch: {@link BatchSize#full()}, {@link BatchSize#mini}, {@link BatchSize#stochastic()}. */
+        public Builder batch(BatchSize b) {
+            this.batchSize = b;
+            return this;
+        }
+
+        /** Samples per forward/backward pass. */
+        public Builder microBatch(int b) {
+            if (b <= 0) {
+                throw new IllegalArgumentException("micro-batch must be positive, got " + b);
+            }
+            this.microBatch = b;
+            return this;
+        }
+
+        public Builder seed(long s) {
+            this.seed = s;
+            return this;
+        }
+
+        public Builder shuffle(boolean s) {
+            this.shuffle = s;
+            return this;
+        }
+
+        /** Drop the last, shorter effective batch of each epoch (default: keep it, normalised exactly). */
+        public Builder dropLast(boolean d) {
+            this.dropLast = d;
+            return this;
+        }
+
+        /** Clip the gradient to this global L2 norm; 0 (default) disables clipping. */
+        public Builder clipGradientNorm(double maxNorm) {
+            if (maxNorm < 0) {
+                throw new IllegalArgumentException("max gradient norm must be >= 0, got " + maxNorm);
+            }
+            this.clipNorm = maxNorm;
+            return this;
+        }
+
+        public Builder listener(TrainingListener l) {
+            listeners.add(Objects.requireNonNull(l));
+            return this;
+        }
+
+        public Trainer build() {
+            List<String> missing = new ArrayList<>();
+            if (loss == null) {
+                missing.add("loss");
+            }
+            if (optimizer == null) {
+                missing.add("optimizer");
+            }
+            if (batchSize == null) {
+                missing.add("batch");
+            }
+            if (microBatch == 0) {
+                missing.add("microBatch");
+            }
+            if (!missing.isEmpty()) {
+                throw new IllegalStateException("Trainer needs " + String.join(", ", missing));
+            }
+            if (graph.inputs().size() != 1) {
+                throw new IllegalArgumentException("Trainer trains graphs with one input; this one has " + graph.inputs().size());
+            }
+            return new Trainer(this);
+        }
+    }
+}
