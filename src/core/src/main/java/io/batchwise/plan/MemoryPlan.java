@@ -110,6 +110,111 @@ public final class MemoryPlan {
         return m;
     }
 
+    /** Kinds owned by {@code Parameters} (shared by every executor of a graph), not by one step. */
+    public static boolean shared(Kind k) {
+        return k == Kind.PARAMETER || k == Kind.GRADIENT || k == Kind.STATE || k == Kind.OPTIMIZER_STATE;
+    }
+
+    /**
+     * Offsets of the step's own buffers (every kind but the {@linkplain #shared shared} ones) in one
+     * arena: buffers whose lifetimes overlap never overlap in memory, so the arena is about the peak
+     * of live step buffers instead of their sum. Greedy first fit, largest buffer first; offsets
+     * aligned to {@link #ALIGNMENT} bytes. Computed once per plan.
+     */
+    public Arena arena() {
+        Arena a = arena;
+        if (a == null) {
+            a = Arena.layout(buffers);
+            arena = a;
+        }
+        return a;
+    }
+
+    /** Byte alignment of arena offsets: a cache line, and what oneDNN and cuDNN want. */
+    public static final int ALIGNMENT = 64;
+
+    private volatile Arena arena;
+
+    /** Bytes of the shared buffers (parameters, gradients, state, optimizer state). */
+    public long sharedBytes() {
+        long s = 0;
+        for (Buffer b : buffers) {
+            if (shared(b.kind())) {
+                s += b.bytes();
+            }
+        }
+        return s;
+    }
+
+    /** Where each step buffer lives in the arena. */
+    public static final class Arena {
+        private final java.util.Map<String, Long> offsets;
+        private final long bytes;
+
+        private Arena(java.util.Map<String, Long> offsets, long bytes) {
+            this.offsets = java.util.Collections.unmodifiableMap(offsets);
+            this.bytes = bytes;
+        }
+
+        /** The arena's size in bytes. */
+        public long bytes() {
+            return bytes;
+        }
+
+        /** Offset of the named buffer. */
+        public long offset(String buffer) {
+            Long o = offsets.get(buffer);
+            if (o == null) {
+                throw new IllegalArgumentException("no step buffer named '" + buffer + "' in the arena");
+            }
+            return o;
+        }
+
+        static Arena layout(List<Buffer> buffers) {
+            List<Buffer> order = new ArrayList<>();
+            for (Buffer b : buffers) {
+                if (!shared(b.kind())) {
+                    order.add(b);
+                }
+            }
+            order.sort((x, y) -> Long.compare(y.bytes(), x.bytes()));
+            java.util.Map<String, Long> offsets = new java.util.LinkedHashMap<>();
+            List<Buffer> placed = new ArrayList<>();
+            List<Long> at = new ArrayList<>();
+            long end = 0;
+            for (Buffer b : order) {
+                if (offsets.containsKey(b.name())) {
+                    throw new IllegalArgumentException("two step buffers are named '" + b.name() + "'");
+                }
+                // Intervals [offset, offset + bytes) of placed buffers whose lifetimes overlap b's, by offset.
+                List<long[]> busy = new ArrayList<>();
+                for (int i = 0; i < placed.size(); i++) {
+                    Buffer p = placed.get(i);
+                    if (p.first() <= b.last() && b.first() <= p.last()) {
+                        busy.add(new long[] {at.get(i), at.get(i) + p.bytes()});
+                    }
+                }
+                busy.sort((x, y) -> Long.compare(x[0], y[0]));
+                long offset = 0;
+                for (long[] iv : busy) {
+                    if (offset + b.bytes() <= iv[0]) {
+                        break;
+                    }
+                    offset = Math.max(offset, align(iv[1]));
+                }
+                offsets.put(b.name(), offset);
+                placed.add(b);
+                at.add(offset);
+                end = Math.max(end, offset + b.bytes());
+            }
+            return new Arena(offsets, align(end));
+        }
+
+        static long align(long x) {
+            return (x + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+        }
+    }
+
     /** A readable table of every buffer and the totals. */
     public String table() {
         StringBuilder sb = new StringBuilder();
@@ -117,8 +222,8 @@ public final class MemoryPlan {
         for (Buffer b : buffers) {
             sb.append(String.format("%-28s %-20s %,14d %4d..%-4d%n", b.name(), b.kind(), b.bytes(), b.first(), b.last()));
         }
-        sb.append(String.format("micro-batch %d: total %,d bytes, peak %,d bytes at step %d of %d%n",
-                microBatch, totalBytes(), peakBytes(), peakStep(), steps));
+        sb.append(String.format("micro-batch %d: total %,d bytes, peak %,d bytes at step %d of %d, arena %,d bytes%n",
+                microBatch, totalBytes(), peakBytes(), peakStep(), steps, arena().bytes()));
         return sb.toString();
     }
 

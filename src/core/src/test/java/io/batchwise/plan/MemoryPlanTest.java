@@ -1,6 +1,8 @@
 package io.batchwise.plan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.batchwise.Graph;
 import io.batchwise.Shape;
@@ -52,5 +54,49 @@ class MemoryPlanTest {
         assertEquals(4, p.steps());
         assertEquals(200, p.peakBytes()); // a producer and its consumer at a time
         assertEquals(3, p.buffers().get(3).last());
+    }
+
+    @Test
+    void arenaNeverOverlapsLiveBuffersAndStaysNearThePeak() {
+        java.util.Random r = new java.util.Random(3);
+        for (int trial = 0; trial < 50; trial++) {
+            java.util.List<MemoryPlan.Buffer> bufs = new java.util.ArrayList<>();
+            bufs.add(new MemoryPlan.Buffer("params", null, MemoryPlan.Kind.PARAMETER, 5000, 0, 40));
+            for (int i = 0; i < 30; i++) {
+                int a = r.nextInt(40);
+                int b = a + r.nextInt(41 - a);
+                bufs.add(new MemoryPlan.Buffer("b" + i, "n", MemoryPlan.Kind.ACTIVATION, 1 + r.nextInt(10_000), a, b));
+            }
+            MemoryPlan p = new MemoryPlan(1, 41, bufs);
+            MemoryPlan.Arena arena = p.arena();
+            long stepPeak = 0;
+            for (int t = 0; t < 41; t++) {
+                stepPeak = Math.max(stepPeak, p.liveBytes(t) - 5000);
+            }
+            assertTrue(arena.bytes() >= stepPeak, "arena below the peak");
+            assertTrue(arena.bytes() <= p.totalBytes() - 5000 + 64 * 30, "arena above the sum");
+            for (MemoryPlan.Buffer x : bufs.subList(1, bufs.size())) {
+                assertEquals(0, arena.offset(x.name()) % MemoryPlan.ALIGNMENT);
+                for (MemoryPlan.Buffer y : bufs.subList(1, bufs.size())) {
+                    boolean timeOverlap = x != y && x.first() <= y.last() && y.first() <= x.last();
+                    long xo = arena.offset(x.name());
+                    long yo = arena.offset(y.name());
+                    boolean spaceOverlap = xo < yo + y.bytes() && yo < xo + x.bytes();
+                    assertFalse(timeOverlap && spaceOverlap, x + " and " + y + " share bytes while both live");
+                }
+            }
+        }
+    }
+
+    @Test
+    void chainArenaEqualsThePeak() {
+        // A chain of equal buffers, each live for two steps: two at a time at most.
+        java.util.List<MemoryPlan.Buffer> bufs = new java.util.ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            bufs.add(new MemoryPlan.Buffer("a" + i, "n", MemoryPlan.Kind.ACTIVATION, 1024, i, i + 1));
+        }
+        MemoryPlan p = new MemoryPlan(1, 11, bufs);
+        assertEquals(2048, p.peakBytes());
+        assertEquals(2048, p.arena().bytes());
     }
 }
