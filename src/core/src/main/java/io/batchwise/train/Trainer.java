@@ -4,6 +4,7 @@ import io.batchwise.DataType;
 import io.batchwise.Graph;
 import io.batchwise.Shape;
 import io.batchwise.backend.Backend;
+import io.batchwise.backend.DeviceOutOfMemoryException;
 import io.batchwise.backend.Executor;
 import io.batchwise.backend.GradientMode;
 import io.batchwise.backend.HostTensor;
@@ -16,6 +17,8 @@ import io.batchwise.loss.HostLoss;
 import io.batchwise.loss.Loss;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.Targets;
+import io.batchwise.plan.Budget;
+import io.batchwise.plan.MemoryPlanner;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,6 +27,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Trains a graph with an exact effective batch. Each optimizer step takes an effective batch of
@@ -41,13 +46,16 @@ import java.util.SplittableRandom;
  * reused; {@link #close()} frees them all. Not thread-safe.
  */
 public final class Trainer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
     private final Graph graph;
     private final Backend backend;
     private final Loss loss;
     private final Optimizer optimizer;
     private final Schedule schedule;
     private final BatchSize batchSize;
-    private final int microBatch;
+    private int microBatch; // 0 until the planner has chosen it
+    private final Budget budget;
+    private MemoryPlanner.Decision decision;
     private final long seed;
     private final boolean shuffle;
     private final boolean dropLast;
@@ -57,8 +65,7 @@ public final class Trainer implements AutoCloseable {
     private final Parameters parameters;
     private final HostTensor[] optimizerState;
     private final Map<Integer, Plan> plans = new LinkedHashMap<>();
-    private final Map<Integer, Executor> trainExecutors = new LinkedHashMap<>();
-    private final Map<Integer, Executor> evalExecutors = new LinkedHashMap<>();
+    private final Map<Integer, Executor> executors = new LinkedHashMap<>();
     private final Map<Integer, float[]> inputBuffers = new LinkedHashMap<>();
 
     // Position of the run: everything a resume needs besides the buffers.
@@ -75,6 +82,7 @@ public final class Trainer implements AutoCloseable {
         this.schedule = b.schedule;
         this.batchSize = b.batchSize;
         this.microBatch = b.microBatch;
+        this.budget = b.budget;
         this.seed = b.seed;
         this.shuffle = b.shuffle;
         this.dropLast = b.dropLast;
@@ -128,15 +136,36 @@ public final class Trainer implements AutoCloseable {
         return batchSize.resolve(datasetSize);
     }
 
+    /**
+     * The memory planner's decision for a training set of {@code datasetSize} samples, made on first
+     * use when the trainer was built with a {@linkplain Builder#memoryBudget budget}; empty when the
+     * micro-batch was given explicitly.
+     */
+    public java.util.Optional<MemoryPlanner.Decision> plan(int datasetSize) {
+        ensureMicroBatch(effectiveBatch(datasetSize));
+        return java.util.Optional.ofNullable(decision);
+    }
+
+    private void ensureMicroBatch(int big) {
+        if (microBatch == 0) {
+            decision = MemoryPlanner.plan(backend, graph, optimizer.stateSlots(), big, budget);
+            microBatch = decision.microBatch();
+            LOG.info("planner: micro-batch {} x {} accumulation steps for an effective batch of {}, predicted peak {} of {}",
+                    microBatch, decision.accumulationSteps(), big, Budget.human(decision.predictedPeakBytes()), budget);
+        }
+    }
+
     /** Micro-batches per full effective batch: {@code k = ceil(B / b)}. */
     public int accumulationSteps(int datasetSize) {
         int big = effectiveBatch(datasetSize);
+        ensureMicroBatch(big);
         return (big + microBatch - 1) / microBatch;
     }
 
     /** A few lines on how this trainer splits and normalises its batches. */
     public String report(int datasetSize) {
         int big = effectiveBatch(datasetSize);
+        ensureMicroBatch(big);
         int k = accumulationSteps(datasetSize);
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("effective batch %d (%s), micro-batch %d, accumulation steps %d%n", big, batchSize, microBatch, k));
@@ -157,6 +186,7 @@ public final class Trainer implements AutoCloseable {
         checkData(data);
         int n = data.size();
         int big = effectiveBatch(n);
+        ensureMicroBatch(big);
         int batches = dropLast ? n / big : (n + big - 1) / big;
         while (epoch < epochs && step < maxSteps) {
             int[] order = order(n, epoch);
@@ -180,10 +210,37 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * One optimizer step on the samples {@code indices[from..from+count)} as one effective batch.
+     *
+     * <p>If an allocation fails during the step ({@link DeviceOutOfMemoryException}), the trainer frees
+     * its executors, restores the BatchNorm state, halves the micro-batch (so doubles the accumulation
+     * steps) and redoes the effective batch from its start: the first micro-batch overwrites the
+     * gradients, so nothing is lost or counted twice, and the effective batch is unchanged.
      */
     public StepMetrics trainBatch(Dataset data, int[] indices, int from, int count) {
         checkData(data);
+        ensureMicroBatch(count);
         long t0 = System.nanoTime();
+        float[] stateBefore = parameters.layout().stateSize() > 0 ? parameters.state().toArray() : null;
+        while (true) {
+            try {
+                return attempt(data, indices, from, count, t0);
+            } catch (DeviceOutOfMemoryException e) {
+                if (microBatch == 1) {
+                    throw new IllegalStateException("out of memory even at micro-batch 1: " + e.getMessage(), e);
+                }
+                closeExecutors();
+                if (stateBefore != null) {
+                    parameters.state().write(stateBefore);
+                }
+                int old = microBatch;
+                microBatch = Math.max(1, microBatch / 2);
+                LOG.warn("allocation failed at micro-batch {} ({}); redoing step {} with micro-batch {} x {} accumulation steps",
+                        old, e.getMessage(), step + 1, microBatch, (count + microBatch - 1) / microBatch);
+            }
+        }
+    }
+
+    private StepMetrics attempt(Dataset data, int[] indices, int from, int count, long t0) {
         Shape out = graph.output().outputShape();
         double scale = 1.0 / (count * (double) loss.termsPerSample(out));
         long stepSeed = mix(seed ^ mix(step + 1));
@@ -191,7 +248,7 @@ public final class Trainer implements AutoCloseable {
         int k = 0;
         for (int off = 0; off < count; off += microBatch) {
             int m = Math.min(microBatch, count - off);
-            Executor exec = executor(trainExecutors, m, true);
+            Executor exec = executor(m);
             float[] x = inputBuffer(m, data.sampleShape());
             data.copyInputs(indices, from + off, m, x);
             exec.input().write(x);
@@ -221,16 +278,20 @@ public final class Trainer implements AutoCloseable {
         return metrics;
     }
 
-    /** Loss and accuracy over all of {@code data} in inference mode (running BatchNorm statistics, no dropout). */
+    /**
+     * Loss and accuracy over all of {@code data} in inference mode (running BatchNorm statistics, no
+     * dropout). Runs on the training executors, so evaluation needs no memory beyond the plan's.
+     */
     public LossResult evaluate(Dataset data) {
         checkData(data);
         int n = data.size();
+        ensureMicroBatch(effectiveBatch(n));
         int[] order = identity(n);
         Shape out = graph.output().outputShape();
         LossResult total = LossResult.ZERO;
         for (int from = 0; from < n; from += microBatch) {
             int m = Math.min(microBatch, n - from);
-            Executor exec = executor(evalExecutors, m, false);
+            Executor exec = executor(m);
             float[] x = inputBuffer(m, data.sampleShape());
             data.copyInputs(order, from, m, x);
             exec.input().write(x);
@@ -252,14 +313,16 @@ public final class Trainer implements AutoCloseable {
         Checkpoint.read(file, this);
     }
 
+    private void closeExecutors() {
+        executors.values().forEach(Executor::close);
+        plans.values().forEach(Plan::close);
+        executors.clear();
+        plans.clear();
+    }
+
     @Override
     public void close() {
-        trainExecutors.values().forEach(Executor::close);
-        evalExecutors.values().forEach(Executor::close);
-        plans.values().forEach(Plan::close);
-        trainExecutors.clear();
-        evalExecutors.clear();
-        plans.clear();
+        closeExecutors();
         if (optimizerState != null) {
             for (HostTensor t : optimizerState) {
                 if (t != null) {
@@ -297,17 +360,14 @@ public final class Trainer implements AutoCloseable {
 
     // --- internals ---
 
-    private Executor executor(Map<Integer, Executor> cache, int m, boolean training) {
-        Executor e = cache.get(m);
+    /** The training executor for micro-batches of {@code m} samples, compiled and bound on first use. */
+    private Executor executor(int m) {
+        Executor e = executors.get(m);
         if (e == null) {
-            int key = training ? m : -m;
-            Plan plan = plans.get(key);
-            if (plan == null) {
-                plan = backend.plan(graph, m, training ? PlanOptions.forTraining() : PlanOptions.forInference());
-                plans.put(key, plan);
-            }
+            Plan plan = backend.plan(graph, m, PlanOptions.forTraining());
+            plans.put(m, plan);
             e = plan.bind(parameters);
-            cache.put(m, e);
+            executors.put(m, e);
         }
         return e;
     }
@@ -362,6 +422,7 @@ public final class Trainer implements AutoCloseable {
         private Schedule schedule = Schedule.constant();
         private BatchSize batchSize;
         private int microBatch;
+        private Budget budget;
         private long seed = 1;
         private boolean shuffle = true;
         private boolean dropLast;
@@ -400,6 +461,15 @@ public final class Trainer implements AutoCloseable {
                 throw new IllegalArgumentException("micro-batch must be positive, got " + b);
             }
             this.microBatch = b;
+            return this;
+        }
+
+        /**
+         * Let the memory planner choose the micro-batch: the largest that fits {@code b} (e.g.
+         * {@link Budget#host(long)}), decided from the plans before anything runs.
+         */
+        public Builder memoryBudget(Budget b) {
+            this.budget = Objects.requireNonNull(b);
             return this;
         }
 
@@ -444,8 +514,8 @@ public final class Trainer implements AutoCloseable {
             if (batchSize == null) {
                 missing.add("batch");
             }
-            if (microBatch == 0) {
-                missing.add("microBatch");
+            if (microBatch == 0 && budget == null) {
+                missing.add("microBatch or memoryBudget");
             }
             if (!missing.isEmpty()) {
                 throw new IllegalStateException("Trainer needs " + String.join(", ", missing));

@@ -1,0 +1,196 @@
+package io.batchwise.plan;
+
+import io.batchwise.DataType;
+import io.batchwise.Graph;
+import io.batchwise.Node;
+import io.batchwise.backend.Backend;
+import io.batchwise.backend.ParameterLayout;
+import io.batchwise.backend.Plan;
+import io.batchwise.backend.PlanOptions;
+import io.batchwise.layer.ParamSpec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Chooses the largest micro-batch whose training step fits a memory budget, from the backend's own
+ * plans (real descriptor sizes, workspaces and scratchpads) before anything is allocated.
+ *
+ * <p>Model: {@code peak(b) = fixed + arena(b)}, where {@code fixed} is what the graph's
+ * {@code Parameters} hold (values, gradients, state) plus the optimizer state, and {@code arena(b)}
+ * the step buffers of a plan for micro-batch {@code b} laid out by lifetime
+ * ({@link MemoryPlan#arena()}). A short last micro-batch is carved from the same arena, so it adds
+ * nothing. The search starts from a linear fit through {@code b = 1, 2} and compiles only a few
+ * more plans to confirm the boundary.
+ */
+public final class MemoryPlanner {
+    private MemoryPlanner() {
+    }
+
+    /** One row of the readable plan. */
+    public record LayerRow(String node, String type, long parameterBytes, long activationBytesPerSample, long workspaceBytes) {
+    }
+
+    /**
+     * The planner's answer.
+     *
+     * @param effectiveBatch     B, what the optimizer sees
+     * @param microBatch         b, samples per forward/backward pass
+     * @param accumulationSteps  k = ceil(B / b)
+     * @param fixedBytes         parameters, gradients, state and optimizer state
+     * @param arenaBytes         the step buffers at micro-batch b
+     * @param predictedPeakBytes fixed + arena
+     * @param budget             the budget it was planned against
+     * @param plansCompiled      plans the search compiled
+     * @param nanos              time the decision took
+     */
+    public record Decision(int effectiveBatch, int microBatch, int accumulationSteps, long fixedBytes, long arenaBytes,
+                           long predictedPeakBytes, Budget budget, List<LayerRow> layers, int plansCompiled, long nanos) {
+
+        /** Per-layer table, totals, the chosen b and k, and the predicted peak against the budget. */
+        public String table() {
+            StringBuilder sb = new StringBuilder();
+            sb.append(String.format("%-14s %-16s %14s %18s %14s%n", "layer", "type", "param bytes", "act. bytes/sample", "workspace"));
+            long p = 0;
+            long a = 0;
+            long w = 0;
+            for (LayerRow r : layers) {
+                sb.append(String.format("%-14s %-16s %,14d %,18d %,14d%n", r.node(), r.type(), r.parameterBytes(),
+                        r.activationBytesPerSample(), r.workspaceBytes()));
+                p += r.parameterBytes();
+                a += r.activationBytesPerSample();
+                w += r.workspaceBytes();
+            }
+            sb.append(String.format("%-14s %-16s %,14d %,18d %,14d%n", "total", "", p, a, w));
+            sb.append(String.format("effective batch %d = %d micro-batch(es) of at most %d%n", effectiveBatch, accumulationSteps, microBatch));
+            sb.append(String.format("predicted peak %s (fixed %s + step arena %s) of budget %s: %.0f%%%n",
+                    Budget.human(predictedPeakBytes), Budget.human(fixedBytes), Budget.human(arenaBytes), budget,
+                    100.0 * predictedPeakBytes / budget.bytes()));
+            return sb.toString();
+        }
+    }
+
+    /** Thrown when not even one sample fits; says how much is needed and how much there is. */
+    public static final class InsufficientMemoryException extends IllegalStateException {
+        private final long neededBytes;
+        private final long availableBytes;
+
+        InsufficientMemoryException(long needed, long fixed, long step, Budget budget) {
+            super(String.format("a training step needs %s for one sample (parameters, gradients and optimizer state %s"
+                            + " + step buffers %s) but the memory budget is %s: raise the budget by at least %s",
+                    Budget.human(needed), Budget.human(fixed), Budget.human(step), budget, Budget.human(needed - budget.bytes())));
+            this.neededBytes = needed;
+            this.availableBytes = budget.bytes();
+        }
+
+        public long neededBytes() {
+            return neededBytes;
+        }
+
+        public long availableBytes() {
+            return availableBytes;
+        }
+    }
+
+    /** Bytes of Parameters (values, gradients, state) plus {@code optimizerSlots} parameter-sized state tensors. */
+    public static long fixedBytes(Graph graph, DataType type, int optimizerSlots) {
+        ParameterLayout l = new ParameterLayout(graph);
+        long t = Math.max(1, l.trainableSize());
+        long s = Math.max(1, l.stateSize());
+        return (t * (2 + optimizerSlots) + s) * type.bytes();
+    }
+
+    /**
+     * The largest micro-batch {@code b <= effectiveBatch} whose step fits {@code budget}.
+     *
+     * @throws InsufficientMemoryException when even {@code b = 1} does not fit
+     */
+    public static Decision plan(Backend backend, Graph graph, int optimizerSlots, int effectiveBatch, Budget budget) {
+        if (effectiveBatch <= 0) {
+            throw new IllegalArgumentException("the effective batch must be positive, got " + effectiveBatch);
+        }
+        long t0 = System.nanoTime();
+        long fixed = fixedBytes(graph, DataType.FLOAT32, optimizerSlots);
+        Map<Integer, Long> arenas = new HashMap<>();
+        java.util.function.IntToLongFunction arena = b -> arenas.computeIfAbsent(b, x -> {
+            try (Plan p = backend.plan(graph, x, PlanOptions.forTraining())) {
+                return p.memory().arena().bytes();
+            }
+        });
+        long room = budget.bytes() - fixed;
+        long one = arena.applyAsLong(1);
+        if (one > room) {
+            throw new InsufficientMemoryException(fixed + one, fixed, one, budget);
+        }
+        int best = 1;
+        if (effectiveBatch > 1) {
+            long perSample = Math.max(1, arena.applyAsLong(2) - one);
+            long guess = 1 + (room - one) / perSample;
+            int c = (int) Math.max(1, Math.min(effectiveBatch, guess));
+            // Bracket the boundary around the guess, then bisect: fits(lo) and (hi > B or !fits(hi)).
+            int lo;
+            int hi;
+            if (arena.applyAsLong(c) <= room) {
+                lo = c;
+                int stepUp = 1;
+                hi = c + stepUp;
+                while (hi <= effectiveBatch && arena.applyAsLong(hi) <= room) {
+                    lo = hi;
+                    stepUp *= 2;
+                    hi = lo + stepUp;
+                }
+                hi = Math.min(hi, effectiveBatch + 1);
+            } else {
+                hi = c;
+                int stepDown = 1;
+                lo = c - stepDown;
+                while (lo > 1 && arena.applyAsLong(lo) > room) {
+                    hi = lo;
+                    stepDown *= 2;
+                    lo = Math.max(1, hi - stepDown);
+                }
+            }
+            while (hi - lo > 1) {
+                int mid = (lo + hi) >>> 1;
+                if (mid <= effectiveBatch && arena.applyAsLong(mid) <= room) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            best = lo;
+        }
+        List<LayerRow> rows = layers(backend, graph, best);
+        long a = arena.applyAsLong(best);
+        int k = (effectiveBatch + best - 1) / best;
+        return new Decision(effectiveBatch, best, k, fixed, a, fixed + a, budget, rows, arenas.size() + 1, System.nanoTime() - t0);
+    }
+
+    /** Per-layer parameter, activation (per sample) and workspace bytes from the plan at {@code b}. */
+    static List<LayerRow> layers(Backend backend, Graph graph, int b) {
+        Map<String, long[]> perNode = new HashMap<>();
+        try (Plan p = backend.plan(graph, b, PlanOptions.forTraining())) {
+            for (MemoryPlan.Buffer buf : p.memory().buffers()) {
+                if (buf.node() == null || MemoryPlan.shared(buf.kind())) {
+                    continue;
+                }
+                long[] v = perNode.computeIfAbsent(buf.node(), x -> new long[2]);
+                switch (buf.kind()) {
+                    case INPUT, ACTIVATION, ACTIVATION_GRADIENT -> v[0] += buf.bytes();
+                    default -> v[1] += buf.bytes();
+                }
+            }
+        }
+        List<LayerRow> rows = new ArrayList<>();
+        for (Node n : graph.nodes()) {
+            long params = 0;
+            for (ParamSpec s : n.params()) {
+                params += s.shape().size() * DataType.FLOAT32.bytes();
+            }
+            long[] v = perNode.getOrDefault(n.name(), new long[2]);
+            rows.add(new LayerRow(n.name(), n.layer().typeName(), params, v[0] / b, v[1]));
+        }
+        return rows;
+    }
+}
