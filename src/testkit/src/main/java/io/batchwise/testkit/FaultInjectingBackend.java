@@ -1,0 +1,176 @@
+package io.batchwise.testkit;
+
+import io.batchwise.DataType;
+import io.batchwise.Graph;
+import io.batchwise.Shape;
+import io.batchwise.backend.Availability;
+import io.batchwise.backend.Backend;
+import io.batchwise.backend.DeviceOutOfMemoryException;
+import io.batchwise.backend.Executor;
+import io.batchwise.backend.GradientMode;
+import io.batchwise.backend.MemoryTracker;
+import io.batchwise.backend.Parameters;
+import io.batchwise.backend.Pass;
+import io.batchwise.backend.Plan;
+import io.batchwise.backend.PlanOptions;
+import io.batchwise.backend.Tensor;
+import io.batchwise.loss.Loss;
+import io.batchwise.loss.LossResult;
+import io.batchwise.loss.Targets;
+import io.batchwise.plan.MemoryPlan;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Wraps a backend and makes allocations fail on purpose, the way a fragmented device or another
+ * process would: binding a plan above a micro-batch size, or the n-th forward pass of the run.
+ */
+public final class FaultInjectingBackend implements Backend {
+    private final Backend inner;
+    private volatile int failBindAbove = Integer.MAX_VALUE;
+    private final AtomicInteger forwardCalls = new AtomicInteger();
+    private volatile int failForwardCall = -1;
+    private final AtomicInteger injected = new AtomicInteger();
+
+    public FaultInjectingBackend(Backend inner) {
+        this.inner = inner;
+    }
+
+    /** Binding any plan of a micro-batch larger than {@code b} throws. */
+    public FaultInjectingBackend failBindAbove(int b) {
+        this.failBindAbove = b;
+        return this;
+    }
+
+    /** The {@code n}-th forward pass from now (1-based) throws, once. */
+    public FaultInjectingBackend failForwardCall(int n) {
+        forwardCalls.set(0);
+        this.failForwardCall = n;
+        return this;
+    }
+
+    /** Failures injected so far. */
+    public int injected() {
+        return injected.get();
+    }
+
+    private DeviceOutOfMemoryException oom(String what) {
+        injected.incrementAndGet();
+        return new DeviceOutOfMemoryException("injected: " + what, -1, null);
+    }
+
+    @Override
+    public String name() {
+        return inner.name();
+    }
+
+    @Override
+    public Availability availability() {
+        return inner.availability();
+    }
+
+    @Override
+    public int priority() {
+        return inner.priority();
+    }
+
+    @Override
+    public Set<DataType> dataTypes() {
+        return inner.dataTypes();
+    }
+
+    @Override
+    public MemoryTracker memory() {
+        return inner.memory();
+    }
+
+    @Override
+    public Tensor allocate(Shape shape, DataType type) {
+        return inner.allocate(shape, type);
+    }
+
+    @Override
+    public Parameters createParameters(Graph graph, DataType type) {
+        return Parameters.allocate(this, graph, type);
+    }
+
+    @Override
+    public Plan plan(Graph graph, int microBatch, PlanOptions options) {
+        Plan p = inner.plan(graph, microBatch, options);
+        return new Plan() {
+            public Graph graph() {
+                return p.graph();
+            }
+
+            public int microBatch() {
+                return p.microBatch();
+            }
+
+            public PlanOptions options() {
+                return p.options();
+            }
+
+            public MemoryPlan memory() {
+                return p.memory();
+            }
+
+            public Executor bind(Parameters parameters) {
+                if (microBatch > failBindAbove) {
+                    throw oom("bind at micro-batch " + microBatch);
+                }
+                return wrap(p.bind(parameters), this);
+            }
+
+            public void close() {
+                p.close();
+            }
+        };
+    }
+
+    private Executor wrap(Executor e, Plan plan) {
+        return new Executor() {
+            public Plan plan() {
+                return plan;
+            }
+
+            public Parameters parameters() {
+                return e.parameters();
+            }
+
+            public Tensor input(String name) {
+                return e.input(name);
+            }
+
+            public Tensor output() {
+                return e.output();
+            }
+
+            public Tensor outputGradient() {
+                return e.outputGradient();
+            }
+
+            public Tensor inputGradient(String name) {
+                return e.inputGradient(name);
+            }
+
+            public void forward(Pass pass) {
+                if (forwardCalls.incrementAndGet() == failForwardCall) {
+                    throw oom("forward call " + failForwardCall);
+                }
+                e.forward(pass);
+            }
+
+            public LossResult loss(Loss loss, Targets targets, double scale) {
+                return e.loss(loss, targets, scale);
+            }
+
+            public void backward(GradientMode mode) {
+                e.backward(mode);
+            }
+
+            public void close() {
+                e.close();
+            }
+        };
+    }
+}

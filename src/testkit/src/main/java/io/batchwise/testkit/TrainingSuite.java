@@ -1,0 +1,426 @@
+package io.batchwise.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.batchwise.Graph;
+import io.batchwise.Shape;
+import io.batchwise.backend.Backend;
+import io.batchwise.layer.Add;
+import io.batchwise.layer.AvgPool2d;
+import io.batchwise.layer.BatchNorm;
+import io.batchwise.layer.Conv2d;
+import io.batchwise.layer.Dense;
+import io.batchwise.layer.Dropout;
+import io.batchwise.layer.MaxPool2d;
+import io.batchwise.layer.ReLU;
+import io.batchwise.layer.Tanh;
+import io.batchwise.loss.LossResult;
+import io.batchwise.loss.SoftmaxCrossEntropy;
+import io.batchwise.train.BatchSize;
+import io.batchwise.train.InMemoryDataset;
+import io.batchwise.train.Optimizer;
+import io.batchwise.train.Schedule;
+import io.batchwise.train.StepMetrics;
+import io.batchwise.train.Trainer;
+import io.batchwise.train.TrainingListener;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The trainer's guarantees, run against each backend: gradient accumulation equals one big batch,
+ * determinism, the three regimes converge, and checkpoints resume bit-identically.
+ * Weights are compared with {@code max|a - b| / max(1, max|b|)}.
+ */
+public abstract class TrainingSuite {
+
+    /** The backend under test. */
+    protected abstract Backend backend();
+
+    // --- models and data (small: the reference backend runs them too) ---
+
+    static Graph mlp() {
+        return Graph.builder().input("x", Shape.of(20))
+                .then("fc1", new Dense(16)).then("relu1", new ReLU())
+                .then("fc2", new Dense(12)).then("tanh", new Tanh())
+                .then("fc3", new Dense(4)).build();
+    }
+
+    static Graph cnn() {
+        return Graph.builder().input("x", Shape.of(1, 8, 8))
+                .then("conv1", Conv2d.of(3, 3).padding(1)).then("relu1", new ReLU())
+                .then("pool1", MaxPool2d.of(2))
+                .then("conv2", Conv2d.of(5, 3)).then("relu2", new ReLU())
+                .then("fc", new Dense(4)).build();
+    }
+
+    static Graph residual() {
+        return Graph.builder().input("x", Shape.of(1, 8, 8))
+                .then("stem", Conv2d.of(4, 3).padding(1)).then("relu0", new ReLU())
+                .then("conv1", Conv2d.of(4, 3).padding(1)).then("relu1", new ReLU())
+                .then("conv2", Conv2d.of(4, 3).padding(1))
+                .add("sum", new Add(), "relu0", "conv2").then("relu2", new ReLU())
+                .then("pool", AvgPool2d.of(2))
+                .then("fc", new Dense(4)).build();
+    }
+
+    static Graph withBatchNorm() {
+        return Graph.builder().input("x", Shape.of(1, 8, 8))
+                .then("conv1", Conv2d.of(3, 3)).then("bn1", new BatchNorm()).then("relu1", new ReLU())
+                .then("fc", new Dense(4)).build();
+    }
+
+    static Graph withDropout() {
+        return Graph.builder().input("x", Shape.of(20))
+                .then("fc1", new Dense(16)).then("relu1", new ReLU()).then("drop", new Dropout(0.3f))
+                .then("fc2", new Dense(4)).build();
+    }
+
+    /** Gaussian inputs; labels from a fixed random linear teacher, so the task is learnable. */
+    static InMemoryDataset data(Shape sample, int n, long seed) {
+        Random r = new Random(seed);
+        int per = sample.sizeAsInt();
+        float[] x = new float[n * per];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        double[][] teacher = new double[4][per];
+        Random tr = new Random(1234);
+        for (double[] row : teacher) {
+            for (int j = 0; j < per; j++) {
+                row[j] = tr.nextGaussian();
+            }
+        }
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            double best = Double.NEGATIVE_INFINITY;
+            for (int k = 0; k < 4; k++) {
+                double s = 0;
+                for (int j = 0; j < per; j++) {
+                    s += teacher[k][j] * x[i * per + j];
+                }
+                if (s > best) {
+                    best = s;
+                    y[i] = k;
+                }
+            }
+        }
+        return InMemoryDataset.labelled(x, sample, y);
+    }
+
+    private Trainer trainer(Graph g, Optimizer opt, int big, int micro, long seed) {
+        return Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(opt)
+                .batch(BatchSize.mini(big)).microBatch(micro).seed(seed).build();
+    }
+
+    private static int[] identity(int n) {
+        int[] o = new int[n];
+        for (int i = 0; i < n; i++) {
+            o[i] = i;
+        }
+        return o;
+    }
+
+    static double relativeError(float[] a, float[] b) {
+        double diff = 0;
+        double scale = 1;
+        for (int i = 0; i < a.length; i++) {
+            diff = Math.max(diff, Math.abs(a[i] - b[i]));
+            scale = Math.max(scale, Math.abs(b[i]));
+        }
+        return diff / scale;
+    }
+
+    // --- accumulation equals one big batch ---
+
+    static Stream<Arguments> splits() {
+        List<Arguments> cases = new ArrayList<>();
+        String[] names = {"mlp", "cnn", "residual"};
+        for (String model : names) {
+            cases.add(Arguments.of(model, 512, 64));  // 8 x 64
+            cases.add(Arguments.of(model, 512, 8));   // 64 x 8
+            cases.add(Arguments.of(model, 512, 1));   // 512 x 1
+            cases.add(Arguments.of(model, 500, 64));  // 7 x 64 + a short 52
+        }
+        return cases.stream();
+    }
+
+    static Graph model(String name) {
+        return switch (name) {
+            case "mlp" -> mlp();
+            case "cnn" -> cnn();
+            case "residual" -> residual();
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    @ParameterizedTest(name = "{0}: B = {1} in micro-batches of {2}")
+    @MethodSource("splits")
+    void accumulatedStepEqualsOneBigStep(String name, int big, int micro) {
+        Graph g = model(name);
+        InMemoryDataset d = data(g.inputs().get(0).outputShape(), big, 11);
+        Optimizer sgd = Optimizer.Sgd.momentum(0.5, 0.9);
+        try (Trainer whole = trainer(g, sgd, big, big, 3); Trainer split = trainer(g, sgd, big, micro, 3)) {
+            StepMetrics a = whole.trainBatch(d, identity(big), 0, big);
+            StepMetrics b = split.trainBatch(d, identity(big), 0, big);
+            assertEquals((big + micro - 1) / micro, b.microBatches());
+            assertEquals(a.loss(), b.loss(), 1e-5 * Math.abs(a.loss()));
+            assertEquals(a.accuracy(), b.accuracy(), 0);
+            float[] wa = whole.parameters().values().toArray();
+            float[] wb = split.parameters().values().toArray();
+            assertTrue(relativeError(wb, wa) <= 1e-5, "weights differ by " + relativeError(wb, wa));
+            // The step moved the weights by far more than the tolerance: the check has teeth.
+            try (Trainer fresh = trainer(g, sgd, big, big, 3)) {
+                assertTrue(relativeError(fresh.parameters().values().toArray(), wa) > 1e-3);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}: 20 Adam steps, B = 128 vs 4 x 32")
+    @MethodSource("modelNames")
+    void twentyAdamStepsMatch(String name) {
+        Graph g = model(name);
+        InMemoryDataset d = data(g.inputs().get(0).outputShape(), 128 * 20, 5);
+        Optimizer adam = Optimizer.Adam.of(1e-2);
+        try (Trainer whole = trainer(g, adam, 128, 128, 9); Trainer split = trainer(g, adam, 128, 32, 9)) {
+            whole.fit(d, 1, 20);
+            split.fit(d, 1, 20);
+            assertEquals(20, split.step());
+            float[] wa = whole.parameters().values().toArray();
+            float[] wb = split.parameters().values().toArray();
+            assertTrue(relativeError(wb, wa) <= 1e-5, "weights differ by " + relativeError(wb, wa));
+        }
+    }
+
+    static Stream<String> modelNames() {
+        return Stream.of("mlp", "cnn", "residual");
+    }
+
+    @Test
+    void dropoutMasksDoNotDependOnTheSplit() {
+        Graph g = withDropout();
+        InMemoryDataset d = data(Shape.of(20), 64, 2);
+        try (Trainer whole = trainer(g, Optimizer.Sgd.plain(0.5), 64, 64, 4);
+             Trainer split = trainer(g, Optimizer.Sgd.plain(0.5), 64, 8, 4)) {
+            whole.fit(d, 3, Long.MAX_VALUE);
+            split.fit(d, 3, Long.MAX_VALUE);
+            float[] wa = whole.parameters().values().toArray();
+            assertTrue(relativeError(split.parameters().values().toArray(), wa) <= 1e-5);
+        }
+    }
+
+    /**
+     * Ghost BatchNorm: the trainer's gradient over 4 micro-batches of 16 equals the sum of 4 separately
+     * computed micro-batch gradients (each the mean over its 16 samples with its own statistics, weighted
+     * 16/64), and differs from the gradient of one batch of 64 (whose statistics span all 64).
+     */
+    @Test
+    void ghostBatchNormIsPerMicroBatch() {
+        Graph g = withBatchNorm();
+        InMemoryDataset d = data(Shape.of(1, 8, 8), 64, 8);
+        int[] all = identity(64);
+        try (Trainer split = trainer(g, Optimizer.Sgd.plain(0), 64, 16, 6);
+             Trainer whole = trainer(g, Optimizer.Sgd.plain(0), 64, 64, 6)) {
+            assertTrue(split.report(64).contains("ghost statistics over each micro-batch of 16"), split.report(64));
+            split.trainBatch(d, all, 0, 64);
+            whole.trainBatch(d, all, 0, 64);
+            float[] accumulated = split.parameters().gradients().toArray();
+            float[] summed = new float[accumulated.length];
+            for (int part = 0; part < 4; part++) {
+                try (Trainer one = trainer(g, Optimizer.Sgd.plain(0), 16, 16, 6)) {
+                    one.trainBatch(d, all, part * 16, 16);
+                    float[] g16 = one.parameters().gradients().toArray();
+                    for (int i = 0; i < summed.length; i++) {
+                        summed[i] += g16[i] * 16f / 64f;
+                    }
+                }
+            }
+            assertTrue(relativeError(accumulated, summed) <= 1e-5, "differs by " + relativeError(accumulated, summed));
+            float[] big = whole.parameters().gradients().toArray();
+            assertTrue(relativeError(accumulated, big) > 1e-3, "ghost statistics should differ from the big batch's");
+        }
+    }
+
+    // --- recovery from allocation failures ---
+
+    /**
+     * Binding at micro-batch 64 fails, then the third forward pass of the next step fails mid-step
+     * (after two micro-batches were accumulated): the trainer halves b each time, redoes the effective
+     * batch, and ends with the same weights as a run that never failed.
+     */
+    @Test
+    void allocationFailuresHalveTheMicroBatchAndLoseNothing() {
+        Graph g = withBatchNorm();
+        InMemoryDataset d = data(Shape.of(1, 8, 8), 128, 12);
+        FaultInjectingBackend faulty = new FaultInjectingBackend(backend()).failBindAbove(32);
+        try (Trainer t = Trainer.builder(g, faulty).loss(new SoftmaxCrossEntropy()).optimizer(Optimizer.Adam.of(1e-2))
+                     .batch(BatchSize.mini(128)).microBatch(64).seed(5).build()) {
+            t.trainBatch(d, identity(128), 0, 128);
+            assertEquals(1, faulty.injected());
+            assertEquals(32, t.microBatch());
+            faulty.failForwardCall(3);
+            StepMetrics m = t.trainBatch(d, identity(128), 0, 128);
+            assertEquals(2, faulty.injected());
+            assertEquals(16, t.microBatch());
+            assertEquals(8, m.microBatches());
+            assertEquals(128, m.batch());
+        }
+        // The exact check on a model without BatchNorm, whose result does not depend on b.
+        Graph plain = cnn();
+        FaultInjectingBackend f2 = new FaultInjectingBackend(backend());
+        try (Trainer clean = trainer(plain, Optimizer.Adam.of(1e-2), 128, 128, 5);
+             Trainer t = Trainer.builder(plain, f2).loss(new SoftmaxCrossEntropy()).optimizer(Optimizer.Adam.of(1e-2))
+                     .batch(BatchSize.mini(128)).microBatch(32).seed(5).build()) {
+            f2.failForwardCall(3);
+            for (int i = 0; i < 3; i++) {
+                t.trainBatch(d, identity(128), 0, 128);
+                clean.trainBatch(d, identity(128), 0, 128);
+            }
+            assertEquals(1, f2.injected());
+            assertEquals(16, t.microBatch());
+            float[] wa = clean.parameters().values().toArray();
+            assertTrue(relativeError(t.parameters().values().toArray(), wa) <= 1e-5);
+        }
+    }
+
+    /** BatchNorm running statistics updated by a failed attempt are rolled back before the redo. */
+    @Test
+    void recoveryRestoresBatchNormState() {
+        Graph g = withBatchNorm();
+        InMemoryDataset d = data(Shape.of(1, 8, 8), 64, 12);
+        FaultInjectingBackend faulty = new FaultInjectingBackend(backend());
+        try (Trainer clean = trainer(g, Optimizer.Sgd.plain(0.1), 64, 16, 5);
+             Trainer t = Trainer.builder(g, faulty).loss(new SoftmaxCrossEntropy()).optimizer(Optimizer.Sgd.plain(0.1))
+                     .batch(BatchSize.mini(64)).microBatch(32).seed(5).build()) {
+            faulty.failForwardCall(2); // the first micro-batch of 32 already updated the running statistics
+            t.trainBatch(d, identity(64), 0, 64);
+            clean.trainBatch(d, identity(64), 0, 64);
+            assertEquals(16, t.microBatch());
+            assertArrayEquals(clean.parameters().state().toArray(), t.parameters().state().toArray());
+            assertArrayEquals(clean.parameters().values().toArray(), t.parameters().values().toArray());
+        }
+    }
+
+    // --- determinism and regimes ---
+
+    @Test
+    void sameSeedGivesBitIdenticalWeights() {
+        Graph g = cnn();
+        InMemoryDataset d = data(Shape.of(1, 8, 8), 256, 3);
+        try (Trainer a = trainer(g, Optimizer.Adam.of(1e-2), 32, 8, 21); Trainer b = trainer(g, Optimizer.Adam.of(1e-2), 32, 8, 21)) {
+            a.fit(d, 2, Long.MAX_VALUE);
+            b.fit(d, 2, Long.MAX_VALUE);
+            assertArrayEquals(a.parameters().values().toArray(), b.parameters().values().toArray());
+        }
+    }
+
+    @Test
+    void fullBatchGradientDescentDecreasesTheLossEveryStep() {
+        Graph g = mlp();
+        InMemoryDataset d = data(Shape.of(20), 200, 4);
+        List<Double> losses = new ArrayList<>();
+        try (Trainer t = Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(Optimizer.Sgd.plain(0.05))
+                .batch(BatchSize.full()).microBatch(64).seed(2)
+                .listener(new TrainingListener() {
+                    @Override
+                    public void onStep(StepMetrics m) {
+                        losses.add(m.loss());
+                    }
+                }).build()) {
+            t.fit(d, 30, Long.MAX_VALUE);
+            assertEquals(30, t.step()); // one step per epoch
+        }
+        for (int i = 1; i < losses.size(); i++) {
+            assertTrue(losses.get(i) < losses.get(i - 1), "loss rose at step " + (i + 1) + ": " + losses);
+        }
+    }
+
+    @Test
+    void miniBatchAndStochasticTrainingConverge() {
+        Graph g = mlp();
+        InMemoryDataset train = data(Shape.of(20), 400, 4);
+        for (BatchSize b : List.of(BatchSize.mini(32), BatchSize.stochastic())) {
+            try (Trainer t = Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy())
+                    .optimizer(b instanceof BatchSize.Mini m && m.samples() == 1 ? Optimizer.Sgd.plain(0.01) : Optimizer.Sgd.momentum(0.05, 0.9))
+                    .batch(b).microBatch(16).seed(2).schedule(Schedule.constant()).build()) {
+                double before = t.evaluate(train).mean();
+                t.fit(train, 8, Long.MAX_VALUE);
+                LossResult after = t.evaluate(train);
+                assertTrue(after.mean() < 0.5 * before, b + ": loss " + before + " -> " + after.mean());
+                assertTrue(after.accuracy() > 0.85, b + ": accuracy " + after.accuracy());
+            }
+        }
+    }
+
+    // --- checkpoints ---
+
+    @Test
+    void resumeAfterStep7EqualsAnUninterruptedRunToStep20(@TempDir Path dir) throws IOException {
+        Graph g = cnn();
+        InMemoryDataset d = data(Shape.of(1, 8, 8), 100, 6); // B = 16: 7 batches per epoch, so step 7 ends an epoch
+        Optimizer opt = Optimizer.Adam.of(1e-2);
+        float[] expected;
+        try (Trainer full = trainer(g, opt, 16, 8, 13)) {
+            full.fit(d, 100, 20);
+            expected = full.parameters().values().toArray();
+        }
+        Path ckpt = dir.resolve("run.ckpt");
+        for (int stop : new int[] {7, 10}) {
+            try (Trainer first = trainer(g, opt, 16, 8, 13)) {
+                first.fit(d, 100, stop);
+                first.save(ckpt);
+            }
+            try (Trainer second = trainer(g, opt, 16, 8, 13)) {
+                second.restore(ckpt);
+                assertEquals(stop, second.step());
+                second.fit(d, 100, 20);
+                assertArrayEquals(expected, second.parameters().values().toArray(), "resumed after step " + stop);
+            }
+        }
+        assertTrue(Files.exists(ckpt) && !Files.exists(dir.resolve("run.ckpt.tmp")));
+    }
+
+    @Test
+    void truncatedOrForeignCheckpointsAreRefusedWhole(@TempDir Path dir) throws IOException {
+        Graph g = mlp();
+        Path ckpt = dir.resolve("a.ckpt");
+        try (Trainer t = trainer(g, Optimizer.Adam.of(1e-2), 16, 16, 1)) {
+            t.fit(data(Shape.of(20), 64, 1), 1, 3);
+            t.save(ckpt);
+        }
+        byte[] bytes = Files.readAllBytes(ckpt);
+        Path truncated = dir.resolve("t.ckpt");
+        Files.write(truncated, java.util.Arrays.copyOf(bytes, bytes.length - 100));
+        Path foreign = dir.resolve("f.ckpt");
+        Files.writeString(foreign, "definitely not a checkpoint");
+        try (Trainer t = trainer(g, Optimizer.Adam.of(1e-2), 16, 16, 1)) {
+            float[] before = t.parameters().values().toArray();
+            var e = assertThrows(IOException.class, () -> t.restore(truncated));
+            assertTrue(e.getMessage().contains("truncated or corrupt"), e.getMessage());
+            e = assertThrows(IOException.class, () -> t.restore(foreign));
+            assertTrue(e.getMessage().contains("not a Batchwise checkpoint"), e.getMessage());
+            assertArrayEquals(before, t.parameters().values().toArray());
+            assertEquals(0, t.step());
+        }
+        try (Trainer other = trainer(cnn(), Optimizer.Adam.of(1e-2), 16, 16, 1)) {
+            var e = assertThrows(IOException.class, () -> other.restore(ckpt));
+            assertTrue(e.getMessage().contains("another graph"), e.getMessage());
+        }
+        try (Trainer sgd = trainer(g, Optimizer.Sgd.plain(0.1), 16, 16, 1)) {
+            var e = assertThrows(IOException.class, () -> sgd.restore(ckpt));
+            assertTrue(e.getMessage().contains("adam"), e.getMessage());
+        }
+    }
+}
