@@ -1,0 +1,321 @@
+package io.batchwise.reference;
+
+import io.batchwise.Node;
+import io.batchwise.Shape;
+import io.batchwise.backend.DeviceOutOfMemoryException;
+import io.batchwise.backend.Executor;
+import io.batchwise.backend.GradientMode;
+import io.batchwise.backend.MemoryTracker;
+import io.batchwise.backend.ParameterLayout;
+import io.batchwise.backend.Parameters;
+import io.batchwise.backend.Pass;
+import io.batchwise.backend.Plan;
+import io.batchwise.backend.Tensor;
+import io.batchwise.layer.Input;
+import io.batchwise.loss.HostLoss;
+import io.batchwise.loss.Loss;
+import io.batchwise.loss.LossResult;
+import io.batchwise.loss.Targets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A {@link RefPlan} bound to memory. The constructor allocates, per node, its output
+ * {@code (N, ...)}, in training plans its output gradient and its workspaces, exactly the buffers
+ * of {@link RefPlan#memory()}; {@link #close()} (idempotent) frees them. Parameters are not
+ * copied: kernels read and write the bound {@link Parameters}' flat buffers at the
+ * {@link ParameterLayout} offsets.
+ *
+ * <p>Forward runs the nodes in topological order and rounds each output to the plan's type.
+ * Backward zeroes every activation gradient but the output's, then runs the nodes from the output
+ * back: each adds into its inputs' gradients (so several consumers sum) and into the parameter
+ * gradients (zeroed first in {@link GradientMode#OVERWRITE}).
+ */
+final class RefExecutor implements Executor {
+    private final RefPlan plan;
+    private final Parameters parameters;
+    private final RefTensor values;
+    private final RefTensor gradients;
+    private final RefTensor state;
+    /** Per node index: its output, and its output gradient (null where none is planned). */
+    private final RefTensor[] dst;
+    private final RefTensor[] diff;
+    /** Per node index: what its kernels see; null for inputs. */
+    private final RefNodeTensors[] nodes;
+    /** Per node index: its trainable and its state slots, rounded after the node runs. */
+    private final List<List<ParameterLayout.Slot>> slots = new ArrayList<>();
+    private final List<AutoCloseable> owned = new ArrayList<>();
+    /** Null before the first forward; then whether the last forward was a training pass. */
+    private Boolean lastPassTraining;
+    private boolean closed;
+
+    RefExecutor(RefPlan plan, Parameters parameters) {
+        this.plan = plan;
+        this.parameters = parameters;
+        this.values = own(parameters, parameters.values(), "values");
+        this.gradients = own(parameters, parameters.gradients(), "gradients");
+        this.state = own(parameters, parameters.state(), "state");
+        checkParameters(plan, parameters, values);
+        int count = plan.graph().nodes().size();
+        dst = new RefTensor[count];
+        diff = new RefTensor[count];
+        nodes = new RefNodeTensors[count];
+        try {
+            allocate();
+        } catch (OutOfMemoryError e) {
+            // The reference backend's device is the Java heap: report it the way every backend does,
+            // so that the trainer can halve the micro-batch and retry.
+            freeAll();
+            long step = plan.memory().totalBytes() - plan.memory().sharedBytes();
+            throw new DeviceOutOfMemoryException("the Java heap cannot hold the " + step + " bytes of a reference step at"
+                    + " micro-batch " + plan.microBatch(), step, e);
+        } catch (RuntimeException e) {
+            freeAll();
+            throw e;
+        }
+    }
+
+    private static RefTensor own(Parameters p, Tensor t, String what) {
+        if (!(t instanceof RefTensor r)) {
+            throw new IllegalArgumentException("parameters were created by backend '" + p.backend().name()
+                    + "'; a reference plan binds parameters from a reference backend (their " + what + " are a "
+                    + t.getClass().getSimpleName() + ")");
+        }
+        if (r.isClosed()) {
+            throw new IllegalStateException("the parameters are closed");
+        }
+        return r;
+    }
+
+    private static void checkParameters(RefPlan plan, Parameters p, RefTensor values) {
+        if (values.dataType() != plan.options().dataType()) {
+            throw new IllegalArgumentException("parameters are " + values.dataType() + " but the plan computes in "
+                    + plan.options().dataType());
+        }
+        List<String> mine = describe(plan.layout);
+        List<String> theirs = describe(p.layout());
+        if (!mine.equals(theirs)) {
+            throw new IllegalArgumentException("parameters belong to another graph: the plan's graph has "
+                    + plan.layout.trainableSize() + " trainable and " + plan.layout.stateSize() + " state elements " + mine
+                    + ", the parameters " + p.layout().trainableSize() + " and " + p.layout().stateSize() + " " + theirs);
+        }
+    }
+
+    /** Each slot as {@code node.param (shape) @offset}: two layouts match when these lists do. */
+    private static List<String> describe(ParameterLayout l) {
+        return l.slots().stream().map(s -> s.key() + " " + s.spec().shape() + " @" + s.offset()).toList();
+    }
+
+    private void allocate() {
+        MemoryTracker tracker = plan.backend.memory();
+        var type = plan.options().dataType();
+        int b = plan.microBatch();
+        for (Node n : plan.graph().nodes()) {
+            int i = n.index();
+            boolean input = n.layer() instanceof Input;
+            dst[i] = track(new RefTensor(n.outputShape().withBatch(b), type, tracker,
+                    input ? "input '" + n.name() + "'" : "output of " + n.describe()));
+            if (plan.hasGradient(n)) {
+                diff[i] = track(new RefTensor(n.outputShape().withBatch(b), type, tracker, "gradient of " + n.describe()));
+            }
+            slots.add(plan.layout.slots().stream().filter(s -> s.node().name().equals(n.name())).toList());
+        }
+        for (Node n : plan.graph().nodes()) {
+            RefOp op = plan.ops.get(n.index());
+            if (op == null) {
+                continue;
+            }
+            Map<String, RefTensor> tensors = new HashMap<>();
+            Map<String, RefIndices> indices = new HashMap<>();
+            if (plan.options().training()) {
+                for (RefOp.Workspace w : op.workspaces()) {
+                    if (w.indices()) {
+                        indices.put(w.what(), track(new RefIndices(w.size(), tracker)));
+                    } else {
+                        tensors.put(w.what(), track(new RefTensor(Shape.of(w.size()), type, tracker,
+                                w.what() + " of " + n.describe())));
+                    }
+                }
+            }
+            int k = n.inputs().size();
+            RefTensor[] src = new RefTensor[k];
+            RefTensor[] diffSrc = new RefTensor[k];
+            for (int j = 0; j < k; j++) {
+                int from = plan.graph().node(n.inputs().get(j)).index();
+                src[j] = dst[from];
+                diffSrc[j] = diff[from];
+            }
+            nodes[n.index()] = new RefNodeTensors(src, diffSrc, dst[n.index()], diff[n.index()], values, gradients, state,
+                    tensors, indices);
+        }
+    }
+
+    private <T extends AutoCloseable> T track(T buffer) {
+        owned.add(buffer);
+        return buffer;
+    }
+
+    @Override
+    public Plan plan() {
+        return plan;
+    }
+
+    @Override
+    public Parameters parameters() {
+        return parameters;
+    }
+
+    @Override
+    public Tensor input(String name) {
+        checkOpen();
+        Node n = inputNode(name);
+        return dst[n.index()];
+    }
+
+    @Override
+    public Tensor output() {
+        checkOpen();
+        return dst[plan.graph().output().index()];
+    }
+
+    @Override
+    public Tensor outputGradient() {
+        checkOpen();
+        checkTraining("an output gradient");
+        return diff[plan.graph().output().index()];
+    }
+
+    @Override
+    public Tensor inputGradient(String name) {
+        checkOpen();
+        if (!plan.options().inputGradients()) {
+            throw new IllegalStateException("the plan was compiled without input gradients; use PlanOptions.withInputGradients()");
+        }
+        return diff[inputNode(name).index()];
+    }
+
+    private Node inputNode(String name) {
+        var inputs = plan.graph().inputs();
+        for (Node n : inputs) {
+            if (n.name().equals(name)) {
+                return n;
+            }
+        }
+        throw new IllegalArgumentException("no input named '" + name + "'; inputs: "
+                + inputs.stream().map(Node::name).toList());
+    }
+
+    @Override
+    public void forward(Pass pass) {
+        checkOpen();
+        checkParametersOpen();
+        for (Node n : plan.graph().nodes()) {
+            RefOp op = plan.ops.get(n.index());
+            if (op == null) {
+                continue;
+            }
+            op.forward(nodes[n.index()], pass);
+            dst[n.index()].round();
+            if (pass.training()) {
+                for (ParameterLayout.Slot s : slots.get(n.index())) {
+                    if (!s.spec().trainable()) {
+                        state.round(s.offset(), s.size()); // BatchNorm's running statistics
+                    }
+                }
+            }
+        }
+        lastPassTraining = pass.training();
+    }
+
+    @Override
+    public LossResult loss(Loss loss, Targets targets, double scale) {
+        checkOpen();
+        Node out = plan.graph().output();
+        RefTensor grad = diff[out.index()];
+        // An inference plan has no gradient buffer: the loss still counts, its gradient is dropped.
+        double[] gradOut = grad != null ? grad.data : new double[dst[out.index()].data.length];
+        LossResult r = HostLoss.compute(loss, out.outputShape(), plan.microBatch(), dst[out.index()].data, targets,
+                scale, gradOut);
+        if (grad != null) {
+            grad.round();
+        }
+        return r;
+    }
+
+    @Override
+    public void backward(GradientMode mode) {
+        checkOpen();
+        checkParametersOpen();
+        checkTraining("backward");
+        if (lastPassTraining == null) {
+            throw new IllegalStateException("backward needs a forward pass first");
+        }
+        int output = plan.graph().output().index();
+        if (mode == GradientMode.OVERWRITE) {
+            gradients.zero();
+        }
+        for (int i = 0; i < diff.length; i++) {
+            if (diff[i] != null && i != output) {
+                diff[i].zero();
+            }
+        }
+        for (int i = output; i >= 0; i--) {
+            RefOp op = plan.ops.get(i);
+            if (op == null) {
+                continue;
+            }
+            RefNodeTensors t = nodes[i];
+            op.backward(t, lastPassTraining);
+            for (RefTensor d : t.diffSrc) {
+                if (d != null) {
+                    d.round();
+                }
+            }
+            for (ParameterLayout.Slot s : slots.get(i)) {
+                if (s.spec().trainable()) {
+                    gradients.round(s.offset(), s.size());
+                }
+            }
+        }
+    }
+
+    private void checkTraining(String what) {
+        if (!plan.options().training()) {
+            throw new IllegalStateException(what + " needs a training plan; this one was compiled for inference");
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the executor is closed");
+        }
+    }
+
+    private void checkParametersOpen() {
+        if (values.isClosed() || gradients.isClosed() || state.isClosed()) {
+            throw new IllegalStateException("the bound parameters are closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            freeAll();
+            plan.unbound(this);
+        }
+    }
+
+    private void freeAll() {
+        for (AutoCloseable c : owned) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        owned.clear();
+    }
+}

@@ -1,0 +1,181 @@
+package io.batchwise.reference;
+
+import io.batchwise.Graph;
+import io.batchwise.Node;
+import io.batchwise.backend.Executor;
+import io.batchwise.backend.ParameterLayout;
+import io.batchwise.backend.Parameters;
+import io.batchwise.backend.Plan;
+import io.batchwise.backend.PlanOptions;
+import io.batchwise.layer.Add;
+import io.batchwise.layer.AvgPool2d;
+import io.batchwise.layer.BatchNorm;
+import io.batchwise.layer.Concat;
+import io.batchwise.layer.Conv2d;
+import io.batchwise.layer.Dense;
+import io.batchwise.layer.Dropout;
+import io.batchwise.layer.Flatten;
+import io.batchwise.layer.GlobalAvgPool2d;
+import io.batchwise.layer.Input;
+import io.batchwise.layer.Layer;
+import io.batchwise.layer.MaxPool2d;
+import io.batchwise.layer.Softmax;
+import io.batchwise.plan.MemoryPlan;
+import io.batchwise.plan.MemoryPlan.Kind;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A graph compiled for the reference backend: one {@link RefOp} per node (none for inputs) and
+ * the memory plan. Allocates no memory itself; {@link #close()} closes executors still bound.
+ */
+final class RefPlan implements Plan {
+    final ReferenceBackend backend;
+    private final Graph graph;
+    private final int microBatch;
+    private final PlanOptions options;
+    final ParameterLayout layout;
+    /** Indexed by node index; null for input nodes. */
+    final List<RefOp> ops;
+    private final MemoryPlan memory;
+    private final Set<RefExecutor> executors = new LinkedHashSet<>();
+    private boolean closed;
+
+    RefPlan(ReferenceBackend backend, Graph graph, int microBatch, PlanOptions options) {
+        this.backend = backend;
+        this.graph = graph;
+        this.microBatch = microBatch;
+        this.options = options;
+        this.layout = new ParameterLayout(graph);
+        List<RefOp> list = new ArrayList<>();
+        for (Node n : graph.nodes()) {
+            list.add(compile(n));
+        }
+        this.ops = Collections.unmodifiableList(list);
+        this.memory = planMemory();
+    }
+
+    private RefOp compile(Node node) {
+        Layer l = node.layer();
+        int b = microBatch;
+        if (l instanceof Input) {
+            return null;
+        } else if (l instanceof Dense) {
+            return new RefDense(node, b, layout);
+        } else if (l instanceof Conv2d) {
+            return new RefConv2d(node, b, layout);
+        } else if (l instanceof MaxPool2d) {
+            return new RefMaxPool2d(node, b);
+        } else if (l instanceof AvgPool2d) {
+            return new RefAvgPool2d(node, b);
+        } else if (l instanceof GlobalAvgPool2d) {
+            return new RefGlobalAvgPool2d(node, b);
+        } else if (l instanceof Flatten) {
+            return new RefFlatten(node, b);
+        } else if (l instanceof Softmax) {
+            return new RefSoftmax(node, b);
+        } else if (l instanceof BatchNorm) {
+            return new RefBatchNorm(node, b, layout);
+        } else if (l instanceof Dropout) {
+            return new RefDropout(node, b);
+        } else if (l instanceof Add) {
+            return new RefAdd(node, b);
+        } else if (l instanceof Concat) {
+            return new RefConcat(node, b);
+        } else {
+            return new RefEltwise(node, b); // ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid
+        }
+    }
+
+    /**
+     * Whether the node has a gradient buffer: in training plans every non-input node up to the
+     * output (nodes after the output take no part in backward), and the inputs when the options
+     * ask for input gradients.
+     */
+    boolean hasGradient(Node node) {
+        if (!options.training() || node.index() > graph.output().index()) {
+            return false;
+        }
+        return !(node.layer() instanceof Input) || options.inputGradients();
+    }
+
+    /**
+     * Every buffer bind allocates, at its real size, plus the parameter buffers. The reference
+     * executor keeps each buffer for its whole life (no reuse), so every buffer is live over the
+     * whole step and the planned peak is exactly what the tracker sees.
+     */
+    private MemoryPlan planMemory() {
+        MemoryPlan.Builder b = new MemoryPlan.Builder(graph, microBatch, options.training());
+        int bytes = options.dataType().bytes();
+        for (Node n : graph.nodes()) {
+            long activation = n.outputShape().withBatch(microBatch).size() * bytes;
+            b.whole(n.name() + ".dst", n.name(), n.layer() instanceof Input ? Kind.INPUT : Kind.ACTIVATION, activation);
+            if (hasGradient(n)) {
+                b.whole(n.name() + ".diff_dst", n.name(), Kind.ACTIVATION_GRADIENT, activation);
+            }
+            RefOp op = ops.get(n.index());
+            if (op != null && options.training()) {
+                for (RefOp.Workspace w : op.workspaces()) {
+                    b.whole(n.name() + "." + w.what(), n.name(), Kind.WORKSPACE, w.bytes(options.dataType()));
+                }
+            }
+        }
+        // As Parameters.allocate sizes them: never empty, and always with a gradient buffer.
+        b.whole("parameters", null, Kind.PARAMETER, Math.max(1, layout.trainableSize()) * bytes);
+        b.whole("gradients", null, Kind.GRADIENT, Math.max(1, layout.trainableSize()) * bytes);
+        b.whole("state", null, Kind.STATE, Math.max(1, layout.stateSize()) * bytes);
+        return b.build();
+    }
+
+    @Override
+    public Graph graph() {
+        return graph;
+    }
+
+    @Override
+    public int microBatch() {
+        return microBatch;
+    }
+
+    @Override
+    public PlanOptions options() {
+        return options;
+    }
+
+    @Override
+    public MemoryPlan memory() {
+        return memory;
+    }
+
+    @Override
+    public Executor bind(Parameters parameters) {
+        if (closed) {
+            throw new IllegalStateException("the plan is closed");
+        }
+        RefExecutor e = new RefExecutor(this, parameters);
+        executors.add(e);
+        return e;
+    }
+
+    void unbound(RefExecutor e) {
+        executors.remove(e);
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            for (RefExecutor e : new ArrayList<>(executors)) {
+                e.close();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "reference plan, micro-batch " + microBatch + ", " + options;
+    }
+}
