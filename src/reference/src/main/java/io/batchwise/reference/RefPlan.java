@@ -91,15 +91,15 @@ final class RefPlan implements Plan {
     }
 
     /**
-     * Whether the node has a gradient buffer: in training plans every non-input node up to the
-     * output (nodes after the output take no part in backward), and the inputs when the options
+     * Whether the node has a gradient buffer: in training plans the output, every non-input node
+     * before it (nodes after the output take no part in backward), and the inputs when the options
      * ask for input gradients.
      */
     boolean hasGradient(Node node) {
         if (!options.training() || node.index() > graph.output().index()) {
             return false;
         }
-        return !(node.layer() instanceof Input) || options.inputGradients();
+        return node == graph.output() || !(node.layer() instanceof Input) || options.inputGradients();
     }
 
     /**

@@ -143,6 +143,27 @@ class RefExecutorTest {
         }
     }
 
+    @Test
+    void nodesAfterTheOutputTakeNoPartInBackwardAndAnInputCanBeTheOutput() {
+        // output "relu" is consumed by a later node "tanh", which must not feed gradient back
+        Graph g = Graph.builder().input("x", Shape.of(2)).then("relu", new ReLU()).then("tanh", new Tanh())
+                .output("relu").build();
+        try (RefRun r = new RefRun(g, 1)) {
+            r.input("x", -1, 3).forward();
+            assertArrayEquals(new double[] {0, 5}, r.backward(4, 5), 0);
+        }
+        Graph bare = Graph.builder().input("x", Shape.of(2)).build();
+        try (Parameters p = backend.createParameters(bare, DataType.FLOAT32);
+             Plan plan = backend.plan(bare, 1, PlanOptions.forTraining());
+             Executor ex = plan.bind(p)) {
+            ex.input().write(new float[] {1, 2});
+            ex.forward(Pass.inference());
+            assertArrayEquals(new float[] {1, 2}, ex.output().toArray());
+            ex.outputGradient().write(new float[] {3, 4});
+            ex.backward(GradientMode.OVERWRITE);
+        }
+    }
+
     private static double[] ones(int n) {
         double[] a = new double[n];
         Arrays.fill(a, 1);
