@@ -1,0 +1,80 @@
+package io.batchwise.onednn;
+
+import io.batchwise.DataType;
+import io.batchwise.Graph;
+import io.batchwise.Shape;
+import io.batchwise.backend.Availability;
+import io.batchwise.backend.Backend;
+import io.batchwise.backend.MemoryTracker;
+import io.batchwise.backend.Plan;
+import io.batchwise.backend.PlanOptions;
+import io.batchwise.backend.Tensor;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The oneDNN CPU backend: every layer runs as oneDNN primitives through the JavaCPP preset.
+ *
+ * <p>Life cycle: instances are cheap and stateless; they share one process-wide engine, stream and
+ * {@link MemoryTracker}, created on first use. {@link #availability()} probes the native library
+ * once and says which artifact is missing when it does not load. {@link #plan} builds every
+ * primitive descriptor and primitive of a graph once; {@link Plan#bind} allocates the step's
+ * memory; closing executors, plans, parameters and tensors frees their native objects at once.
+ */
+public final class OneDnnBackend implements Backend {
+
+    public OneDnnBackend() {
+    }
+
+    @Override
+    public String name() {
+        return "onednn";
+    }
+
+    @Override
+    public Availability availability() {
+        return OneDnnAvailability.get();
+    }
+
+    @Override
+    public int priority() {
+        return 10;
+    }
+
+    @Override
+    public Set<DataType> dataTypes() {
+        return Set.of(DataType.FLOAT32);
+    }
+
+    @Override
+    public MemoryTracker memory() {
+        return OneDnnRuntime.TRACKER;
+    }
+
+    @Override
+    public Tensor allocate(Shape shape, DataType type) {
+        Objects.requireNonNull(shape, "shape");
+        checkType(type);
+        OneDnnRuntime rt = OneDnnRuntime.get();
+        return OneDnnTensor.allocate(rt, shape, OneDnnMd.plain(OneDnnMd.dims(shape)), true, null);
+    }
+
+    @Override
+    public Plan plan(Graph graph, int microBatch, PlanOptions options) {
+        Objects.requireNonNull(graph, "graph");
+        Objects.requireNonNull(options, "options");
+        checkType(options.dataType());
+        return OneDnnPlan.compile(OneDnnRuntime.get(), graph, microBatch, options);
+    }
+
+    private static void checkType(DataType type) {
+        if (type != DataType.FLOAT32) {
+            throw new IllegalArgumentException("the onednn backend computes in FLOAT32 only, not " + type);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "onednn";
+    }
+}

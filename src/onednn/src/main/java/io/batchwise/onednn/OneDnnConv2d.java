@@ -1,0 +1,130 @@
+package io.batchwise.onednn;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_BIAS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
+
+import io.batchwise.Node;
+import io.batchwise.layer.Conv2d;
+import io.batchwise.plan.MemoryPlan.Kind;
+import org.bytedeco.dnnl.convolution_backward_data;
+import org.bytedeco.dnnl.convolution_backward_weights;
+import org.bytedeco.dnnl.convolution_forward;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.global.dnnl.algorithm;
+
+/**
+ * Convolution: {@code {b, C, H, W} (x) {OC, C, KH, KW} -> {b, OC, OH, OW}}. Every tensor's layout is
+ * left to oneDNN ({@code any}); the input is reordered into the chosen source layout, the plain
+ * weights into the chosen weight layout, once per step, only where they differ. oneDNN counts
+ * dilation from 0 (ours from 1).
+ */
+final class OneDnnConv2d extends OneDnnLayer {
+    private final Conv2d spec;
+    private long[] srcDims;
+    private long[] wDims;
+    private long[] dstDims;
+    private long[] strides;
+    private long[] dilates;
+    private long[] padL;
+    private long[] padR;
+    private convolution_forward.primitive_desc fwd;
+    private convolution_backward_data.primitive_desc bwdData;
+    private convolution_backward_weights.primitive_desc bwdWeights;
+    private OneDnnBuffer src;
+    private OneDnnBuffer wView;
+    private OneDnnBuffer weights;
+    private OneDnnPlanner.Contribution toInput;
+
+    OneDnnConv2d(Node node, Conv2d spec) {
+        super(node);
+        this.spec = spec;
+    }
+
+    @Override
+    void forward(OneDnnPlanner p) {
+        OneDnnBuffer in = p.output(node.inputs().get(0));
+        srcDims = OneDnnMd.dims(in.md);
+        wDims = new long[] {spec.outChannels(), srcDims[1], spec.kernelH(), spec.kernelW()};
+        dstDims = OneDnnMd.dims(node.outputShape().withBatch(p.batch));
+        strides = new long[] {spec.strideH(), spec.strideW()};
+        dilates = new long[] {spec.dilationH() - 1, spec.dilationW() - 1};
+        padL = new long[] {spec.padH(), spec.padW()};
+        // Symmetric padding: oneDNN's output size (floor division) then matches ours.
+        padR = padL.clone();
+        memory.desc srcAny = p.any(srcDims);
+        memory.desc wAny = p.any(wDims);
+        memory.desc bias = spec.bias() ? p.plain(spec.outChannels()) : null;
+        memory.desc dstAny = p.any(dstDims);
+        try {
+            fwd = p.own(bias != null
+                    ? new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcAny, wAny,
+                            bias, dstAny, strides, dilates, padL, padR, OneDnnPlanner.attr(), false)
+                    : new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcAny, wAny,
+                            dstAny, strides, dilates, padL, padR, OneDnnPlanner.attr(), false));
+        } catch (RuntimeException e) {
+            throw failure("a convolution", e, srcAny, wAny, dstAny);
+        }
+        // {b, C, H, W} in the producer's layout -> the layout the convolution chose.
+        src = p.convert(label("src"), in, fwd.src_desc(), () -> p.workspace(node, "src", fwd.src_desc()), p::forward);
+        wView = p.parameter(node, "weight", OneDnnBuffer.Store.VALUES, wDims);
+        weights = p.convert(label("weights"), wView, fwd.weights_desc(), () -> p.workspace(node, "weights", fwd.weights_desc()),
+                p::forward);
+        OneDnnBuffer b = spec.bias() ? p.parameter(node, "bias", OneDnnBuffer.Store.VALUES, spec.outChannels()) : null;
+        OneDnnBuffer dst = p.activation(node, fwd.dst_desc(), Kind.ACTIVATION);
+        p.forward(p.prim(label("forward"), fwd, p.own(new convolution_forward(fwd)),
+                DNNL_ARG_SRC, src, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_BIAS, b, DNNL_ARG_DST, dst));
+        p.setOutput(node, dst);
+    }
+
+    @Override
+    memory.desc planBackward(OneDnnPlanner p) {
+        String input = node.inputs().get(0);
+        if (p.requiresGrad(input)) {
+            bwdData = p.own(new convolution_backward_data.primitive_desc(p.eng, algorithm.convolution_direct, p.any(srcDims),
+                    p.any(wDims), p.any(dstDims), strides, dilates, padL, padR, fwd, OneDnnPlanner.attr(), false));
+            toInput = p.contribution(node, input, "diff_src", bwdData.diff_src_desc(), false);
+        }
+        bwdWeights = p.own(spec.bias()
+                ? new convolution_backward_weights.primitive_desc(p.eng, algorithm.convolution_direct, p.any(srcDims),
+                        p.any(wDims), p.plain(spec.outChannels()), p.any(dstDims), strides, dilates, padL, padR, fwd,
+                        OneDnnPlanner.attr(), false)
+                : new convolution_backward_weights.primitive_desc(p.eng, algorithm.convolution_direct, p.any(srcDims),
+                        p.any(wDims), p.any(dstDims), strides, dilates, padL, padR, fwd, OneDnnPlanner.attr(), false));
+        return bwdWeights.diff_dst_desc();
+    }
+
+    @Override
+    void backward(OneDnnPlanner p) {
+        int step = p.backwardStep(node);
+        OneDnnBuffer diff = p.diff(node.name());
+        // Weights: {b, C, H, W} x {b, OC, OH, OW} -> {OC, C, KH, KW} (+ {OC})
+        OneDnnBuffer srcW = p.convert(label("src for weights"), src, bwdWeights.src_desc(),
+                () -> p.temporary(node, "src_bwd", Kind.WORKSPACE, bwdWeights.src_desc(), step), p::backward);
+        OneDnnBuffer ddW = p.convert(label("diff_dst for weights"), diff, bwdWeights.diff_dst_desc(),
+                () -> p.temporary(node, "diff_dst_w", Kind.ACTIVATION_GRADIENT, bwdWeights.diff_dst_desc(), step), p::backward);
+        memory.desc scratch = p.record(label("backward weights"), bwdWeights);
+        OneDnnPlanner.GradOut gw = p.gradOut(node, "weight", DNNL_ARG_DIFF_WEIGHTS, bwdWeights.diff_weights_desc(), wDims);
+        OneDnnPlanner.GradOut gb = spec.bias()
+                ? p.gradOut(node, "bias", DNNL_ARG_DIFF_BIAS, bwdWeights.diff_bias_desc(), spec.outChannels()) : null;
+        p.backwardWithGradients(label("backward weights"), scratch, p.own(new convolution_backward_weights(bwdWeights)),
+                new Object[] {DNNL_ARG_SRC, srcW, DNNL_ARG_DIFF_DST, ddW}, gw, gb);
+        if (bwdData != null) {
+            // Data: {b, OC, OH, OW} x {OC, C, KH, KW} -> {b, C, H, W}
+            OneDnnBuffer ddD = p.convert(label("diff_dst for data"), diff, bwdData.diff_dst_desc(),
+                    () -> p.temporary(node, "diff_dst_d", Kind.ACTIVATION_GRADIENT, bwdData.diff_dst_desc(), step), p::backward);
+            OneDnnBuffer wD = bwdData.weights_desc().equals(weights.md) ? weights
+                    : p.convert(label("weights for data"), wView, bwdData.weights_desc(),
+                            () -> p.temporary(node, "weights_bwd", Kind.WORKSPACE, bwdData.weights_desc(), step), p::backward);
+            OneDnnBuffer target = p.target(toInput);
+            p.backward(p.prim(label("backward data"), bwdData, p.own(new convolution_backward_data(bwdData)),
+                    DNNL_ARG_DIFF_DST, ddD, DNNL_ARG_WEIGHTS, wD, DNNL_ARG_DIFF_SRC, target));
+            p.fold(toInput);
+        }
+    }
+}

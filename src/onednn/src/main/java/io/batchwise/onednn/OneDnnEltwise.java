@@ -1,0 +1,94 @@
+package io.batchwise.onednn;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+
+import io.batchwise.Node;
+import io.batchwise.layer.ELU;
+import io.batchwise.layer.GELU;
+import io.batchwise.layer.LeakyReLU;
+import io.batchwise.layer.ReLU;
+import io.batchwise.layer.Sigmoid;
+import io.batchwise.layer.Tanh;
+import io.batchwise.plan.MemoryPlan.Kind;
+import org.bytedeco.dnnl.eltwise_backward;
+import org.bytedeco.dnnl.eltwise_forward;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.global.dnnl.algorithm;
+
+/**
+ * Element-wise activations in their producer's layout: ReLU, leaky ReLU (ReLU with alpha = slope),
+ * ELU, GELU (erf), tanh, sigmoid (logistic). Backward reads the forward source.
+ */
+final class OneDnnEltwise extends OneDnnLayer {
+    private algorithm alg;
+    private float alpha;
+    private long[] dims;
+    private eltwise_forward.primitive_desc fwd;
+    private eltwise_backward.primitive_desc bwd;
+    private OneDnnBuffer src;
+    private OneDnnPlanner.Contribution toInput;
+
+    OneDnnEltwise(Node node) {
+        super(node);
+        var l = node.layer();
+        if (l instanceof ReLU) {
+            alg = algorithm.eltwise_relu;
+        } else if (l instanceof LeakyReLU r) {
+            alg = algorithm.eltwise_relu;
+            alpha = r.slope();
+        } else if (l instanceof ELU e) {
+            alg = algorithm.eltwise_elu;
+            alpha = e.alpha();
+        } else if (l instanceof GELU) {
+            alg = algorithm.eltwise_gelu_erf;
+        } else if (l instanceof Tanh) {
+            alg = algorithm.eltwise_tanh;
+        } else if (l instanceof Sigmoid) {
+            alg = algorithm.eltwise_logistic;
+        } else {
+            throw new IllegalArgumentException(node.describe() + " is not an element-wise activation");
+        }
+    }
+
+    @Override
+    void forward(OneDnnPlanner p) {
+        OneDnnBuffer in = p.output(node.inputs().get(0));
+        dims = OneDnnMd.dims(in.md);
+        try {
+            fwd = p.own(new eltwise_forward.primitive_desc(p.eng, forwardKind(p), alg, in.md, in.md, alpha, 0f,
+                    OneDnnPlanner.attr(), false));
+        } catch (RuntimeException e) {
+            throw failure("an element-wise " + alg, e, in.md);
+        }
+        src = in;
+        OneDnnBuffer dst = p.activation(node, fwd.dst_desc(), Kind.ACTIVATION);
+        p.forward(p.prim(label("forward"), fwd, p.own(new eltwise_forward(fwd)), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst));
+        p.setOutput(node, dst);
+    }
+
+    @Override
+    memory.desc planBackward(OneDnnPlanner p) {
+        bwd = p.own(new eltwise_backward.primitive_desc(p.eng, alg, p.any(dims), p.any(dims), src.md, alpha, 0f, fwd,
+                OneDnnPlanner.attr(), false));
+        String input = node.inputs().get(0);
+        if (p.requiresGrad(input)) {
+            toInput = p.contribution(node, input, "diff_src", bwd.diff_src_desc(), false);
+        }
+        return bwd.diff_dst_desc();
+    }
+
+    @Override
+    void backward(OneDnnPlanner p) {
+        if (toInput == null) {
+            return;
+        }
+        OneDnnBuffer diff = p.diff(node.name());
+        OneDnnBuffer target = p.target(toInput);
+        p.backward(p.prim(label("backward"), bwd, p.own(new eltwise_backward(bwd)),
+                DNNL_ARG_SRC, src, DNNL_ARG_DIFF_DST, diff, DNNL_ARG_DIFF_SRC, target));
+        p.fold(toInput);
+    }
+}

@@ -1,0 +1,312 @@
+package io.batchwise.onednn;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SCRATCHPAD;
+
+import io.batchwise.Node;
+import io.batchwise.Shape;
+import io.batchwise.backend.Executor;
+import io.batchwise.backend.GradientMode;
+import io.batchwise.backend.ParameterLayout;
+import io.batchwise.backend.Parameters;
+import io.batchwise.backend.Pass;
+import io.batchwise.backend.Plan;
+import io.batchwise.backend.Tensor;
+import io.batchwise.layer.Input;
+import io.batchwise.loss.HostLoss;
+import io.batchwise.loss.Loss;
+import io.batchwise.loss.LossResult;
+import io.batchwise.loss.Targets;
+import io.batchwise.plan.MemoryPlan;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.primitive;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.javacpp.PointerScope;
+
+/**
+ * A plan bound to memory. Binding allocates one arena of {@code plan.memory().arena().bytes()} (through
+ * the backend's tracker) in which every step buffer sits at the offset its lifetime allows, makes
+ * views for aliases and parameter slots, and builds one argument map per primitive; a step then only
+ * executes primitives. Closing frees all of it.
+ */
+final class OneDnnExecutor implements Executor {
+    /** One bound op of a program. */
+    private interface Bound {
+        void run(Pass pass);
+    }
+
+    private final OneDnnPlan plan;
+    private final Parameters parameters;
+    private final stream stream;
+    private final OneDnnResources res = new OneDnnResources();
+    private final Map<OneDnnBuffer, OneDnnTensor> tensors = new IdentityHashMap<>();
+    private OneDnnTensor arena;
+    private final List<OneDnnTensor> views = new ArrayList<>();
+    private final List<Bound> forwardTraining;
+    private final List<Bound> forwardInference;
+    private final List<Bound> backwardOverwrite;
+    private final List<Bound> backwardAccumulate;
+    private final Map<String, OneDnnTensor> inputs = new LinkedHashMap<>();
+    private final Map<String, OneDnnTensor> inputGradients = new LinkedHashMap<>();
+    private final OneDnnTensor output;
+    private final OneDnnTensor outputGradient;
+    private final float[] lossStage;
+    private final double[] lossOut;
+    private final double[] lossGrad;
+    private boolean closed;
+
+    OneDnnExecutor(OneDnnPlan plan, Parameters parameters) {
+        this.plan = plan;
+        this.parameters = parameters;
+        OneDnnRuntime rt = plan.runtime();
+        this.stream = rt.stream;
+        OneDnnTensor[] stores = checkParameters(plan, parameters);
+        try (PointerScope scope = new PointerScope()) {
+            // One arena for the step's buffers, at the offsets the memory plan gave them by lifetime.
+            MemoryPlan.Arena layout = plan.memory().arena();
+            long elements = Math.max(1, layout.bytes() / 4);
+            arena = OneDnnTensor.allocate(rt, Shape.of(Math.toIntExact(elements)), OneDnnMd.plain(elements), true,
+                    "arena of micro-batch " + plan.microBatch());
+            for (OneDnnBuffer b : plan.buffers) {
+                if (b.aliasOf == null && b.store == null) {
+                    view(rt, b, arena.address() + layout.offset(b.name));
+                }
+            }
+            for (OneDnnBuffer b : plan.buffers) {
+                if (b.store != null) {
+                    view(rt, b, stores[b.store.ordinal()].address() + 4 * b.storeOffset);
+                } else if (b.aliasOf != null) {
+                    view(rt, b, tensors.get(b.aliasOf).address());
+                }
+            }
+            OneDnnTensor scratch = null;
+            if (plan.scratchpadBytes > 0) {
+                long at = arena.address() + layout.offset("scratchpad");
+                scratch = OneDnnTensor.view(rt, Shape.of(1), OneDnnMd.plain(1), OneDnnTensor.at(at), "scratchpad");
+                views.add(scratch);
+            }
+            this.forwardTraining = bind(plan.forwardTraining, scratch);
+            this.forwardInference = bind(plan.forwardInference, scratch);
+            this.backwardOverwrite = bind(plan.backwardOverwrite, scratch);
+            this.backwardAccumulate = bind(plan.backwardAccumulate, scratch);
+        } catch (RuntimeException | Error e) {
+            freeAll();
+            throw e;
+        }
+        Node out = plan.graph().output();
+        this.output = tensors.get(plan.outputs.get(out.name()));
+        this.outputGradient = plan.options().training() ? tensors.get(plan.diffs.get(out.name())) : null;
+        for (Node n : plan.graph().inputs()) {
+            inputs.put(n.name(), tensors.get(plan.outputs.get(n.name())));
+            OneDnnBuffer g = plan.diffs.get(n.name());
+            if (g != null && plan.options().inputGradients()) {
+                inputGradients.put(n.name(), tensors.get(g));
+            }
+        }
+        int outSize = Math.toIntExact(output.size());
+        this.lossStage = new float[outSize];
+        this.lossOut = new double[outSize];
+        this.lossGrad = new double[outSize];
+    }
+
+    private void view(OneDnnRuntime rt, OneDnnBuffer b, long address) {
+        OneDnnTensor v = OneDnnTensor.view(rt, b.shape, b.md, OneDnnTensor.at(address), label(b));
+        views.add(v);
+        tensors.put(b, v);
+    }
+
+    private String label(OneDnnBuffer b) {
+        Node n = null;
+        String node = b.name.contains(".") ? b.name.substring(0, b.name.indexOf('.')) : b.name;
+        for (Node i : plan.graph().inputs()) {
+            if (i.name().equals(node) && b.name.equals(node + ".dst")) {
+                n = i;
+            }
+        }
+        return n != null ? "input '" + n.name() + "'" : "buffer " + b.name;
+    }
+
+    private static OneDnnTensor[] checkParameters(OneDnnPlan plan, Parameters p) {
+        ParameterLayout mine = new ParameterLayout(plan.graph());
+        if (p.layout().trainableSize() != mine.trainableSize() || p.layout().stateSize() != mine.stateSize()) {
+            throw new IllegalArgumentException("parameters of a graph with " + p.layout().trainableSize() + " trainable and "
+                    + p.layout().stateSize() + " state values do not fit this plan's graph (" + mine.trainableSize() + " and "
+                    + mine.stateSize() + ")");
+        }
+        Tensor[] t = {p.values(), p.gradients(), p.state()};
+        OneDnnTensor[] o = new OneDnnTensor[3];
+        for (int i = 0; i < 3; i++) {
+            if (!(t[i] instanceof OneDnnTensor ot)) {
+                throw new IllegalArgumentException("parameters must live in the onednn backend's memory (create them with"
+                        + " OneDnnBackend.createParameters), got " + t[i].getClass().getName());
+            }
+            o[i] = ot;
+        }
+        return o;
+    }
+
+    private List<Bound> bind(List<OneDnnOp> ops, OneDnnTensor scratch) {
+        List<Bound> bound = new ArrayList<>(ops.size());
+        for (OneDnnOp op : ops) {
+            if (op instanceof OneDnnOp.Prim p) {
+                IntMemoryMap args = res.own(new IntMemoryMap());
+                for (int i = 0; i < p.keys().length; i++) {
+                    OneDnnTensor t = tensors.get(p.args()[i]);
+                    if (t == null) {
+                        throw new IllegalStateException(p.label() + ": buffer " + p.args()[i] + " was not declared");
+                    }
+                    args.put(p.keys()[i], t.memory());
+                }
+                if (p.scratchpad() != null) {
+                    memory s = res.own(new memory(p.scratchpad(), plan.runtime().engine, OneDnnTensor.at(scratch.address())));
+                    args.put(DNNL_ARG_SCRATCHPAD, s);
+                }
+                primitive prim = p.primitive();
+                bound.add(pass -> prim.execute(stream, args));
+            } else if (op instanceof OneDnnOp.Host h) {
+                OneDnnOp.Step step = h.step();
+                bound.add(pass -> {
+                    stream._wait();
+                    step.run(this, pass);
+                });
+            }
+        }
+        return List.copyOf(bound);
+    }
+
+    /** Host access to a buffer's memory (for host steps). */
+    OneDnnTensor tensor(OneDnnBuffer b) {
+        OneDnnTensor t = tensors.get(b);
+        if (t == null) {
+            throw new IllegalStateException("buffer " + b + " is not bound");
+        }
+        return t;
+    }
+
+    @Override
+    public Plan plan() {
+        return plan;
+    }
+
+    @Override
+    public Parameters parameters() {
+        return parameters;
+    }
+
+    @Override
+    public Tensor input(String name) {
+        checkOpen();
+        OneDnnTensor t = inputs.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("no input node named '" + name + "'; inputs: " + inputs.keySet());
+        }
+        return t;
+    }
+
+    @Override
+    public Tensor output() {
+        checkOpen();
+        return output;
+    }
+
+    @Override
+    public Tensor outputGradient() {
+        checkOpen();
+        if (outputGradient == null) {
+            throw new IllegalStateException("an inference plan has no output gradient; compile with PlanOptions.forTraining()");
+        }
+        return outputGradient;
+    }
+
+    @Override
+    public Tensor inputGradient(String name) {
+        checkOpen();
+        if (!plan.options().inputGradients()) {
+            throw new IllegalStateException("the plan was compiled without input gradients; use PlanOptions.withInputGradients()");
+        }
+        OneDnnTensor t = inputGradients.get(name);
+        if (t == null) {
+            if (plan.graph().node(name).layer() instanceof Input) {
+                throw new IllegalStateException("input '" + name + "' has no gradient buffer");
+            }
+            throw new IllegalArgumentException("'" + name + "' is not an input node; inputs: " + inputs.keySet());
+        }
+        return t;
+    }
+
+    @Override
+    public void forward(Pass pass) {
+        checkOpen();
+        if (pass.training() && !plan.options().training()) {
+            throw new IllegalStateException("a training pass needs a training plan (PlanOptions.forTraining())");
+        }
+        run(pass.training() ? forwardTraining : forwardInference, pass);
+    }
+
+    @Override
+    public LossResult loss(Loss loss, Targets targets, double scale) {
+        checkOpen();
+        output.read(0, lossStage, 0, lossStage.length);
+        for (int i = 0; i < lossStage.length; i++) {
+            lossOut[i] = lossStage[i];
+        }
+        Node out = plan.graph().output();
+        LossResult r = HostLoss.compute(loss, out.outputShape(), plan.microBatch(), lossOut, targets, scale, lossGrad);
+        if (outputGradient != null) {
+            for (int i = 0; i < lossStage.length; i++) {
+                lossStage[i] = (float) lossGrad[i];
+            }
+            outputGradient.write(0, lossStage, 0, lossStage.length);
+        }
+        return r;
+    }
+
+    @Override
+    public void backward(GradientMode mode) {
+        checkOpen();
+        if (!plan.options().training()) {
+            throw new IllegalStateException("backward needs a training plan (PlanOptions.forTraining())");
+        }
+        run(mode == GradientMode.OVERWRITE ? backwardOverwrite : backwardAccumulate, null);
+    }
+
+    private void run(List<Bound> ops, Pass pass) {
+        for (Bound b : ops) {
+            b.run(pass);
+        }
+        stream._wait();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the executor is closed");
+        }
+        plan.checkOpen();
+    }
+
+    private void freeAll() {
+        res.close();
+        for (OneDnnTensor v : views) {
+            v.close();
+        }
+        if (arena != null) {
+            arena.close();
+        }
+        views.clear();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        freeAll();
+        plan.closed(this);
+    }
+}

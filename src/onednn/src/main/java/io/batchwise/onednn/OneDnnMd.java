@@ -1,0 +1,133 @@
+package io.batchwise.onednn;
+
+import io.batchwise.Shape;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.javacpp.LongPointer;
+
+/** Memory-descriptor helpers: plain (row-major) and {@code any} descriptors, queries, printing. */
+final class OneDnnMd {
+    private OneDnnMd() {
+    }
+
+    /** Row-major float32 descriptor over {@code dims}: {@code a}, {@code nc}, {@code nchw}, {@code oihw}, ... */
+    static memory.desc plain(long... dims) {
+        return new memory.desc(dims, memory.data_type.f32, rowMajorStrides(dims));
+    }
+
+    /** A descriptor that lets the primitive choose its layout. */
+    static memory.desc any(long... dims) {
+        return new memory.desc(dims, memory.data_type.f32, memory.format_tag.any);
+    }
+
+    static long[] rowMajorStrides(long[] dims) {
+        long[] s = new long[dims.length];
+        long acc = 1;
+        for (int i = dims.length - 1; i >= 0; i--) {
+            s[i] = acc;
+            acc *= dims[i];
+        }
+        return s;
+    }
+
+    static long[] dims(Shape batched) {
+        int[] d = batched.dims();
+        long[] l = new long[d.length];
+        for (int i = 0; i < d.length; i++) {
+            l[i] = d[i];
+        }
+        return l;
+    }
+
+    static long[] dims(memory.desc md) {
+        return copy(md.get_dims(), md.get_ndims());
+    }
+
+    static long[] strides(memory.desc md) {
+        return copy(md.get_strides(), md.get_ndims());
+    }
+
+    static long[] innerBlocks(memory.desc md) {
+        return copy(md.get_inner_blks(), md.get_inner_nblks());
+    }
+
+    static long[] innerIndices(memory.desc md) {
+        return copy(md.get_inner_idxs(), md.get_inner_nblks());
+    }
+
+    /** Copies {@code n} values out of a vector the preset returned by value, and frees it at once. */
+    private static long[] copy(LongPointer p, int n) {
+        try (p) {
+            long[] d = new long[n];
+            for (int i = 0; i < n; i++) {
+                d[i] = p.get(i);
+            }
+            return d;
+        }
+    }
+
+    static long[] concatDims(long first, long[] rest, int from) {
+        long[] d = new long[1 + rest.length - from];
+        d[0] = first;
+        System.arraycopy(rest, from, d, 1, rest.length - from);
+        return d;
+    }
+
+    /** True when {@code md} is dense row-major over its dims with no offset: logical index = element offset. */
+    static boolean isPlain(memory.desc md) {
+        if (md.get_format_kind() != memory.format_kind.blocked || md.get_inner_nblks() != 0
+                || md.get_submemory_offset() != 0) {
+            return false;
+        }
+        long[] d = dims(md);
+        long[] want = rowMajorStrides(d);
+        long[] s = strides(md);
+        for (int i = 0; i < d.length; i++) {
+            if (d[i] > 1 && s[i] != want[i]) {
+                return false;
+            }
+        }
+        return md.get_size() == 4L * product(d);
+    }
+
+    static long product(long[] d) {
+        long p = 1;
+        for (long x : d) {
+            p *= x;
+        }
+        return p;
+    }
+
+    /** A short layout description, e.g. {@code 128x16x8x8:s[1024,1024,128,16]b[16@1]}. */
+    static String describe(memory.desc md) {
+        StringBuilder sb = new StringBuilder();
+        long[] d = dims(md);
+        for (int i = 0; i < d.length; i++) {
+            sb.append(i > 0 ? "x" : "").append(d[i]);
+        }
+        if (md.get_format_kind() != memory.format_kind.blocked) {
+            return sb.append(':').append(md.get_format_kind()).toString();
+        }
+        if (isPlain(md)) {
+            return sb.append(":plain").toString();
+        }
+        long[] s = strides(md);
+        sb.append(":s[");
+        for (int i = 0; i < d.length; i++) {
+            sb.append(i > 0 ? "," : "").append(s[i]);
+        }
+        sb.append(']');
+        long[] blks = innerBlocks(md);
+        long[] idxs = innerIndices(md);
+        if (blks.length > 0) {
+            sb.append("b[");
+            for (int i = 0; i < blks.length; i++) {
+                sb.append(i > 0 ? "," : "").append(blks[i]).append('@').append(idxs[i]);
+            }
+            sb.append(']');
+        }
+        if (md.get_submemory_offset() != 0) {
+            sb.append("+").append(md.get_submemory_offset());
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,34 @@
+package io.batchwise.onednn;
+
+import io.batchwise.backend.GradientMode;
+import io.batchwise.backend.Pass;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.primitive;
+
+/** One step of a compiled program: a oneDNN primitive with its arguments, or a short host-side step. */
+sealed interface OneDnnOp permits OneDnnOp.Prim, OneDnnOp.Host {
+
+    String label();
+
+    /**
+     * A primitive executed with {@code args[i]} bound to execution argument {@code keys[i]}.
+     *
+     * @param scratchpad the primitive's scratchpad descriptor, or null when it needs none
+     */
+    record Prim(String label, primitive primitive, int[] keys, OneDnnBuffer[] args, memory.desc scratchpad)
+            implements OneDnnOp {
+    }
+
+    /** Host-side work between primitives (dropout masks, running statistics, zeroing) over the buffers it uses. */
+    record Host(String label, Step step, OneDnnBuffer... uses) implements OneDnnOp {
+    }
+
+    /** A host step, run with the executor's memory after the stream has finished earlier primitives. */
+    interface Step {
+        void run(OneDnnExecutor executor, Pass pass);
+    }
+
+    /** A backward op and the gradient mode it belongs to (null: both). */
+    record Tagged(OneDnnOp op, GradientMode only) {
+    }
+}

@@ -1,0 +1,529 @@
+package io.batchwise.onednn;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_MULTIPLE_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+
+import io.batchwise.Graph;
+import io.batchwise.Node;
+import io.batchwise.backend.GradientMode;
+import io.batchwise.backend.ParameterLayout;
+import io.batchwise.backend.PlanOptions;
+import io.batchwise.layer.Input;
+import io.batchwise.layer.ParamSpec;
+import io.batchwise.plan.MemoryPlan;
+import io.batchwise.plan.MemoryPlan.Kind;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.bytedeco.dnnl.engine;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.memory_desc_vector;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.primitive_desc_base;
+import org.bytedeco.dnnl.reorder;
+import org.bytedeco.dnnl.sum;
+import org.bytedeco.dnnl.global.dnnl.scratchpad_mode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Compiles a graph into forward and backward programs. Runs once per plan, inside a
+ * {@code PointerScope}: every descriptor, primitive descriptor and primitive the program keeps is
+ * {@link #own owned} by the plan's resources, everything else is freed when the scope closes.
+ *
+ * <p>Order: forward in topological order (each node picks its output layout, its consumers adapt
+ * with a reorder where theirs differs); then the backward primitive descriptors in reverse
+ * topological order, where each node learns every gradient contribution its consumers will make
+ * and chooses its gradient buffer (shared with a single pass-through contribution when layouts
+ * agree); then the backward ops in execution order. Every buffer is declared to the
+ * {@link MemoryPlan.Builder} with the size oneDNN reports for its descriptor.
+ */
+final class OneDnnPlanner {
+    private static final Logger LOG = LoggerFactory.getLogger(OneDnnPlanner.class);
+
+    final OneDnnRuntime rt;
+    final engine eng;
+    final Graph graph;
+    final int batch;
+    final PlanOptions options;
+    final boolean training;
+    final ParameterLayout params;
+    final MemoryPlan.Builder mem;
+    final OneDnnResources res;
+
+    final List<OneDnnOp> forwardTraining = new ArrayList<>();
+    final List<OneDnnOp> forwardInference = new ArrayList<>();
+    final List<OneDnnOp.Tagged> backward = new ArrayList<>();
+    final Map<String, OneDnnBuffer> outputs = new HashMap<>();
+    final Map<String, OneDnnBuffer> diffs = new HashMap<>();
+    final List<OneDnnBuffer> buffers = new ArrayList<>();
+    final Map<String, String> implementations = new LinkedHashMap<>();
+    long scratchpadBytes;
+    /** The timeline step ops are being emitted for (see {@link MemoryPlan}). */
+    int step;
+    /** Per allocated buffer: the first and last step an op touches it. */
+    final Map<OneDnnBuffer, int[]> uses = new java.util.IdentityHashMap<>();
+
+    private final boolean[] requiresGrad;
+    private final boolean[] reachesOutput;
+    private final Map<String, List<Contribution>> contributions = new HashMap<>();
+
+    /**
+     * A gradient a consumer adds to one of its inputs' gradient. Either a primitive writes it
+     * ({@code passThrough == false}), or it is (a view of) the consumer's own gradient buffer
+     * (Add, Flatten, Concat slices).
+     */
+    static final class Contribution {
+        final Node consumer;
+        final String producer;
+        final String what;
+        final String name;
+        final memory.desc md;
+        final boolean passThrough;
+        boolean first;
+        OneDnnBuffer existing; // pass-through: the view of the consumer's gradient
+        OneDnnBuffer temp;     // primitive-produced and not written in place
+
+        Contribution(Node consumer, String producer, String what, memory.desc md, boolean passThrough) {
+            this.consumer = consumer;
+            this.producer = producer;
+            this.what = what;
+            this.name = consumer.name() + "." + what;
+            this.md = md;
+            this.passThrough = passThrough;
+        }
+    }
+
+    /** A parameter gradient a backward primitive produces. */
+    static final class GradOut {
+        final int argKey;
+        final OneDnnBuffer view;  // the plain slot in Parameters.gradients()
+        final OneDnnBuffer temp;  // what the primitive writes when not writing the slot directly
+        final boolean direct;     // the primitive's layout is the slot's: OVERWRITE writes it in place
+
+        GradOut(int argKey, OneDnnBuffer view, OneDnnBuffer temp, boolean direct) {
+            this.argKey = argKey;
+            this.view = view;
+            this.temp = temp;
+            this.direct = direct;
+        }
+    }
+
+    OneDnnPlanner(OneDnnRuntime rt, Graph graph, int batch, PlanOptions options, OneDnnResources res) {
+        this.rt = rt;
+        this.eng = rt.engine;
+        this.graph = graph;
+        this.batch = batch;
+        this.options = options;
+        this.training = options.training();
+        this.params = new ParameterLayout(graph);
+        this.mem = new MemoryPlan.Builder(graph, batch, training);
+        this.res = res;
+        int n = graph.nodes().size();
+        this.requiresGrad = new boolean[n];
+        this.reachesOutput = new boolean[n];
+        for (Node node : graph.nodes()) {
+            boolean g;
+            if (node.layer() instanceof Input) {
+                g = options.inputGradients();
+            } else {
+                g = node.params().stream().anyMatch(ParamSpec::trainable);
+                for (String in : node.inputs()) {
+                    g |= requiresGrad[graph.node(in).index()];
+                }
+            }
+            requiresGrad[node.index()] = g;
+        }
+        for (int i = n - 1; i >= 0; i--) {
+            Node node = graph.nodes().get(i);
+            boolean r = node == graph.output();
+            for (Node c : graph.consumers(node.name())) {
+                r |= reachesOutput[c.index()];
+            }
+            reachesOutput[i] = r;
+        }
+    }
+
+    // ---------------------------------------------------------------- graph facts
+
+    boolean requiresGrad(String node) {
+        return requiresGrad[graph.node(node).index()];
+    }
+
+    /** Whether backward runs for {@code node}: a training plan, a gradient is needed, the node feeds the output. */
+    boolean participates(Node node) {
+        return training && requiresGrad[node.index()] && reachesOutput[node.index()];
+    }
+
+    OneDnnBuffer output(String node) {
+        OneDnnBuffer b = outputs.get(node);
+        if (b == null) {
+            throw new IllegalStateException("node '" + node + "' has no output yet");
+        }
+        return b;
+    }
+
+    void setOutput(Node node, OneDnnBuffer b) {
+        if (!b.shape.equals(node.outputShape().withBatch(batch))) {
+            throw new IllegalStateException("node " + node.describe() + ": buffer " + b + " does not hold "
+                    + node.outputShape().withBatch(batch));
+        }
+        outputs.put(node.name(), b);
+    }
+
+    OneDnnBuffer diff(String node) {
+        OneDnnBuffer b = diffs.get(node);
+        if (b == null) {
+            throw new IllegalStateException("node '" + node + "' has no gradient buffer");
+        }
+        return b;
+    }
+
+    int forwardStep(Node node) {
+        return mem.forwardStep(node);
+    }
+
+    int backwardStep(Node node) {
+        return mem.backwardStep(node);
+    }
+
+    // ---------------------------------------------------------------- descriptors
+
+    <P extends org.bytedeco.javacpp.Pointer> P own(P p) {
+        return res.own(p);
+    }
+
+    memory.desc plain(long... dims) {
+        return own(OneDnnMd.plain(dims));
+    }
+
+    memory.desc any(long... dims) {
+        return own(OneDnnMd.any(dims));
+    }
+
+    /** A fresh attribute with a user-managed scratchpad (never copy one: the copy shares the handle). */
+    static primitive_attr attr() {
+        primitive_attr a = new primitive_attr();
+        a.set_scratchpad_mode(scratchpad_mode.user);
+        return a;
+    }
+
+    // ---------------------------------------------------------------- buffers
+
+    private OneDnnBuffer add(OneDnnBuffer b) {
+        buffers.add(b);
+        return b;
+    }
+
+    OneDnnBuffer activation(Node node, memory.desc md, Kind kind) {
+        OneDnnBuffer b = add(OneDnnBuffer.allocated(node.name() + ".dst", own(md)));
+        mem.activation(node, kind, b.bytes);
+        return b;
+    }
+
+    OneDnnBuffer gradient(Node node, memory.desc md) {
+        OneDnnBuffer b = add(OneDnnBuffer.allocated(node.name() + ".diff_dst", own(md)));
+        mem.activationGradient(node, b.bytes);
+        return b;
+    }
+
+    OneDnnBuffer workspace(Node node, String what, memory.desc md) {
+        OneDnnBuffer b = add(OneDnnBuffer.allocated(node.name() + "." + what, own(md)));
+        mem.workspace(node, what, b.bytes);
+        return b;
+    }
+
+    OneDnnBuffer temporary(Node node, String what, Kind kind, memory.desc md, int step) {
+        OneDnnBuffer b = add(OneDnnBuffer.allocated(node.name() + "." + what, own(md)));
+        mem.temporary(node, what, kind, b.bytes, step);
+        return b;
+    }
+
+    OneDnnBuffer alias(String name, OneDnnBuffer of, memory.desc md) {
+        return add(OneDnnBuffer.alias(name, of, own(md)));
+    }
+
+    /** A plain view of parameter {@code param} of {@code node} in values, gradients or state. */
+    OneDnnBuffer parameter(Node node, String param, OneDnnBuffer.Store store, long... dims) {
+        ParameterLayout.Slot slot = params.slot(node.name(), param);
+        memory.desc md = plain(dims);
+        if (md.get_size() != 4L * slot.size()) {
+            throw new IllegalStateException(slot.key() + ": descriptor of " + OneDnnMd.describe(md) + " for " + slot.size()
+                    + " elements");
+        }
+        return add(OneDnnBuffer.parameter(slot.key() + (store == OneDnnBuffer.Store.GRADIENTS ? ".grad" : ""), md, store,
+                slot.offset()));
+    }
+
+    // ---------------------------------------------------------------- ops
+
+    void forward(OneDnnOp op) {
+        forwardTraining.add(used(op));
+        forwardInference.add(op);
+    }
+
+    void forwardTrainingOnly(OneDnnOp op) {
+        forwardTraining.add(used(op));
+    }
+
+    void forwardInferenceOnly(OneDnnOp op) {
+        forwardInference.add(used(op));
+    }
+
+    void backward(OneDnnOp op) {
+        backward.add(new OneDnnOp.Tagged(used(op), null));
+    }
+
+    void backward(OneDnnOp op, GradientMode only) {
+        backward.add(new OneDnnOp.Tagged(used(op), only));
+    }
+
+    /** Records that {@code op} touches its buffers at the current step. */
+    private OneDnnOp used(OneDnnOp op) {
+        OneDnnBuffer[] bs = op instanceof OneDnnOp.Prim pr ? pr.args() : ((OneDnnOp.Host) op).uses();
+        for (OneDnnBuffer b : bs) {
+            use(b, step);
+        }
+        return op;
+    }
+
+    /** Marks {@code b}'s memory as used at {@code at}. */
+    void use(OneDnnBuffer b, int at) {
+        if (b.store != null) {
+            return; // parameter slots live in Parameters
+        }
+        int[] r = uses.computeIfAbsent(b.root(), k -> new int[] {at, at});
+        r[0] = Math.min(r[0], at);
+        r[1] = Math.max(r[1], at);
+    }
+
+    /**
+     * The memory plan: the builder's lifetimes, stretched where an op reaches a buffer outside them
+     * (aliases: Flatten's output is its input's bytes, a gradient may be its consumer's), so that the
+     * arena never lets two buffers share bytes while either is in use. What forward writes and backward
+     * reads stays until the end of the step: backward only reuses memory for its own buffers, and a
+     * second backward over the same forward finds everything it needs.
+     */
+    MemoryPlan memoryPlan() {
+        MemoryPlan built = mem.build();
+        int lossStep = graph.nodes().size();
+        Map<String, int[]> byName = new HashMap<>();
+        uses.forEach((b, r) -> {
+            int[] span = r.clone();
+            if (training && span[0] < lossStep && span[1] > lossStep) {
+                // Forward wrote it and backward reads it: kept to the end of the step, so that backward
+                // can run again over the same forward (OVERWRITE, then ACCUMULATE).
+                span[1] = built.steps() - 1;
+            }
+            byName.put(b.name, span);
+        });
+        List<MemoryPlan.Buffer> out = new ArrayList<>();
+        for (MemoryPlan.Buffer b : built.buffers()) {
+            int[] r = byName.get(b.name());
+            out.add(r == null || (r[0] >= b.first() && r[1] <= b.last()) ? b
+                    : new MemoryPlan.Buffer(b.name(), b.node(), b.kind(), b.bytes(), Math.min(b.first(), r[0]),
+                            Math.max(b.last(), r[1])));
+        }
+        return new MemoryPlan(built.microBatch(), built.steps(), out);
+    }
+
+    /**
+     * Records a primitive descriptor's implementation and scratchpad (logged at debug; a {@code ref}
+     * implementation is logged as a warning) and returns its scratchpad descriptor or null.
+     */
+    memory.desc record(String label, primitive_desc_base pd) {
+        String impl = pd.impl_info_str().getString();
+        implementations.put(label, impl);
+        if (impl.startsWith("ref")) {
+            LOG.warn("{}: oneDNN chose the reference implementation '{}' (slow)", label, impl);
+        } else {
+            LOG.debug("{}: {}", label, impl);
+        }
+        memory.desc scratch = own(pd.scratchpad_desc());
+        long bytes = scratch.get_size();
+        scratchpadBytes = Math.max(scratchpadBytes, bytes);
+        return bytes == 0 ? null : scratch;
+    }
+
+    /** A primitive op; {@code args} alternates execution-argument keys and buffers (null buffers are skipped). */
+    OneDnnOp.Prim prim(String label, primitive_desc_base pd, primitive p, Object... args) {
+        memory.desc scratch = record(label, pd);
+        return prim(label, scratch, p, args);
+    }
+
+    /** A primitive op whose descriptor is already recorded. */
+    static OneDnnOp.Prim prim(String label, memory.desc scratch, primitive p, Object... args) {
+        List<Integer> keys = new ArrayList<>();
+        List<OneDnnBuffer> bufs = new ArrayList<>();
+        for (int i = 0; i < args.length; i += 2) {
+            if (args[i + 1] != null) {
+                keys.add((Integer) args[i]);
+                bufs.add((OneDnnBuffer) args[i + 1]);
+            }
+        }
+        return new OneDnnOp.Prim(label, p, keys.stream().mapToInt(Integer::intValue).toArray(),
+                bufs.toArray(new OneDnnBuffer[0]), scratch);
+    }
+
+    /** {@code dst = src} (layout conversion), or {@code dst += src} when {@code accumulate}. */
+    OneDnnOp reorder(String label, OneDnnBuffer src, OneDnnBuffer dst, boolean accumulate) {
+        primitive_attr a = attr();
+        if (accumulate) {
+            post_ops po = new post_ops();
+            po.append_sum(1f, 0, memory.data_type.undef);
+            a.set_post_ops(po);
+        }
+        reorder.primitive_desc pd = own(new reorder.primitive_desc(eng, src.md, eng, dst.md, a, false));
+        return prim(label, pd, own(new reorder(pd)), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst);
+    }
+
+    /** {@code dst = sum of srcs}; {@code srcs[0]} may be {@code dst} itself (in-place accumulation). */
+    OneDnnOp sum(String label, OneDnnBuffer dst, OneDnnBuffer... srcs) {
+        float[] scales = new float[srcs.length];
+        memory.desc[] mds = new memory.desc[srcs.length];
+        Object[] args = new Object[2 * srcs.length + 2];
+        for (int i = 0; i < srcs.length; i++) {
+            scales[i] = 1f;
+            mds[i] = srcs[i].md;
+            args[2 * i] = DNNL_ARG_MULTIPLE_SRC + i;
+            args[2 * i + 1] = srcs[i];
+        }
+        args[2 * srcs.length] = DNNL_ARG_DST;
+        args[2 * srcs.length + 1] = dst;
+        sum.primitive_desc pd = own(new sum.primitive_desc(eng, dst.md, scales, new memory_desc_vector(mds), attr(), false));
+        return prim(label, pd, own(new sum(pd)), args);
+    }
+
+    /**
+     * {@code src} in layout {@code want}: {@code src} itself when the layouts agree, otherwise a buffer
+     * from {@code target} filled by a reorder that {@code emit} places in a program.
+     */
+    OneDnnBuffer convert(String label, OneDnnBuffer src, memory.desc want, Supplier<OneDnnBuffer> target,
+                         Consumer<OneDnnOp> emit) {
+        if (src.md.equals(want)) {
+            return src;
+        }
+        OneDnnBuffer t = target.get();
+        emit.accept(reorder(label + " (" + OneDnnMd.describe(src.md) + " -> " + OneDnnMd.describe(want) + ")", src, t,
+                false));
+        return t;
+    }
+
+    // ---------------------------------------------------------------- gradients of activations
+
+    /** Registers, during the backward descriptor pass, a gradient {@code consumer} will add to {@code producer}'s. */
+    Contribution contribution(Node consumer, String producer, String what, memory.desc md, boolean passThrough) {
+        Contribution c = new Contribution(consumer, producer, what, own(md), passThrough);
+        contributions.computeIfAbsent(producer, k -> new ArrayList<>()).add(c);
+        return c;
+    }
+
+    /**
+     * Declares {@code node}'s gradient buffer in layout {@code md} once all its consumers have
+     * registered their contributions. A single pass-through contribution in the same layout becomes
+     * the buffer itself (no copy).
+     */
+    void declareGradient(Node node, memory.desc md) {
+        List<Contribution> cs = contributions.getOrDefault(node.name(), List.of());
+        boolean lossFirst = node == graph.output();
+        for (int i = 0; i < cs.size(); i++) {
+            Contribution c = cs.get(i);
+            c.first = i == 0 && !lossFirst;
+            if (c.passThrough) {
+                OneDnnBuffer consumerDiff = diff(c.consumer.name());
+                c.existing = c.md.equals(consumerDiff.md) ? consumerDiff : alias(c.name, consumerDiff, c.md);
+            }
+        }
+        OneDnnBuffer d;
+        if (!lossFirst && cs.size() == 1 && cs.get(0).passThrough && cs.get(0).md.equals(md)) {
+            d = cs.get(0).existing;
+        } else {
+            d = gradient(node, md);
+        }
+        diffs.put(node.name(), d);
+    }
+
+    /** Where a primitive should write contribution {@code c}: the producer's gradient itself when possible. */
+    OneDnnBuffer target(Contribution c) {
+        OneDnnBuffer d = diff(c.producer);
+        if (c.first && c.md.equals(d.md)) {
+            return d;
+        }
+        c.temp = temporary(c.consumer, c.what, Kind.ACTIVATION_GRADIENT, c.md, backwardStep(c.consumer));
+        return c.temp;
+    }
+
+    /** Emits what moves contribution {@code c} into its producer's gradient (nothing when written in place). */
+    void fold(Contribution c) {
+        OneDnnBuffer d = diff(c.producer);
+        OneDnnBuffer src = c.passThrough ? c.existing : c.temp;
+        if (src == null || src == d) {
+            return;
+        }
+        String label = c.consumer.name() + " -> " + c.producer + " gradient";
+        if (c.first) {
+            backward(reorder(label + " (copy)", src, d, false));
+        } else if (src.md.equals(d.md)) {
+            backward(sum(label + " (sum)", d, d, src));
+        } else {
+            backward(reorder(label + " (reorder+sum)", src, d, true));
+        }
+    }
+
+    // ---------------------------------------------------------------- gradients of parameters
+
+    /** Declares where a backward primitive writes the gradient of {@code param} (logical dims {@code dims}). */
+    GradOut gradOut(Node node, String param, int argKey, memory.desc produced, long... dims) {
+        OneDnnBuffer view = parameter(node, param, OneDnnBuffer.Store.GRADIENTS, dims);
+        boolean direct = produced.equals(view.md);
+        OneDnnBuffer temp = temporary(node, "diff_" + param, Kind.WORKSPACE, produced, backwardStep(node));
+        return new GradOut(argKey, view, temp, direct);
+    }
+
+    /**
+     * Emits a backward primitive producing parameter gradients, once per gradient mode: OVERWRITE
+     * writes the plain gradient slots in place where the layouts agree (reordering otherwise),
+     * ACCUMULATE computes into temporaries and adds them with a sum (or a reorder with a sum post-op).
+     */
+    void backwardWithGradients(String label, memory.desc scratch, primitive p, Object[] fixedArgs, GradOut... outs) {
+        for (GradientMode mode : GradientMode.values()) {
+            List<Object> args = new ArrayList<>(java.util.Arrays.asList(fixedArgs));
+            for (GradOut g : outs) {
+                if (g == null) {
+                    continue;
+                }
+                args.add(g.argKey);
+                args.add(mode == GradientMode.OVERWRITE && g.direct ? g.view : g.temp);
+            }
+            backward(prim(label, scratch, p, args.toArray()), mode);
+            for (GradOut g : outs) {
+                if (g == null) {
+                    continue;
+                }
+                if (mode == GradientMode.OVERWRITE) {
+                    if (!g.direct) {
+                        backward(reorder(g.view.name + " (reorder)", g.temp, g.view, false), mode);
+                    }
+                } else if (g.direct) {
+                    backward(sum(g.view.name + " (accumulate)", g.view, g.view, g.temp), mode);
+                } else {
+                    backward(reorder(g.view.name + " (reorder+accumulate)", g.temp, g.view, true), mode);
+                }
+            }
+        }
+    }
+
+    /** The shared scratchpad: one buffer sized by the largest primitive scratchpad. */
+    void declareScratchpad() {
+        if (scratchpadBytes > 0) {
+            mem.whole("scratchpad", null, Kind.SCRATCHPAD, scratchpadBytes);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+package io.batchwise.onednn;
+
+import io.batchwise.DataType;
+import io.batchwise.Shape;
+import io.batchwise.backend.HostTensor;
+import io.batchwise.backend.MemoryTracker;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * A float32 tensor in host memory, described by a oneDNN memory descriptor that may be plain
+ * (row-major) or blocked (e.g. {@code nChw16c}). Logical elements are addressed in place through
+ * {@link OneDnnLayout}: directly for plain layouts, through the block arithmetic otherwise, so
+ * reading a blocked activation never needs a temporary copy.
+ *
+ * <p>Life cycle: an <em>owning</em> tensor allocates its bytes ({@code md.get_size()}, counted by the
+ * backend's tracker) and a oneDNN {@code memory} over them, and frees both in {@link #close()}. A
+ * <em>view</em> (an executor's buffers, aliases, parameter slots) points into memory someone else
+ * owns; closing it frees only its own {@code memory} object.
+ */
+final class OneDnnTensor implements HostTensor {
+    private final Shape shape;
+    private final memory.desc md;
+    private final boolean ownsDesc;
+    private final memory memory;
+    private final Pointer data;
+    private final long bytes;
+    private final OneDnnLayout layout;
+    private final FloatBuffer floats;
+    private final MemoryTracker tracker; // null for views
+    private final String label;
+    private boolean closed;
+
+    private OneDnnTensor(Shape shape, memory.desc md, boolean ownsDesc, memory memory, Pointer data, MemoryTracker tracker,
+                         String label) {
+        this.shape = shape;
+        this.md = md;
+        this.ownsDesc = ownsDesc;
+        this.memory = memory;
+        this.data = data;
+        this.bytes = md.get_size();
+        this.layout = new OneDnnLayout(md);
+        this.tracker = tracker;
+        this.label = label;
+        if (ownsDesc) {
+            md.retainReference();
+        }
+        if (layout.elements() != shape.size()) {
+            throw new IllegalArgumentException("descriptor " + OneDnnMd.describe(md) + " does not hold shape " + shape);
+        }
+        this.floats = bytes == 0 ? FloatBuffer.allocate(0)
+                : new BytePointer(data).capacity(bytes).limit(bytes).asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /**
+     * Allocates zero-filled memory for {@code md} and counts it with {@code tracker}. Takes ownership of
+     * {@code md} when {@code ownsDesc}.
+     */
+    static OneDnnTensor allocate(OneDnnRuntime rt, Shape shape, memory.desc md, boolean ownsDesc, String label) {
+        long bytes = md.get_size();
+        memory mem = new memory(md, rt.engine); // oneDNN allocates (aligned) and frees with the memory object
+        mem.retainReference();
+        Pointer data = mem.get_data_handle();
+        Pointer.memset(data, 0, bytes);
+        OneDnnRuntime.TRACKER.allocated(bytes);
+        return new OneDnnTensor(shape, md, ownsDesc, mem, data, OneDnnRuntime.TRACKER, label);
+    }
+
+    /** A view of {@code shape} over memory at {@code data} with layout {@code md}; owns neither. */
+    static OneDnnTensor view(OneDnnRuntime rt, Shape shape, memory.desc md, Pointer data, String label) {
+        memory mem = new memory(md, rt.engine, data);
+        mem.retainReference();
+        return new OneDnnTensor(shape, md, false, mem, data, null, label);
+    }
+
+    /** A pointer to {@code address}, without a deallocator. */
+    static Pointer at(long addr) {
+        // (the inherited field 'address' would shadow a parameter of the same name)
+        return new Pointer() {
+            {
+                this.address = addr;
+            }
+        };
+    }
+
+    memory memory() {
+        return memory;
+    }
+
+    memory.desc desc() {
+        return md;
+    }
+
+    long address() {
+        return data.address();
+    }
+
+    OneDnnLayout layout() {
+        return layout;
+    }
+
+    /** The raw elements in physical order (for host-side steps over plain or blocked layouts). */
+    FloatBuffer floats() {
+        return floats;
+    }
+
+    @Override
+    public Shape shape() {
+        return shape;
+    }
+
+    @Override
+    public DataType dataType() {
+        return DataType.FLOAT32;
+    }
+
+    @Override
+    public long bytes() {
+        return bytes;
+    }
+
+    @Override
+    public double get(long i) {
+        check(i, 1);
+        return floats.get((int) layout.offset(i));
+    }
+
+    @Override
+    public void set(long i, double v) {
+        check(i, 1);
+        floats.put((int) layout.offset(i), (float) v);
+    }
+
+    @Override
+    public void read(long offset, float[] dst, int dstOff, int len) {
+        check(offset, len);
+        if (layout.plain()) {
+            floats.get((int) offset, dst, dstOff, len);
+        } else {
+            for (int i = 0; i < len; i++) {
+                dst[dstOff + i] = floats.get((int) layout.offset(offset + i));
+            }
+        }
+    }
+
+    @Override
+    public void write(long offset, float[] src, int srcOff, int len) {
+        check(offset, len);
+        if (layout.plain()) {
+            floats.put((int) offset, src, srcOff, len);
+        } else {
+            for (int i = 0; i < len; i++) {
+                floats.put((int) layout.offset(offset + i), src[srcOff + i]);
+            }
+        }
+    }
+
+    @Override
+    public void write(float[] src) {
+        if (src.length != size()) {
+            throw new IllegalArgumentException((label == null ? "tensor" : label) + " has shape " + shape + " (" + size()
+                    + " values), got " + src.length + " values" + perSampleHint(src.length));
+        }
+        write(0, src, 0, src.length);
+    }
+
+    private String perSampleHint(int got) {
+        if (shape.rank() < 2) {
+            return "";
+        }
+        Shape sample = shape.withoutBatch();
+        long per = sample.size();
+        return got % per == 0 ? " = " + (got / per) + " samples of shape " + sample + " instead of " + shape.dim(0)
+                : " (not a whole number of samples of shape " + sample + ")";
+    }
+
+    private void check(long offset, long len) {
+        if (closed) {
+            throw new IllegalStateException((label == null ? "tensor" : label) + " is closed");
+        }
+        if (offset < 0 || len < 0 || offset + len > size()) {
+            throw new IndexOutOfBoundsException("elements [" + offset + ", " + (offset + len) + ") of "
+                    + (label == null ? "a tensor" : label) + " of shape " + shape + " (" + size() + " elements)");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        memory.releaseReference();
+        if (ownsDesc) {
+            md.releaseReference();
+        }
+        if (tracker != null) {
+            tracker.freed(bytes);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return (label == null ? "tensor" : label) + " " + shape + " " + OneDnnMd.describe(md);
+    }
+}
