@@ -1,0 +1,340 @@
+package io.batchwise.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.batchwise.Graph;
+import io.batchwise.backend.Backend;
+import io.batchwise.loss.LossResult;
+import io.batchwise.loss.SoftmaxCrossEntropy;
+import io.batchwise.plan.Budget;
+import io.batchwise.plan.MemoryPlanner;
+import io.batchwise.train.InMemoryDataset;
+import io.batchwise.train.Optimizer;
+import io.batchwise.train.Schedule;
+import io.batchwise.train.StepMetrics;
+import io.batchwise.train.Trainer;
+import io.batchwise.train.TrainingListener;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code batchwise train}: trains a built-in model on Fashion-MNIST with an exact effective batch.
+ *
+ * <p>Order of work: choose the backend, load and check the data, plan the micro-batch against the
+ * budget (printed and written to {@code plan.txt}), then train epoch by epoch with a progress bar;
+ * after each epoch evaluate on the test set and save the checkpoint; at the end write
+ * {@code summary.json} and the plot. {@code metrics.csv} and {@code epochs.csv} grow as it runs.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a built-in model on Fashion-MNIST. The effective batch (--batch) is exact: when it does not"
+                + " fit in memory, gradients of several micro-batches are accumulated into one optimizer step.", ""},
+        footer = {"", "Writes into --out: metrics.csv (one row per optimizer step), epochs.csv (test accuracy after each"
+                + " epoch), plan.txt, summary.json, training.png and the checkpoint last.ckpt (unless --checkpoint names"
+                + " another folder).",
+                "", "Examples:", "  batchwise train --model lenet --epochs 5 --out runs/lenet",
+                "  batchwise train --model mlp --batch 4096 --memory-budget 64MiB --lr 0.004",
+                "  batchwise train --model mlp --batch full --optimizer sgd --lr 0.5 --epochs 50"})
+final class TrainCommand implements Callable<Integer> {
+    static final String CHECKPOINT_FILE = "last.ckpt";
+    static final String PLOT_FILE = "training.png";
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    SetupOptions setup;
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "Folder with the Fashion-MNIST IDX files (gzipped or not). Default: $BATCHWISE_DATA, else"
+                    + " /usr/share/datasets/fashion-mnist (Debian/Ubuntu package dataset-fashion-mnist).")
+    Path data;
+
+    @Option(names = "--lr", paramLabel = "RATE", converter = Specs.PositiveDouble.class,
+            description = "Base learning rate. Default by optimizer: adam, adamw, rmsprop 0.001; sgd 0.1; momentum,"
+                    + " nesterov, adagrad 0.01; adadelta 1.0.")
+    Double lr;
+
+    @Option(names = "--schedule", paramLabel = "SPEC", defaultValue = "cosine", converter = Specs.ScheduleConverter.class,
+            description = "Learning-rate schedule: constant; cosine[:MIN] (from 1 to MIN, default 0, over the run's"
+                    + " steps); step:EVERY:GAMMA; exp:GAMMA; warmup:N[+SCHEDULE]. Default: ${DEFAULT-VALUE}.")
+    Specs.ScheduleSpec schedule;
+
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "5", converter = Specs.PositiveInt.class,
+            description = "Epochs to train. Default: ${DEFAULT-VALUE}.")
+    int epochs;
+
+    @Option(names = "--steps", paramLabel = "N", converter = Specs.PositiveLong.class,
+            description = "Stop after N optimizer steps in all (counting those before a --resume).")
+    Long steps;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+            description = "Seed of the initial weights, the data order and dropout. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--checkpoint", paramLabel = "DIR",
+            description = "Folder for the checkpoint " + CHECKPOINT_FILE + ", saved after every epoch and at the end."
+                    + " Default: the --out folder.")
+    Path checkpoint;
+
+    @Option(names = "--resume",
+            description = "Continue from the checkpoint (same flags), bit for bit where it stopped.")
+    boolean resume;
+
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Folder for the results. Default: runs/<model>-<date>-<time>.")
+    Path out;
+
+    @Option(names = "--progress-interval", paramLabel = "SECONDS", defaultValue = "10", hidden = true,
+            description = "When standard error is not a terminal: seconds between progress lines.")
+    int progressSeconds;
+
+    /** Whether standard error is an interactive terminal (set by {@link Main}). */
+    boolean terminal;
+
+    /** What the last run wrote into summary.json, for tests. */
+    Map<String, Object> summary;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
+
+        Planning.Chosen chosen = chooseBackend(spec, setup.backend);
+        Backend backend = chosen.backend();
+        Graph graph = Models.byName(setup.model);
+        Optimizer optimizer = setup.optimizer.create(lr);
+        Path outDir = out != null ? out : Path.of("runs", setup.model + "-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Path ckptDir = checkpoint != null ? checkpoint : outDir;
+        Path ckpt = ckptDir.resolve(CHECKPOINT_FILE);
+        if (resume && !Files.isRegularFile(ckpt)) {
+            throw new ParameterException(spec.commandLine(), "--resume: there is no checkpoint " + ckpt
+                    + (checkpoint == null ? " (set the folder with --checkpoint or --out)" : ""));
+        }
+
+        Path dataDir = data != null ? data : FashionMnist.defaultDir();
+        stdout.printf("data        Fashion-MNIST from %s%n", dataDir);
+        stdout.flush();
+        long tLoad = System.nanoTime();
+        FashionMnist.Data d = FashionMnist.load(dataDir);
+        InMemoryDataset train = d.train();
+        if (setup.trainLimit != null) {
+            if (setup.trainLimit > train.size()) {
+                throw new ParameterException(spec.commandLine(), "Invalid value for option '--train-limit': " + setup.trainLimit
+                        + " is more than the " + train.size() + " training samples");
+            }
+            train = train.head(setup.trainLimit);
+        }
+        InMemoryDataset test = d.test();
+        int n = train.size();
+        stdout.printf(Locale.ROOT, "            %,d training and %,d test samples, read and checked in %.1f s;"
+                        + " pixels (x/255 - %.4f) / %.4f%n", n, test.size(), (System.nanoTime() - tLoad) / 1e9,
+                FashionMnist.MEAN, FashionMnist.STD);
+
+        int effective = setup.batch.size().resolve(n);
+        Budget budget = setup.memoryBudget.resolve();
+        Planning.Result planned = Planning.decide(backend, graph, optimizer.stateSlots(), effective, setup.microBatch.samples(),
+                budget, !setup.memoryBudget.auto());
+        MemoryPlanner.Decision decision = planned.decision();
+        long perEpoch = (n + effective - 1) / effective;
+        long totalSteps = epochs * perEpoch;
+        long maxSteps = steps != null ? steps : Long.MAX_VALUE;
+        totalSteps = Math.min(totalSteps, maxSteps);
+        Schedule sched = schedule.build(totalSteps);
+        String scheduleText = schedule + (schedule.text().startsWith("cosine") || schedule.text().contains("+cosine")
+                ? String.format(Locale.ROOT, " over %,d steps", totalSteps) : "")
+                + String.format(Locale.ROOT, "; %d epoch(s) of %,d steps%s", epochs, perEpoch,
+                steps != null ? ", stopping at step " + steps : "");
+        String planText = Planning.describe(chosen, setup.model, graph, planned, setup.batch.size() + " of " + n + " samples",
+                describe(optimizer), scheduleText);
+
+        Files.createDirectories(outDir);
+        Files.createDirectories(ckptDir);
+        backend.memory().resetPeak();
+        Relay relay = new Relay();
+        long wallStart = System.nanoTime();
+        try (Trainer t = Trainer.builder(graph, backend)
+                .loss(new SoftmaxCrossEntropy())
+                .optimizer(optimizer)
+                .schedule(sched)
+                .batch(setup.batch.size())
+                .microBatch(decision.microBatch())
+                .seed(seed)
+                .listener(relay)
+                .build()) {
+            planText += System.lineSeparator() + t.report(n);
+            stdout.print(planText);
+            Files.writeString(outDir.resolve("plan.txt"), planText, StandardCharsets.UTF_8);
+            if (planned.overBudget()) {
+                stdout.println("warning     the predicted peak is over the automatic budget; training anyway");
+            }
+            if (resume) {
+                t.restore(ckpt);
+                stdout.printf(Locale.ROOT, "resumed     from %s at epoch %d, step %,d%n", ckpt, t.epoch() + 1, t.step());
+            }
+            stdout.println();
+            stdout.flush();
+
+            long firstStep = t.step();
+            RunSummary run = new RunSummary();
+            try (RunLog log = new RunLog(outDir, resume ? t.step() : -1);
+                 Progress progress = new Progress(stderr, terminal, firstStep, totalSteps, epochs, progressSeconds * 1000L)) {
+                relay.add(log);
+                relay.add(progress);
+                relay.add(run);
+                long lastEvaluated = -1;
+                LossResult testResult = null;
+                while (t.epoch() < epochs && t.step() < maxSteps) {
+                    int e = t.epoch();
+                    long t0 = System.nanoTime();
+                    t.fit(train, e + 1, maxSteps);
+                    run.trainNanos += System.nanoTime() - t0;
+                    if (t.epoch() > e) {
+                        testResult = t.evaluate(test);
+                        lastEvaluated = t.step();
+                        RunLog.Epoch row = log.epoch(e + 1, t.step(), testResult.mean(), testResult.accuracy());
+                        t.save(ckpt);
+                        progress.interrupt(() -> {
+                            stdout.printf(Locale.ROOT, "epoch %d/%d  step %,d  train loss %.4f acc %.4f  test loss %.4f acc %.4f"
+                                            + "  %.1f s%n", row.epoch(), epochs, row.step(), row.trainLoss(), row.trainAccuracy(),
+                                    row.testLoss(), row.testAccuracy(), log.elapsed());
+                            stdout.flush();
+                        });
+                    }
+                }
+                progress.close();
+                if (lastEvaluated != t.step() || testResult == null) {
+                    testResult = t.evaluate(test);
+                }
+                t.save(ckpt);
+                log.flush();
+                double wall = (System.nanoTime() - wallStart) / 1e9;
+                long measuredPeak = backend.memory().peakBytes();
+                double trainSeconds = run.trainNanos / 1e9;
+                double throughput = run.samples / Math.max(1e-9, trainSeconds);
+
+                Map<String, Object> s = new LinkedHashMap<>();
+                s.put("model", setup.model);
+                s.put("parameters", graph.parameterCount());
+                s.put("backend", backend.name());
+                s.put("backend_reason", chosen.reason());
+                s.put("optimizer", describe(optimizer));
+                s.put("schedule", schedule.text());
+                s.put("seed", seed);
+                s.put("train_samples", n);
+                s.put("test_samples", test.size());
+                s.put("effective_batch", decision.effectiveBatch());
+                s.put("micro_batch", decision.microBatch());
+                s.put("accumulation_steps", decision.accumulationSteps());
+                s.put("micro_batch_chosen_by", planned.chosenByPlanner() ? "planner" : "--micro-batch");
+                s.put("memory_budget_bytes", budget.bytes());
+                s.put("memory_budget_source", budget.source());
+                s.put("predicted_peak_bytes", decision.predictedPeakBytes());
+                s.put("measured_peak_bytes", measuredPeak);
+                s.put("epochs_completed", t.epoch());
+                s.put("steps", t.step());
+                s.put("steps_this_run", t.step() - firstStep);
+                s.put("samples_this_run", run.samples);
+                s.put("resumed", resume);
+                s.put("final_train_loss", run.lastLoss);
+                s.put("test_loss", testResult.mean());
+                s.put("test_accuracy", testResult.accuracy());
+                s.put("train_seconds", trainSeconds);
+                s.put("wall_seconds", wall);
+                s.put("samples_per_sec", throughput);
+                s.put("checkpoint", ckpt.toString());
+                s.put("threads", System.getenv("OMP_NUM_THREADS") != null ? System.getenv("OMP_NUM_THREADS")
+                        : String.valueOf(Runtime.getRuntime().availableProcessors()));
+                new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outDir.resolve("summary.json").toFile(), s);
+                Plot.write(outDir.resolve(PLOT_FILE), setup.model + ", batch " + setup.batch + ", " + optimizer.name(), log.steps(),
+                        log.epochs());
+                summary = s;
+
+                stdout.println();
+                stdout.printf(Locale.ROOT, "test        accuracy %.4f, loss %.4f on %,d samples%n", testResult.accuracy(),
+                        testResult.mean(), test.size());
+                stdout.printf(Locale.ROOT, "time        %.1f s training (%,d steps, %,d samples this run), %.1f s in all%n",
+                        trainSeconds, t.step() - firstStep, run.samples, wall);
+                stdout.printf(Locale.ROOT, "throughput  %,.0f samples/s (%s)%n", throughput, backend.name());
+                stdout.printf(Locale.ROOT, "memory      measured peak %s, predicted %s, budget %s%n", Budget.human(measuredPeak),
+                        Budget.human(decision.predictedPeakBytes()), Budget.human(budget.bytes()));
+                stdout.printf("wrote       %s: metrics.csv, epochs.csv, plan.txt, summary.json, %s; checkpoint %s%n", outDir,
+                        PLOT_FILE, ckpt);
+                stdout.flush();
+            }
+        }
+        return 0;
+    }
+
+    /** The backend for {@code --backend}; a name that is not there becomes an error naming the flag. */
+    static Planning.Chosen chooseBackend(CommandSpec spec, String name) {
+        try {
+            return Planning.backend(name);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--backend': " + e.getMessage());
+        }
+    }
+
+    static String describe(Optimizer o) {
+        if (o instanceof Optimizer.Sgd s) {
+            return s.name() + " lr " + s.lr() + (s.momentum() != 0 ? ", momentum " + s.momentum() : "");
+        }
+        if (o instanceof Optimizer.AdamW a) {
+            return a.name() + " lr " + a.lr() + ", weight decay " + a.weightDecay();
+        }
+        return o.name() + " lr " + o.lr();
+    }
+
+    /** Forwards training events to listeners added after the trainer was built. */
+    private static final class Relay implements TrainingListener {
+        private final List<TrainingListener> targets = new ArrayList<>();
+
+        void add(TrainingListener l) {
+            targets.add(l);
+        }
+
+        @Override
+        public void onStep(StepMetrics m) {
+            for (TrainingListener l : targets) {
+                l.onStep(m);
+            }
+        }
+
+        @Override
+        public void onEpoch(int epoch, double loss, double accuracy) {
+            for (TrainingListener l : targets) {
+                l.onEpoch(epoch, loss, accuracy);
+            }
+        }
+    }
+
+    /** Totals of this run. */
+    private static final class RunSummary implements TrainingListener {
+        long samples;
+        long trainNanos;
+        double lastLoss = Double.NaN;
+
+        @Override
+        public void onStep(StepMetrics m) {
+            samples += m.batch();
+            lastLoss = m.loss();
+        }
+    }
+}
