@@ -11,11 +11,16 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 
 import io.batchwise.Node;
 import io.batchwise.layer.Dense;
+import io.batchwise.backend.GradientMode;
 import io.batchwise.plan.MemoryPlan.Kind;
+import java.util.function.Consumer;
 import org.bytedeco.dnnl.inner_product_backward_data;
 import org.bytedeco.dnnl.inner_product_backward_weights;
 import org.bytedeco.dnnl.inner_product_forward;
+import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive_attr;
 
 /**
  * Inner product: {@code {b, ...in} . {units, ...in}^T + {units} -> {b, units}}. The source is read in
@@ -48,16 +53,14 @@ final class OneDnnDense extends OneDnnLayer {
         wDims = OneDnnMd.concatDims(spec.units(), srcDims, 1);
         dstDims = new long[] {p.batch, spec.units()};
         memory.desc wAny = p.any(wDims);
+        memory.desc wPlain = p.plain(wDims);
         memory.desc bias = spec.bias() ? p.plain(spec.units()) : null;
         memory.desc dstAny = p.any(dstDims);
-        fwd = create(p, in.md, wAny, bias, dstAny);
-        if (fwd.impl_info_str().getString().startsWith("ref")) {
-            // The producer's layout has no fast kernel: let oneDNN choose the source layout as well.
-            inner_product_forward.primitive_desc again = create(p, p.any(srcDims), wAny, bias, dstAny);
-            if (!again.impl_info_str().getString().startsWith("ref")) {
-                fwd = again;
-            }
-        }
+        memory.desc srcAny = p.any(srcDims);
+        // Plain weights first: the parameters are plain, so no weight reorder per step (an inner product
+        // reads a blocked source directly); a reorder of the source or the weights only where needed.
+        fwd = p.firstFast(label("forward"), () -> create(p, in.md, wPlain, bias, dstAny), () -> create(p, srcAny, wPlain, bias, dstAny),
+                () -> create(p, in.md, wAny, bias, dstAny), () -> create(p, srcAny, wAny, bias, dstAny));
         src = p.convert(label("src"), in, fwd.src_desc(), () -> p.workspace(node, "src", fwd.src_desc()), p::forward);
         wView = p.parameter(node, "weight", OneDnnBuffer.Store.VALUES, wDims);
         weights = p.convert(label("weights"), wView, fwd.weights_desc(), () -> p.workspace(node, "weights", fwd.weights_desc()),
@@ -71,31 +74,82 @@ final class OneDnnDense extends OneDnnLayer {
 
     private inner_product_forward.primitive_desc create(OneDnnPlanner p, memory.desc srcMd, memory.desc wMd, memory.desc bias,
                                                         memory.desc dstMd) {
-        try {
-            return p.own(bias != null
-                    ? new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, bias, dstMd,
-                            OneDnnPlanner.attr(), false)
-                    : new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, dstMd, OneDnnPlanner.attr(),
-                            false));
-        } catch (RuntimeException e) {
-            throw failure("an inner product", e, srcMd, wMd, dstMd);
-        }
+        return bias != null
+                ? new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, bias, dstMd, OneDnnPlanner.attr(), false)
+                : new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, dstMd, OneDnnPlanner.attr(), false);
     }
 
     @Override
     memory.desc planBackward(OneDnnPlanner p) {
         String input = node.inputs().get(0);
+        memory.desc wPlain = p.plain(wDims);
         if (p.requiresGrad(input)) {
-            bwdData = p.own(new inner_product_backward_data.primitive_desc(p.eng, p.any(srcDims), p.any(wDims),
-                    p.any(dstDims), fwd, OneDnnPlanner.attr(), false));
+            bwdData = p.firstFast(label("backward data"),
+                    () -> new inner_product_backward_data.primitive_desc(p.eng, p.any(srcDims), wPlain, p.any(dstDims), fwd,
+                            OneDnnPlanner.attr(), false),
+                    () -> new inner_product_backward_data.primitive_desc(p.eng, p.any(srcDims), p.any(wDims), p.any(dstDims), fwd,
+                            OneDnnPlanner.attr(), false));
             toInput = p.contribution(node, input, "diff_src", bwdData.diff_src_desc(), false);
         }
-        bwdWeights = p.own(spec.bias()
-                ? new inner_product_backward_weights.primitive_desc(p.eng, p.any(srcDims), p.any(wDims), p.plain(spec.units()),
-                        p.any(dstDims), fwd, OneDnnPlanner.attr(), false)
-                : new inner_product_backward_weights.primitive_desc(p.eng, p.any(srcDims), p.any(wDims), p.any(dstDims), fwd,
-                        OneDnnPlanner.attr(), false));
+        memory.desc srcMd = src.md;
+        bwdWeights = p.firstFast(label("backward weights"), () -> weightsPd(p, srcMd, wPlain), () -> weightsPd(p, p.any(srcDims), wPlain),
+                () -> weightsPd(p, srcMd, p.any(wDims)), () -> weightsPd(p, p.any(srcDims), p.any(wDims)));
         return bwdWeights.diff_dst_desc();
+    }
+
+    /**
+     * ACCUMULATE without a gradient-sized temporary: {@code dW += diff_dst^T . src} as a matmul with a
+     * sum post-op into the plain gradient slot ({units, b} x {b, in} -> {units, in}); likewise the bias
+     * gradient as {@code ones{1, b} . diff_dst}.
+     */
+    private void accumulate(OneDnnPlanner p, int step, OneDnnBuffer diff) {
+        Consumer<OneDnnOp> emit = op -> p.backward(op, GradientMode.ACCUMULATE);
+        long b = p.batch;
+        long units = spec.units();
+        long in = OneDnnMd.product(wDims) / units;
+        OneDnnBuffer srcP = p.convert(label("src, plain"), src, p.plain(srcDims),
+                () -> p.temporary(node, "src_plain", Kind.WORKSPACE, OneDnnMd.plain(srcDims), step), emit);
+        OneDnnBuffer ddP = p.convert(label("diff_dst, plain"), diff, p.plain(b, units),
+                () -> p.temporary(node, "diff_dst_plain", Kind.ACTIVATION_GRADIENT, OneDnnMd.plain(b, units), step), emit);
+        OneDnnBuffer ddT = p.alias(node.name() + ".diff_dst_t", ddP, p.own(new memory.desc(new long[] {units, b},
+                memory.data_type.f32, new long[] {1, units})));
+        OneDnnBuffer src2 = p.alias(node.name() + ".src_2d", srcP, p.plain(b, in));
+        OneDnnBuffer dW = p.alias(node.name() + ".weight.grad_2d", p.parameter(node, "weight", OneDnnBuffer.Store.GRADIENTS, wDims),
+                p.plain(units, in));
+        matmul.primitive_desc mm = p.own(new matmul.primitive_desc(p.eng, ddT.md, src2.md, dW.md, sumAttr(), false));
+        emit.accept(p.prim(label("weight gradient += diff_dst^T . src"), mm, p.own(new matmul(mm)),
+                DNNL_ARG_SRC, ddT, DNNL_ARG_WEIGHTS, src2, DNNL_ARG_DST, dW));
+        if (spec.bias()) {
+            // dB += ones{1, b} . diff_dst{b, units}
+            OneDnnBuffer ones = p.temporary(node, "ones", Kind.WORKSPACE, OneDnnMd.plain(1, b), step);
+            emit.accept(new OneDnnOp.Host(label("ones"), (ex, pass) -> {
+                var f = ex.tensor(ones).floats();
+                for (int i = 0; i < b; i++) {
+                    f.put(i, 1f);
+                }
+            }, ones));
+            OneDnnBuffer dB = p.alias(node.name() + ".bias.grad_2d", p.parameter(node, "bias", OneDnnBuffer.Store.GRADIENTS, units),
+                    p.plain(1, units));
+            matmul.primitive_desc mb = p.own(new matmul.primitive_desc(p.eng, ones.md, ddP.md, dB.md, sumAttr(), false));
+            emit.accept(p.prim(label("bias gradient += ones . diff_dst"), mb, p.own(new matmul(mb)),
+                    DNNL_ARG_SRC, ones, DNNL_ARG_WEIGHTS, ddP, DNNL_ARG_DST, dB));
+        }
+    }
+
+    private static primitive_attr sumAttr() {
+        primitive_attr a = OneDnnPlanner.attr();
+        post_ops po = new post_ops();
+        po.append_sum(1f, 0, memory.data_type.undef);
+        a.set_post_ops(po);
+        return a;
+    }
+
+    private inner_product_backward_weights.primitive_desc weightsPd(OneDnnPlanner p, memory.desc srcMd, memory.desc dwMd) {
+        return spec.bias()
+                ? new inner_product_backward_weights.primitive_desc(p.eng, srcMd, dwMd, p.plain(spec.units()), p.any(dstDims), fwd,
+                        OneDnnPlanner.attr(), false)
+                : new inner_product_backward_weights.primitive_desc(p.eng, srcMd, dwMd, p.any(dstDims), fwd, OneDnnPlanner.attr(),
+                        false);
     }
 
     @Override
@@ -108,11 +162,13 @@ final class OneDnnDense extends OneDnnLayer {
         OneDnnBuffer ddW = p.convert(label("diff_dst for weights"), diff, bwdWeights.diff_dst_desc(),
                 () -> p.temporary(node, "diff_dst_w", Kind.ACTIVATION_GRADIENT, bwdWeights.diff_dst_desc(), step), p::backward);
         memory.desc scratch = p.record(label("backward weights"), bwdWeights);
-        OneDnnPlanner.GradOut gw = p.gradOut(node, "weight", DNNL_ARG_DIFF_WEIGHTS, bwdWeights.diff_weights_desc(), wDims);
+        OneDnnPlanner.GradOut gw = p.gradOut(node, "weight", DNNL_ARG_DIFF_WEIGHTS, bwdWeights.diff_weights_desc(), false, wDims);
         OneDnnPlanner.GradOut gb = spec.bias()
-                ? p.gradOut(node, "bias", DNNL_ARG_DIFF_BIAS, bwdWeights.diff_bias_desc(), spec.units()) : null;
-        p.backwardWithGradients(label("backward weights"), scratch, p.own(new inner_product_backward_weights(bwdWeights)),
-                new Object[] {DNNL_ARG_SRC, srcW, DNNL_ARG_DIFF_DST, ddW}, gw, gb);
+                ? p.gradOut(node, "bias", DNNL_ARG_DIFF_BIAS, bwdWeights.diff_bias_desc(), false, spec.units()) : null;
+        p.backwardWithGradients(GradientMode.OVERWRITE, label("backward weights"), scratch,
+                p.own(new inner_product_backward_weights(bwdWeights)), new Object[] {DNNL_ARG_SRC, srcW, DNNL_ARG_DIFF_DST, ddW},
+                gw, gb);
+        accumulate(p, step, diff);
         if (bwdData != null) {
             // Data: {b, units} x {units, ...in} -> {b, ...in}
             OneDnnBuffer ddD = p.convert(label("diff_dst for data"), diff, bwdData.diff_dst_desc(),

@@ -74,7 +74,7 @@ final class OneDnnMd {
 
     /** True when {@code md} is dense row-major over its dims with no offset: logical index = element offset. */
     static boolean isPlain(memory.desc md) {
-        if (md.get_format_kind() != memory.format_kind.blocked || md.get_inner_nblks() != 0
+        if (!blocked(md) || md.get_inner_nblks() != 0
                 || md.get_submemory_offset() != 0) {
             return false;
         }
@@ -87,6 +87,11 @@ final class OneDnnMd {
             }
         }
         return md.get_size() == 4L * product(d);
+    }
+
+    /** The preset returns a fresh enum object per call: compare values, never references. */
+    static boolean blocked(memory.desc md) {
+        return md.get_format_kind().value == memory.format_kind.blocked.value;
     }
 
     static long product(long[] d) {
@@ -104,7 +109,7 @@ final class OneDnnMd {
         for (int i = 0; i < d.length; i++) {
             sb.append(i > 0 ? "x" : "").append(d[i]);
         }
-        if (md.get_format_kind() != memory.format_kind.blocked) {
+        if (!blocked(md)) {
             return sb.append(':').append(md.get_format_kind()).toString();
         }
         if (isPlain(md)) {

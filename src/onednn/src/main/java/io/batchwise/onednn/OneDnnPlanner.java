@@ -215,6 +215,35 @@ final class OneDnnPlanner {
         return a;
     }
 
+    /**
+     * The first candidate primitive descriptor oneDNN can create with a fast implementation (not
+     * {@code ref}); the last one it can create at all when every one is {@code ref}. Candidates go from
+     * the fewest reorders (layouts pinned to what exists) to the most ({@code any} everywhere).
+     */
+    @SafeVarargs
+    final <T extends primitive_desc_base> T firstFast(String what, Supplier<T>... candidates) {
+        T fallback = null;
+        RuntimeException failure = null;
+        for (Supplier<T> c : candidates) {
+            T pd;
+            try {
+                pd = c.get();
+            } catch (RuntimeException e) {
+                failure = e;
+                continue;
+            }
+            if (!pd.impl_info_str().getString().startsWith("ref")) {
+                return own(pd);
+            }
+            fallback = pd;
+        }
+        if (fallback != null) {
+            return own(fallback);
+        }
+        throw new IllegalStateException(what + ": oneDNN cannot create it" + (failure == null ? "" : ": " + failure.getMessage()),
+                failure);
+    }
+
     // ---------------------------------------------------------------- buffers
 
     private OneDnnBuffer add(OneDnnBuffer b) {
@@ -386,6 +415,28 @@ final class OneDnnPlanner {
 
     /** {@code dst = sum of srcs}; {@code srcs[0]} may be {@code dst} itself (in-place accumulation). */
     OneDnnOp sum(String label, OneDnnBuffer dst, OneDnnBuffer... srcs) {
+        boolean plain = OneDnnMd.isPlain(dst.md);
+        boolean same = true;
+        boolean vectors = dst.md.get_ndims() == 1;
+        for (OneDnnBuffer b : srcs) {
+            plain &= OneDnnMd.isPlain(b.md) && b.shape.size() == dst.shape.size();
+            same &= b.md.equals(dst.md) && dst.md.get_submemory_offset() == 0;
+            vectors &= b.md.get_ndims() == 1;
+        }
+        if ((plain || same) && !vectors) {
+            // Tensors of one layout (or plain ones of one size) add up element by element in memory order:
+            // as vectors over their bytes, which has a fast kernel for any rank and any blocking.
+            OneDnnBuffer[] f = new OneDnnBuffer[srcs.length];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = srcs[i] == dst ? null : vector(srcs[i]);
+            }
+            OneDnnBuffer d = vector(dst);
+            for (int i = 0; i < f.length; i++) {
+                f[i] = f[i] == null ? d : f[i];
+            }
+            dst = d;
+            srcs = f;
+        }
         float[] scales = new float[srcs.length];
         memory.desc[] mds = new memory.desc[srcs.length];
         Object[] args = new Object[2 * srcs.length + 2];
@@ -399,6 +450,11 @@ final class OneDnnPlanner {
         args[2 * srcs.length + 1] = dst;
         sum.primitive_desc pd = own(new sum.primitive_desc(eng, dst.md, scales, new memory_desc_vector(mds), attr(), false));
         return prim(label, pd, own(new sum(pd)), args);
+    }
+
+    /** {@code b}'s bytes as a plain vector (padding of a blocked layout included). */
+    OneDnnBuffer vector(OneDnnBuffer b) {
+        return alias(b.name + ".flat", b, plain(b.md.get_size() / 4));
     }
 
     /**
@@ -481,9 +537,15 @@ final class OneDnnPlanner {
 
     /** Declares where a backward primitive writes the gradient of {@code param} (logical dims {@code dims}). */
     GradOut gradOut(Node node, String param, int argKey, memory.desc produced, long... dims) {
+        return gradOut(node, param, argKey, produced, true, dims);
+    }
+
+    /** As above; {@code accumulates}: false when this primitive only serves OVERWRITE (no temporary if direct). */
+    GradOut gradOut(Node node, String param, int argKey, memory.desc produced, boolean accumulates, long... dims) {
         OneDnnBuffer view = parameter(node, param, OneDnnBuffer.Store.GRADIENTS, dims);
         boolean direct = produced.equals(view.md);
-        OneDnnBuffer temp = temporary(node, "diff_" + param, Kind.WORKSPACE, produced, backwardStep(node));
+        OneDnnBuffer temp = direct && !accumulates ? null
+                : temporary(node, "diff_" + param, Kind.WORKSPACE, produced, backwardStep(node));
         return new GradOut(argKey, view, temp, direct);
     }
 
@@ -493,7 +555,16 @@ final class OneDnnPlanner {
      * ACCUMULATE computes into temporaries and adds them with a sum (or a reorder with a sum post-op).
      */
     void backwardWithGradients(String label, memory.desc scratch, primitive p, Object[] fixedArgs, GradOut... outs) {
+        backwardWithGradients(null, label, scratch, p, fixedArgs, outs);
+    }
+
+    /** As above, for one gradient mode only ({@code only}), or both when null. */
+    void backwardWithGradients(GradientMode only, String label, memory.desc scratch, primitive p, Object[] fixedArgs,
+                               GradOut... outs) {
         for (GradientMode mode : GradientMode.values()) {
+            if (only != null && mode != only) {
+                continue;
+            }
             List<Object> args = new ArrayList<>(java.util.Arrays.asList(fixedArgs));
             for (GradOut g : outs) {
                 if (g == null) {

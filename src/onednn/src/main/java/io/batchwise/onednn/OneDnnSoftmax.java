@@ -12,7 +12,11 @@ import org.bytedeco.dnnl.softmax_backward;
 import org.bytedeco.dnnl.softmax_forward;
 import org.bytedeco.dnnl.global.dnnl.algorithm;
 
-/** Softmax over axis 1 of {@code (b, C, ...)}; backward reads the forward output. */
+/**
+ * Softmax over axis 1 of {@code (b, C, ...)}; backward reads the forward output. Where the producer's
+ * layout has no fast kernel in either direction (a strided channel axis, e.g. plain {@code nchw}),
+ * both directions run channels-last ({@code nhwc}), where the channel axis is contiguous.
+ */
 final class OneDnnSoftmax extends OneDnnLayer {
     private long[] dims;
     private softmax_forward.primitive_desc fwd;
@@ -28,9 +32,16 @@ final class OneDnnSoftmax extends OneDnnLayer {
     void forward(OneDnnPlanner p) {
         OneDnnBuffer in = p.output(node.inputs().get(0));
         dims = OneDnnMd.dims(in.md);
-        fwd = create(p, in.md);
-        if (fwd.impl_info_str().getString().startsWith("ref") && !OneDnnMd.isPlain(in.md)) {
-            fwd = create(p, p.plain(dims)); // a blocked channel axis has no fast softmax: reorder to plain
+        fwd = p.own(create(p, in.md, p.any(dims)));
+        boolean slow = ref(fwd);
+        if (!slow && p.training) {
+            try (softmax_backward.primitive_desc b = createBackward(p, p.any(dims), fwd.dst_desc(), fwd)) {
+                slow = ref(b);
+            }
+        }
+        if (slow && dims.length > 2) {
+            memory.desc last = p.own(channelsLast(dims));
+            fwd = p.own(create(p, last, last));
         }
         OneDnnBuffer src = p.convert(label("src"), in, fwd.src_desc(),
                 () -> p.temporary(node, "src", Kind.ACTIVATION, fwd.src_desc(), p.forwardStep(node)), p::forward);
@@ -39,19 +50,42 @@ final class OneDnnSoftmax extends OneDnnLayer {
         p.setOutput(node, dst);
     }
 
-    private softmax_forward.primitive_desc create(OneDnnPlanner p, memory.desc srcMd) {
+    private static boolean ref(org.bytedeco.dnnl.primitive_desc_base pd) {
+        return pd.impl_info_str().getString().startsWith("ref");
+    }
+
+    /** {@code (b, C, d2, ..., dn)} with C innermost: strides b: C*prod(d), di: C*prod(d after i), C: 1. */
+    static memory.desc channelsLast(long[] dims) {
+        long[] strides = new long[dims.length];
+        strides[1] = 1;
+        long acc = dims[1];
+        for (int i = dims.length - 1; i >= 2; i--) {
+            strides[i] = acc;
+            acc *= dims[i];
+        }
+        strides[0] = acc;
+        return new memory.desc(dims, memory.data_type.f32, strides);
+    }
+
+    private softmax_forward.primitive_desc create(OneDnnPlanner p, memory.desc srcMd, memory.desc dstMd) {
         try {
-            return p.own(new softmax_forward.primitive_desc(p.eng, forwardKind(p), algorithm.softmax_accurate, srcMd,
-                    p.any(dims), 1, OneDnnPlanner.attr(), false));
+            return new softmax_forward.primitive_desc(p.eng, forwardKind(p), algorithm.softmax_accurate, srcMd, dstMd, 1,
+                    OneDnnPlanner.attr(), false);
         } catch (RuntimeException e) {
             throw failure("a softmax", e, srcMd);
         }
     }
 
+    private static softmax_backward.primitive_desc createBackward(OneDnnPlanner p, memory.desc diffMd, memory.desc dstMd,
+                                                                  softmax_forward.primitive_desc hint) {
+        return new softmax_backward.primitive_desc(p.eng, algorithm.softmax_accurate, diffMd, diffMd, dstMd, 1, hint,
+                OneDnnPlanner.attr(), false);
+    }
+
     @Override
     memory.desc planBackward(OneDnnPlanner p) {
-        bwd = p.own(new softmax_backward.primitive_desc(p.eng, algorithm.softmax_accurate, p.any(dims), p.any(dims), dst.md, 1,
-                fwd, OneDnnPlanner.attr(), false));
+        bwd = p.firstFast(label("backward"), () -> createBackward(p, p.any(dims), dst.md, fwd),
+                () -> createBackward(p, dst.md, dst.md, fwd));
         String input = node.inputs().get(0);
         if (p.requiresGrad(input)) {
             toInput = p.contribution(node, input, "diff_src", bwd.diff_src_desc(), false);
