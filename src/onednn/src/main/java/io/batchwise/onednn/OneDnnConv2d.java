@@ -96,7 +96,7 @@ final class OneDnnConv2d extends OneDnnLayer {
                         OneDnnPlanner.attr(), false)
                 : new convolution_backward_weights.primitive_desc(p.eng, algorithm.convolution_direct, p.any(srcDims),
                         p.any(wDims), p.any(dstDims), strides, dilates, padL, padR, fwd, OneDnnPlanner.attr(), false));
-        return bwdWeights.diff_dst_desc();
+        return p.preferredGradient(node, bwdWeights.diff_dst_desc(), bwdData != null ? bwdData.diff_dst_desc() : null);
     }
 
     @Override

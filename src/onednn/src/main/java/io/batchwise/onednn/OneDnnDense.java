@@ -94,7 +94,7 @@ final class OneDnnDense extends OneDnnLayer {
         memory.desc srcMd = src.md;
         bwdWeights = p.firstFast(label("backward weights"), () -> weightsPd(p, srcMd, wPlain), () -> weightsPd(p, p.any(srcDims), wPlain),
                 () -> weightsPd(p, srcMd, p.any(wDims)), () -> weightsPd(p, p.any(srcDims), p.any(wDims)));
-        return bwdWeights.diff_dst_desc();
+        return p.preferredGradient(node, bwdWeights.diff_dst_desc(), bwdData != null ? bwdData.diff_dst_desc() : null);
     }
 
     /**

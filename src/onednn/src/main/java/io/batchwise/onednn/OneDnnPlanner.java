@@ -482,6 +482,42 @@ final class OneDnnPlanner {
     }
 
     /**
+     * The layout for {@code node}'s gradient that needs the fewest reorders: among the layouts its own
+     * backward primitives want ({@code wanted}, nulls ignored, the first preferred on ties) and those its
+     * consumers' contributions arrive in (registered before, consumers being planned first).
+     */
+    memory.desc preferredGradient(Node node, memory.desc... wanted) {
+        List<memory.desc> candidates = new ArrayList<>();
+        List<memory.desc> arriving = new ArrayList<>();
+        for (memory.desc w : wanted) {
+            if (w != null) {
+                candidates.add(w);
+            }
+        }
+        for (Contribution c : contributions.getOrDefault(node.name(), List.of())) {
+            arriving.add(c.md);
+            candidates.add(c.md);
+        }
+        memory.desc best = null;
+        int bestCost = Integer.MAX_VALUE;
+        for (memory.desc d : candidates) {
+            int cost = 0;
+            for (memory.desc w : wanted) {
+                cost += w != null && !w.equals(d) ? 1 : 0;
+            }
+            for (memory.desc a : arriving) {
+                cost += a.equals(d) ? 0 : 1;
+            }
+            boolean dense = OneDnnMd.blocked(d) && d.get_submemory_offset() == 0 && d.get_size() <= wanted[0].get_size();
+            if (cost < bestCost && dense) {
+                best = d;
+                bestCost = cost;
+            }
+        }
+        return best != null ? best : wanted[0];
+    }
+
+    /**
      * Declares {@code node}'s gradient buffer in layout {@code md} once all its consumers have
      * registered their contributions. A single pass-through contribution in the same layout becomes
      * the buffer itself (no copy).

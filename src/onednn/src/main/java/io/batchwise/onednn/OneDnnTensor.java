@@ -2,6 +2,7 @@ package io.batchwise.onednn;
 
 import io.batchwise.DataType;
 import io.batchwise.Shape;
+import io.batchwise.backend.DeviceOutOfMemoryException;
 import io.batchwise.backend.HostTensor;
 import io.batchwise.backend.MemoryTracker;
 import java.nio.ByteOrder;
@@ -61,7 +62,18 @@ final class OneDnnTensor implements HostTensor {
      */
     static OneDnnTensor allocate(OneDnnRuntime rt, Shape shape, memory.desc md, boolean ownsDesc, String label) {
         long bytes = md.get_size();
-        memory mem = new memory(md, rt.engine); // oneDNN allocates (aligned) and frees with the memory object
+        memory mem;
+        try {
+            mem = new memory(md, rt.engine); // oneDNN allocates (aligned) and frees with the memory object
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // A valid descriptor fails only when the memory cannot be had: say so in the trainer's terms.
+            if (ownsDesc) {
+                md.close();
+            }
+            throw new DeviceOutOfMemoryException("oneDNN could not allocate " + bytes + " bytes for "
+                    + (label == null ? "a tensor of shape " + shape : label) + " (" + OneDnnRuntime.TRACKER.liveBytes()
+                    + " bytes live in the backend)", bytes, e);
+        }
         mem.retainReference();
         Pointer data = mem.get_data_handle();
         Pointer.memset(data, 0, bytes);

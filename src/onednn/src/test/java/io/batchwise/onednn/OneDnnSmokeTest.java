@@ -13,8 +13,11 @@ import io.batchwise.backend.Pass;
 import io.batchwise.backend.Plan;
 import io.batchwise.backend.PlanOptions;
 import io.batchwise.DataType;
+import io.batchwise.layer.BatchNorm;
 import io.batchwise.layer.Conv2d;
 import io.batchwise.layer.Dense;
+import io.batchwise.layer.Dropout;
+import io.batchwise.layer.DropoutMask;
 import io.batchwise.layer.MaxPool2d;
 import io.batchwise.layer.ReLU;
 import java.util.SplittableRandom;
@@ -152,6 +155,91 @@ class OneDnnSmokeTest {
                 }
             }
             assertClose(pool, ex.output().toArray(), 1e-5);
+        }
+    }
+
+    @Test
+    void batchNormTrainingUpdatesRunningStatistics() {
+        int b = 4, c = 3, h = 2, w = 5;
+        float mom = 0.3f, eps = 1e-3f;
+        Graph g = Graph.builder().input("x", Shape.of(c, h, w)).then("bn", new BatchNorm(eps, mom)).build();
+        float[] x = random(b * c * h * w, 11);
+        float[] gamma = {0.5f, 1.5f, -1f};
+        float[] beta = {0.1f, 0f, -0.2f};
+        float[] rm = {0.2f, -0.1f, 0f};
+        float[] rv = {1f, 2f, 0.5f};
+        try (Parameters p = backend.createParameters(g, DataType.FLOAT32);
+             Plan plan = backend.plan(g, b, PlanOptions.forTraining());
+             Executor ex = plan.bind(p)) {
+            p.write("bn", "gamma", gamma);
+            p.write("bn", "beta", beta);
+            p.write("bn", "runningMean", rm);
+            p.write("bn", "runningVar", rv);
+            ex.input().write(x);
+            ex.forward(Pass.training(1, 0));
+            float[] y = new float[x.length];
+            float[] erm = new float[c];
+            float[] erv = new float[c];
+            int m = b * h * w;
+            for (int ch = 0; ch < c; ch++) {
+                double mean = 0;
+                double var = 0;
+                for (int n = 0; n < b; n++) {
+                    for (int i = 0; i < h * w; i++) {
+                        mean += x[(n * c + ch) * h * w + i];
+                    }
+                }
+                mean /= m;
+                for (int n = 0; n < b; n++) {
+                    for (int i = 0; i < h * w; i++) {
+                        double d = x[(n * c + ch) * h * w + i] - mean;
+                        var += d * d;
+                    }
+                }
+                var /= m;
+                for (int n = 0; n < b; n++) {
+                    for (int i = 0; i < h * w; i++) {
+                        int k = (n * c + ch) * h * w + i;
+                        y[k] = (float) (gamma[ch] * (x[k] - mean) / Math.sqrt(var + eps) + beta[ch]);
+                    }
+                }
+                erm[ch] = (float) ((1 - mom) * rm[ch] + mom * mean);
+                erv[ch] = (float) ((1 - mom) * rv[ch] + mom * var * m / (m - 1));
+            }
+            assertClose(y, ex.output().toArray(), 1e-5);
+            assertClose(erm, p.read("bn", "runningMean"), 1e-6);
+            assertClose(erv, p.read("bn", "runningVar"), 1e-6);
+        }
+    }
+
+    @Test
+    void dropoutKeepsExactlyTheMaskElementsScaled() {
+        int b = 3, n = 40;
+        float rate = 0.4f;
+        Graph g = Graph.builder().input("x", Shape.of(n)).then("drop", new Dropout(rate)).build();
+        float[] x = random(b * n, 12);
+        long seed = 99, first = 17;
+        try (Parameters p = backend.createParameters(g, DataType.FLOAT32);
+             Plan plan = backend.plan(g, b, PlanOptions.forTraining().withInputGradients());
+             Executor ex = plan.bind(p)) {
+            ex.input().write(x);
+            ex.forward(Pass.training(seed, first));
+            float[] y = ex.output().toArray();
+            float[] dy = random(b * n, 13);
+            ex.outputGradient().write(dy);
+            ex.backward(GradientMode.OVERWRITE);
+            float[] dx = ex.inputGradient("x").toArray();
+            long key = DropoutMask.nodeKey(seed, "drop");
+            for (int s = 0; s < b; s++) {
+                for (int e = 0; e < n; e++) {
+                    boolean keep = DropoutMask.keep(key, first + s, e, rate);
+                    int i = s * n + e;
+                    assertEquals(keep ? x[i] / (1 - rate) : 0f, y[i], 1e-6f, "output " + i);
+                    assertEquals(keep ? dy[i] / (1 - rate) : 0f, dx[i], 1e-6f, "input gradient " + i);
+                }
+            }
+            ex.forward(Pass.inference());
+            assertArrayEquals(x, ex.output().toArray());
         }
     }
 }
