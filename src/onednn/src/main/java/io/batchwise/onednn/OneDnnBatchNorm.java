@@ -15,7 +15,6 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WORKSPACE;
 import io.batchwise.Node;
 import io.batchwise.layer.BatchNorm;
 import io.batchwise.plan.MemoryPlan.Kind;
-import java.nio.FloatBuffer;
 import org.bytedeco.dnnl.batch_normalization_backward;
 import org.bytedeco.dnnl.batch_normalization_forward;
 import org.bytedeco.dnnl.memory;
@@ -102,13 +101,9 @@ final class OneDnnBatchNorm extends OneDnnLayer {
     private void updateRunning(OneDnnTensor batchMean, OneDnnTensor batchVar, OneDnnTensor runMean, OneDnnTensor runVar, long m) {
         double mom = spec.momentum();
         double unbias = m > 1 ? (double) m / (m - 1) : 1.0;
-        FloatBuffer bm = batchMean.floats();
-        FloatBuffer bv = batchVar.floats();
-        FloatBuffer rm = runMean.floats();
-        FloatBuffer rv = runVar.floats();
         for (int c = 0; c < channels; c++) {
-            rm.put(c, (float) ((1 - mom) * rm.get(c) + mom * bm.get(c)));
-            rv.put(c, (float) ((1 - mom) * rv.get(c) + mom * bv.get(c) * unbias));
+            runMean.putAt(c, (float) ((1 - mom) * runMean.getAt(c) + mom * batchMean.getAt(c)));
+            runVar.putAt(c, (float) ((1 - mom) * runVar.getAt(c) + mom * batchVar.getAt(c) * unbias));
         }
     }
 

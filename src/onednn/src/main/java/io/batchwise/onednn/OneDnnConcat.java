@@ -37,6 +37,18 @@ final class OneDnnConcat extends OneDnnLayer {
         concat.primitive_desc pd;
         try {
             pd = p.own(new concat.primitive_desc(p.eng, 1, new memory_desc_vector(mds), OneDnnPlanner.attr(), false));
+            if (pd.impl_info_str().getString().startsWith("ref")) {
+                // Mixed layouts: concatenate plain copies instead.
+                for (int i = 0; i < mds.length; i++) {
+                    OneDnnBuffer b = (OneDnnBuffer) args[2 * i + 1];
+                    memory.desc plain = p.plain(OneDnnMd.dims(b.md));
+                    int k = i;
+                    args[2 * i + 1] = p.convert(label("src" + i), b, plain,
+                            () -> p.temporary(node, "src" + k, Kind.ACTIVATION, plain, p.forwardStep(node)), p::forward);
+                    mds[i] = plain;
+                }
+                pd = p.own(new concat.primitive_desc(p.eng, 1, new memory_desc_vector(mds), OneDnnPlanner.attr(), false));
+            }
         } catch (RuntimeException e) {
             throw failure("a concat", e, mds);
         }

@@ -123,9 +123,9 @@ final class OneDnnDense extends OneDnnLayer {
             // dB += ones{1, b} . diff_dst{b, units}
             OneDnnBuffer ones = p.temporary(node, "ones", Kind.WORKSPACE, OneDnnMd.plain(1, b), step);
             emit.accept(new OneDnnOp.Host(label("ones"), (ex, pass) -> {
-                var f = ex.tensor(ones).floats();
+                OneDnnTensor o = ex.tensor(ones);
                 for (int i = 0; i < b; i++) {
-                    f.put(i, 1f);
+                    o.putAt(i, 1f);
                 }
             }, ones));
             OneDnnBuffer dB = p.alias(node.name() + ".bias.grad_2d", p.parameter(node, "bias", OneDnnBuffer.Store.GRADIENTS, units),

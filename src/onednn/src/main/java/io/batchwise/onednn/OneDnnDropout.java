@@ -9,7 +9,6 @@ import io.batchwise.backend.Pass;
 import io.batchwise.layer.Dropout;
 import io.batchwise.layer.DropoutMask;
 import io.batchwise.plan.MemoryPlan.Kind;
-import java.nio.FloatBuffer;
 import org.bytedeco.dnnl.binary;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.global.dnnl.algorithm;
@@ -58,12 +57,11 @@ final class OneDnnDropout extends OneDnnLayer {
         long key = DropoutMask.nodeKey(pass.seed(), node.name());
         float rate = spec.rate();
         float kept = (float) (1.0 / (1.0 - rate));
-        FloatBuffer f = m.floats();
         OneDnnLayout layout = m.layout();
         if (!layout.plain()) {
             // Padding of a blocked layout must hold zeros (not what an earlier buffer left in the arena).
-            for (int i = 0, n = f.capacity(); i < n; i++) {
-                f.put(i, 0f);
+            for (long i = 0, n = m.physicalElements(); i < n; i++) {
+                m.putAt(i, 0f);
             }
         }
         long samples = dims[0];
@@ -71,7 +69,7 @@ final class OneDnnDropout extends OneDnnLayer {
             long sample = pass.firstSample() + n;
             for (long e = 0; e < perSample; e++) {
                 float v = DropoutMask.keep(key, sample, e, rate) ? kept : 0f;
-                f.put((int) layout.offset(n * perSample + e), v);
+                m.putAt(layout.offset(n * perSample + e), v);
             }
         }
     }

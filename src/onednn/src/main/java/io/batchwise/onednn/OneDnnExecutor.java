@@ -121,14 +121,12 @@ final class OneDnnExecutor implements Executor {
     }
 
     private String label(OneDnnBuffer b) {
-        Node n = null;
-        String node = b.name.contains(".") ? b.name.substring(0, b.name.indexOf('.')) : b.name;
-        for (Node i : plan.graph().inputs()) {
-            if (i.name().equals(node) && b.name.equals(node + ".dst")) {
-                n = i;
+        for (Node n : plan.graph().inputs()) {
+            if (plan.outputs.get(n.name()) == b) {
+                return "input '" + n.name() + "'";
             }
         }
-        return n != null ? "input '" + n.name() + "'" : "buffer " + b.name;
+        return "buffer " + b.name;
     }
 
     private static OneDnnTensor[] checkParameters(OneDnnPlan plan, Parameters p) {

@@ -162,7 +162,7 @@ final class OneDnnPlan implements Plan {
             p.backward(new OneDnnOp.Host(n.name() + "." + s.name() + " zero gradient", (ex, pass) -> {
                 OneDnnTensor t = ex.tensor(g);
                 for (int i = 0; i < t.size(); i++) {
-                    t.floats().put(i, 0f);
+                    t.putAt(i, 0f);
                 }
             }, g), GradientMode.OVERWRITE);
         }

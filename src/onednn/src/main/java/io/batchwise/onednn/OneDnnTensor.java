@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -30,7 +31,8 @@ final class OneDnnTensor implements HostTensor {
     private final Pointer data;
     private final long bytes;
     private final OneDnnLayout layout;
-    private final FloatBuffer floats;
+    private FloatBuffer floats;      // host view over the bytes, made on first use (null: over 2 GiB)
+    private FloatPointer bigFloats;  // element access beyond what a Java buffer can address
     private final MemoryTracker tracker; // null for views
     private final String label;
     private boolean closed;
@@ -52,8 +54,6 @@ final class OneDnnTensor implements HostTensor {
         if (layout.elements() != shape.size()) {
             throw new IllegalArgumentException("descriptor " + OneDnnMd.describe(md) + " does not hold shape " + shape);
         }
-        this.floats = bytes == 0 ? FloatBuffer.allocate(0)
-                : new BytePointer(data).capacity(bytes).limit(bytes).asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
     /**
@@ -114,8 +114,38 @@ final class OneDnnTensor implements HostTensor {
         return layout;
     }
 
-    /** The raw elements in physical order (for host-side steps over plain or blocked layouts). */
-    FloatBuffer floats() {
+    /** Physical element {@code i} (memory order, padding included), for host-side steps. */
+    float getAt(long i) {
+        FloatBuffer f = floats();
+        return f != null ? f.get((int) i) : bigFloats.get(i);
+    }
+
+    /** Sets physical element {@code i}. */
+    void putAt(long i, float v) {
+        FloatBuffer f = floats();
+        if (f != null) {
+            f.put((int) i, v);
+        } else {
+            bigFloats.put(i, v);
+        }
+    }
+
+    /** Elements in memory order, padding of a blocked layout included. */
+    long physicalElements() {
+        return bytes / 4;
+    }
+
+    /** A Java view of the bytes (made once), or null when they exceed what a Java buffer addresses. */
+    private FloatBuffer floats() {
+        if (floats == null && bigFloats == null) {
+            if (bytes <= Integer.MAX_VALUE) {
+                floats = bytes == 0 ? FloatBuffer.allocate(0)
+                        : new BytePointer(data).capacity(bytes).limit(bytes).asByteBuffer().order(ByteOrder.nativeOrder())
+                                .asFloatBuffer();
+            } else {
+                bigFloats = new FloatPointer(data);
+            }
+        }
         return floats;
     }
 
@@ -137,23 +167,23 @@ final class OneDnnTensor implements HostTensor {
     @Override
     public double get(long i) {
         check(i, 1);
-        return floats.get((int) layout.offset(i));
+        return getAt(layout.offset(i));
     }
 
     @Override
     public void set(long i, double v) {
         check(i, 1);
-        floats.put((int) layout.offset(i), (float) v);
+        putAt(layout.offset(i), (float) v);
     }
 
     @Override
     public void read(long offset, float[] dst, int dstOff, int len) {
         check(offset, len);
-        if (layout.plain()) {
+        if (layout.plain() && floats() != null) {
             floats.get((int) offset, dst, dstOff, len);
         } else {
             for (int i = 0; i < len; i++) {
-                dst[dstOff + i] = floats.get((int) layout.offset(offset + i));
+                dst[dstOff + i] = getAt(layout.offset(offset + i));
             }
         }
     }
@@ -161,11 +191,11 @@ final class OneDnnTensor implements HostTensor {
     @Override
     public void write(long offset, float[] src, int srcOff, int len) {
         check(offset, len);
-        if (layout.plain()) {
+        if (layout.plain() && floats() != null) {
             floats.put((int) offset, src, srcOff, len);
         } else {
             for (int i = 0; i < len; i++) {
-                floats.put((int) layout.offset(offset + i), src[srcOff + i]);
+                putAt(layout.offset(offset + i), src[srcOff + i]);
             }
         }
     }
