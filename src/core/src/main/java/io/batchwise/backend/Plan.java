@@ -19,10 +19,19 @@ public interface Plan extends AutoCloseable {
     MemoryPlan memory();
 
     /**
-     * Allocates the step's tensors (activations, their gradients, workspaces, scratchpad) and binds
-     * them to {@code parameters}, which several executors may share (e.g. one per micro-batch size).
+     * Allocates one arena of {@code memory().arena().bytes()} for the step's tensors (activations,
+     * their gradients, workspaces, scratchpad) and binds them to {@code parameters}, which several
+     * executors may share (e.g. one per micro-batch size). The executor owns the arena.
      */
     Executor bind(Parameters parameters);
+
+    /**
+     * Binds to {@code parameters} with the step's tensors carved from {@code arena}, a tensor of this
+     * backend of at least {@code memory().arena().bytes()} bytes that the caller owns and closes after
+     * the executor. Executors that never run interleaved (a micro-batch and the short last one, say)
+     * may share one arena: what one step leaves in it, another step may overwrite.
+     */
+    Executor bind(Parameters parameters, Tensor arena);
 
     @Override
     void close();

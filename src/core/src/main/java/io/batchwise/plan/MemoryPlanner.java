@@ -20,8 +20,9 @@ import java.util.Map;
  * <p>Model: {@code peak(b) = fixed + arena(b)}, where {@code fixed} is what the graph's
  * {@code Parameters} hold (values, gradients, state) plus the optimizer state, and {@code arena(b)}
  * the step buffers of a plan for micro-batch {@code b} laid out by lifetime
- * ({@link MemoryPlan#arena()}). A short last micro-batch is carved from the same arena, so it adds
- * nothing. The search starts from a linear fit through {@code b = 1, 2} and compiles only a few
+ * ({@link MemoryPlan#arena()}). The trainer carves a short last micro-batch from the same arena
+ * ({@link io.batchwise.backend.Plan#bind(io.batchwise.backend.Parameters, io.batchwise.backend.Tensor)}),
+ * so it adds nothing. The search starts from a linear fit through {@code b = 1, 2} and compiles only a few
  * more plans to confirm the boundary.
  */
 public final class MemoryPlanner {

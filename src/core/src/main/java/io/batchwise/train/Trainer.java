@@ -12,6 +12,7 @@ import io.batchwise.backend.Parameters;
 import io.batchwise.backend.Pass;
 import io.batchwise.backend.Plan;
 import io.batchwise.backend.PlanOptions;
+import io.batchwise.backend.Tensor;
 import io.batchwise.layer.BatchNorm;
 import io.batchwise.loss.HostLoss;
 import io.batchwise.loss.Loss;
@@ -66,6 +67,7 @@ public final class Trainer implements AutoCloseable {
     private final HostTensor[] optimizerState;
     private final Map<Integer, Plan> plans = new LinkedHashMap<>();
     private final Map<Integer, Executor> executors = new LinkedHashMap<>();
+    private Tensor arena; // shared by every executor; sized by the largest plan
     private final Map<Integer, float[]> inputBuffers = new LinkedHashMap<>();
 
     // Position of the run: everything a resume needs besides the buffers.
@@ -318,6 +320,10 @@ public final class Trainer implements AutoCloseable {
         plans.values().forEach(Plan::close);
         executors.clear();
         plans.clear();
+        if (arena != null) {
+            arena.close();
+            arena = null;
+        }
     }
 
     @Override
@@ -360,13 +366,31 @@ public final class Trainer implements AutoCloseable {
 
     // --- internals ---
 
-    /** The training executor for micro-batches of {@code m} samples, compiled and bound on first use. */
+    /**
+     * The training executor for micro-batches of {@code m} samples, compiled and bound on first use.
+     * All executors carve their step buffers from one shared arena (they never run interleaved), so a
+     * short last micro-batch costs no memory beyond the full micro-batch's plan.
+     */
     private Executor executor(int m) {
         Executor e = executors.get(m);
         if (e == null) {
-            Plan plan = backend.plan(graph, m, PlanOptions.forTraining());
-            plans.put(m, plan);
-            e = plan.bind(parameters);
+            Plan plan = plans.get(m);
+            if (plan == null) {
+                plan = backend.plan(graph, m, PlanOptions.forTraining());
+                plans.put(m, plan);
+            }
+            long need = plan.memory().arena().bytes();
+            if (arena == null || arena.bytes() < need) {
+                // Normally the full micro-batch comes first and sizes the arena once; otherwise rebind all.
+                executors.values().forEach(Executor::close);
+                executors.clear();
+                if (arena != null) {
+                    arena.close();
+                    arena = null;
+                }
+                arena = backend.allocate(Shape.of((int) Math.max(1, (need + 3) / 4)), DataType.FLOAT32);
+            }
+            e = plan.bind(parameters, arena);
             executors.put(m, e);
         }
         return e;

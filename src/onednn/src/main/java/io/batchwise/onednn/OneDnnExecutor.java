@@ -60,7 +60,8 @@ final class OneDnnExecutor implements Executor {
     private final double[] lossGrad;
     private boolean closed;
 
-    OneDnnExecutor(OneDnnPlan plan, Parameters parameters) {
+    /** @param shared an arena the caller owns, or null to allocate (and own) one */
+    OneDnnExecutor(OneDnnPlan plan, Parameters parameters, Tensor shared) {
         this.plan = plan;
         this.parameters = parameters;
         OneDnnRuntime rt = plan.runtime();
@@ -69,12 +70,21 @@ final class OneDnnExecutor implements Executor {
         try (PointerScope scope = new PointerScope()) {
             // One arena for the step's buffers, at the offsets the memory plan gave them by lifetime.
             MemoryPlan.Arena layout = plan.memory().arena();
-            long elements = Math.max(1, layout.bytes() / 4);
-            arena = OneDnnTensor.allocate(rt, Shape.of(Math.toIntExact(elements)), OneDnnMd.plain(elements), true,
-                    "arena of micro-batch " + plan.microBatch());
+            long base;
+            if (shared == null) {
+                long elements = Math.max(1, layout.bytes() / 4);
+                arena = OneDnnTensor.allocate(rt, Shape.of(Math.toIntExact(elements)), OneDnnMd.plain(elements), true,
+                        "arena of micro-batch " + plan.microBatch());
+                base = arena.address();
+            } else if (shared instanceof OneDnnTensor t && t.bytes() >= layout.bytes()) {
+                base = t.address(); // owned by the caller: not closed here
+            } else {
+                throw new IllegalArgumentException("a shared arena must be a oneDNN tensor of at least " + layout.bytes()
+                        + " bytes, got " + shared.getClass().getSimpleName() + " of " + shared.bytes() + " bytes");
+            }
             for (OneDnnBuffer b : plan.buffers) {
                 if (b.aliasOf == null && b.store == null) {
-                    view(rt, b, arena.address() + layout.offset(b.name));
+                    view(rt, b, base + layout.offset(b.name));
                 }
             }
             for (OneDnnBuffer b : plan.buffers) {
@@ -86,7 +96,7 @@ final class OneDnnExecutor implements Executor {
             }
             OneDnnTensor scratch = null;
             if (plan.scratchpadBytes > 0) {
-                long at = arena.address() + layout.offset("scratchpad");
+                long at = base + layout.offset("scratchpad");
                 scratch = OneDnnTensor.view(rt, Shape.of(1), OneDnnMd.plain(1), OneDnnTensor.at(at), "scratchpad");
                 views.add(scratch);
             }

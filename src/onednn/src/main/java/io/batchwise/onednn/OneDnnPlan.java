@@ -9,6 +9,7 @@ import io.batchwise.backend.ParameterLayout;
 import io.batchwise.backend.Parameters;
 import io.batchwise.backend.Plan;
 import io.batchwise.backend.PlanOptions;
+import io.batchwise.backend.Tensor;
 import io.batchwise.layer.Input;
 import io.batchwise.layer.ParamSpec;
 import io.batchwise.plan.MemoryPlan;
@@ -199,8 +200,13 @@ final class OneDnnPlan implements Plan {
 
     @Override
     public Executor bind(Parameters parameters) {
+        return bind(parameters, null);
+    }
+
+    @Override
+    public Executor bind(Parameters parameters, Tensor arena) {
         checkOpen();
-        OneDnnExecutor e = new OneDnnExecutor(this, parameters);
+        OneDnnExecutor e = new OneDnnExecutor(this, parameters, arena);
         executors.add(e);
         return e;
     }

@@ -7,6 +7,7 @@ import io.batchwise.backend.ParameterLayout;
 import io.batchwise.backend.Parameters;
 import io.batchwise.backend.Plan;
 import io.batchwise.backend.PlanOptions;
+import io.batchwise.backend.Tensor;
 import io.batchwise.layer.Add;
 import io.batchwise.layer.AvgPool2d;
 import io.batchwise.layer.BatchNorm;
@@ -152,6 +153,20 @@ final class RefPlan implements Plan {
 
     @Override
     public Executor bind(Parameters parameters) {
+        return bind(parameters, null);
+    }
+
+    /**
+     * The reference keeps every tensor in its own {@code double[]} (kernels index from 0), so it checks
+     * a shared arena but does not carve from it: with one, a reference run holds the arena's bytes on
+     * top of its own. Memory figures are meaningful on the native backends, not on the oracle.
+     */
+    @Override
+    public Executor bind(Parameters parameters, Tensor arena) {
+        if (arena != null && (!(arena instanceof RefTensor) || arena.bytes() < memory().arena().bytes())) {
+            throw new IllegalArgumentException("a shared arena must be a reference tensor of at least "
+                    + memory().arena().bytes() + " bytes, got " + arena.getClass().getSimpleName() + " of " + arena.bytes());
+        }
         if (closed) {
             throw new IllegalStateException("the plan is closed");
         }

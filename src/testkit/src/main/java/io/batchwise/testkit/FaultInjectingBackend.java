@@ -115,10 +115,14 @@ public final class FaultInjectingBackend implements Backend {
             }
 
             public Executor bind(Parameters parameters) {
+                return bind(parameters, null);
+            }
+
+            public Executor bind(Parameters parameters, Tensor arena) {
                 if (microBatch > failBindAbove) {
                     throw oom("bind at micro-batch " + microBatch);
                 }
-                return wrap(p.bind(parameters), this);
+                return wrap(arena == null ? p.bind(parameters) : p.bind(parameters, arena), this);
             }
 
             public void close() {
