@@ -1,9 +1,9 @@
 package io.batchwise.backend;
 
 /**
- * A tensor in host memory whose logical elements the JVM addresses in place, without copying:
- * what host-side optimizer updates and gradient norms loop over. CPU backends' tensors implement
- * it; device tensors do not.
+ * A tensor in host memory whose logical elements the JVM addresses one at a time, in place: for
+ * tests and host-side code that touch a few elements. Bulk work uses {@link #read}/{@link #write}.
+ * CPU backends' tensors implement it; device tensors do not.
  */
 public interface HostTensor extends Tensor {
 

@@ -1,7 +1,7 @@
 package io.batchwise.train;
 
 import io.batchwise.Node;
-import io.batchwise.backend.HostTensor;
+import io.batchwise.backend.Tensor;
 import io.batchwise.backend.Parameters;
 import io.batchwise.layer.ParamSpec;
 import java.io.ByteArrayOutputStream;
@@ -46,9 +46,9 @@ final class Checkpoint {
         }
         writeFloats(out, t.parameters().values().toArray());
         writeFloats(out, t.parameters().state().toArray());
-        HostTensor[] slots = t.optimizerState();
+        Tensor[] slots = t.optimizerState();
         out.writeInt(slots.length);
-        for (HostTensor s : slots) {
+        for (Tensor s : slots) {
             writeFloats(out, s.toArray());
         }
         CRC32 crc = new CRC32();
@@ -106,7 +106,7 @@ final class Checkpoint {
             }
             float[] values = readFloats(buf, p.values().size(), file, "parameter");
             float[] state = readFloats(buf, p.state().size(), file, "state");
-            HostTensor[] slots = t.optimizerState();
+            Tensor[] slots = t.optimizerState();
             int n = buf.getInt();
             if (n != slots.length) {
                 throw new IOException(file + " holds " + n + " optimizer state tensors, expected " + slots.length);

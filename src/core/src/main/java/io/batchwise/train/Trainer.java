@@ -7,7 +7,6 @@ import io.batchwise.backend.Backend;
 import io.batchwise.backend.DeviceOutOfMemoryException;
 import io.batchwise.backend.Executor;
 import io.batchwise.backend.GradientMode;
-import io.batchwise.backend.HostTensor;
 import io.batchwise.backend.Parameters;
 import io.batchwise.backend.Pass;
 import io.batchwise.backend.Plan;
@@ -64,7 +63,8 @@ public final class Trainer implements AutoCloseable {
     private final List<TrainingListener> listeners;
 
     private final Parameters parameters;
-    private final HostTensor[] optimizerState;
+    private final Tensor[] optimizerState;
+    private final Updater updater;
     private final Map<Integer, Plan> plans = new LinkedHashMap<>();
     private final Map<Integer, Executor> executors = new LinkedHashMap<>();
     private Tensor arena; // shared by every executor; sized by the largest plan
@@ -92,16 +92,16 @@ public final class Trainer implements AutoCloseable {
         this.listeners = List.copyOf(b.listeners);
         this.parameters = backend.createParameters(graph, DataType.FLOAT32).initialize(seed);
         long n = parameters.layout().trainableSize();
-        this.optimizerState = new HostTensor[optimizer.stateSlots()];
+        this.optimizerState = new Tensor[optimizer.stateSlots()];
         try {
             for (int i = 0; i < optimizerState.length; i++) {
-                optimizerState[i] = Updater.host(backend.allocate(Shape.of((int) Math.max(1, n)), DataType.FLOAT32),
-                        "optimizer state");
+                optimizerState[i] = backend.allocate(Shape.of((int) Math.max(1, n)), DataType.FLOAT32);
             }
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+        this.updater = new Updater(optimizer, n);
     }
 
     public static Builder builder(Graph graph, Backend backend) {
@@ -259,17 +259,14 @@ public final class Trainer implements AutoCloseable {
             exec.backward(off == 0 ? GradientMode.OVERWRITE : GradientMode.ACCUMULATE);
             k++;
         }
-        HostTensor w = Updater.host(parameters.values(), "parameters");
-        HostTensor g = Updater.host(parameters.gradients(), "gradients");
-        long n = parameters.layout().trainableSize();
-        double norm = Math.sqrt(Updater.squaredNorm(g, n));
+        double norm = Math.sqrt(updater.loadGradients(parameters.gradients()));
         if (clipNorm > 0 && norm > clipNorm) {
             // torch.nn.utils.clip_grad_norm_: g *= maxNorm / (norm + 1e-6)
-            Updater.scale(g, n, clipNorm / (norm + 1e-6));
+            updater.scaleGradients(parameters.gradients(), clipNorm / (norm + 1e-6));
         }
         double lr = optimizer.lr() * schedule.factor(step);
         step++;
-        Updater.step(optimizer, w, g, optimizerState, n, step, lr);
+        updater.step(parameters.values(), optimizerState, step, lr);
         samplesSeen += count;
         double seconds = (System.nanoTime() - t0) / 1e9;
         StepMetrics metrics = new StepMetrics(epoch, step, samplesSeen, count, k, total.mean(), total.accuracy(), lr, norm,
@@ -330,7 +327,7 @@ public final class Trainer implements AutoCloseable {
     public void close() {
         closeExecutors();
         if (optimizerState != null) {
-            for (HostTensor t : optimizerState) {
+            for (Tensor t : optimizerState) {
                 if (t != null) {
                     t.close();
                 }
@@ -341,7 +338,7 @@ public final class Trainer implements AutoCloseable {
 
     // --- package-private access for Checkpoint ---
 
-    HostTensor[] optimizerState() {
+    Tensor[] optimizerState() {
         return optimizerState;
     }
 
