@@ -12,8 +12,9 @@ package io.batchwise.train;
  * @param accuracy      share of the batch classified right (NaN for regression)
  * @param learningRate  the learning rate applied
  * @param gradientNorm  global L2 norm of the gradient before clipping
+ * @param noiseScale    the smoothed gradient noise scale B_simple so far (NaN until measured; see {@link NoiseScale})
  * @param samplesPerSec throughput of this step
  */
 public record StepMetrics(int epoch, long step, long samples, int batch, int microBatches, double loss, double accuracy,
-                          double learningRate, double gradientNorm, double samplesPerSec) {
+                          double learningRate, double gradientNorm, double noiseScale, double samplesPerSec) {
 }

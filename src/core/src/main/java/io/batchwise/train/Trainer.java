@@ -61,6 +61,7 @@ public final class Trainer implements AutoCloseable {
     private final boolean dropLast;
     private final double clipNorm;
     private final List<TrainingListener> listeners;
+    private final NoiseScale noiseScale;
 
     private final Parameters parameters;
     private final Tensor[] optimizerState;
@@ -90,6 +91,7 @@ public final class Trainer implements AutoCloseable {
         this.dropLast = b.dropLast;
         this.clipNorm = b.clipNorm;
         this.listeners = List.copyOf(b.listeners);
+        this.noiseScale = b.noiseScaleDecay >= 0 ? new NoiseScale(b.noiseScaleDecay) : null;
         this.parameters = backend.createParameters(graph, DataType.FLOAT32).initialize(seed);
         long n = parameters.layout().trainableSize();
         this.optimizerState = new Tensor[optimizer.stateSlots()];
@@ -122,6 +124,14 @@ public final class Trainer implements AutoCloseable {
 
     public int microBatch() {
         return microBatch;
+    }
+
+    /**
+     * The gradient noise scale measured from this run's micro-batch and effective-batch gradients
+     * (steps with at least two micro-batches add a measurement); empty when switched off.
+     */
+    public java.util.Optional<NoiseScale> noiseScale() {
+        return java.util.Optional.ofNullable(noiseScale);
     }
 
     /** Optimizer steps taken so far. */
@@ -248,6 +258,8 @@ public final class Trainer implements AutoCloseable {
         long stepSeed = mix(seed ^ mix(step + 1));
         LossResult total = LossResult.ZERO;
         int k = 0;
+        double firstSquared = 0;
+        int first = 0;
         for (int off = 0; off < count; off += microBatch) {
             int m = Math.min(microBatch, count - off);
             Executor exec = executor(m);
@@ -257,9 +269,18 @@ public final class Trainer implements AutoCloseable {
             exec.forward(Pass.training(stepSeed, off));
             total = total.plus(exec.loss(loss, data.targets(indices, from + off, m), scale));
             exec.backward(off == 0 ? GradientMode.OVERWRITE : GradientMode.ACCUMULATE);
+            if (off == 0 && m < count && noiseScale != null) {
+                // The buffer holds (1 / count) x the sum over these m samples: x count/m is their mean gradient.
+                firstSquared = updater.loadGradients(parameters.gradients()) * ((double) count / m) * ((double) count / m);
+                first = m;
+            }
             k++;
         }
-        double norm = Math.sqrt(updater.loadGradients(parameters.gradients()));
+        double squared = updater.loadGradients(parameters.gradients());
+        double norm = Math.sqrt(squared);
+        if (first > 0) {
+            noiseScale.add(firstSquared, first, squared, count);
+        }
         if (clipNorm > 0 && norm > clipNorm) {
             // torch.nn.utils.clip_grad_norm_: g *= maxNorm / (norm + 1e-6)
             updater.scaleGradients(parameters.gradients(), clipNorm / (norm + 1e-6));
@@ -270,7 +291,7 @@ public final class Trainer implements AutoCloseable {
         samplesSeen += count;
         double seconds = (System.nanoTime() - t0) / 1e9;
         StepMetrics metrics = new StepMetrics(epoch, step, samplesSeen, count, k, total.mean(), total.accuracy(), lr, norm,
-                count / seconds);
+                noiseScale == null ? Double.NaN : noiseScale.simple(), count / seconds);
         for (TrainingListener l : listeners) {
             l.onStep(metrics);
         }
@@ -449,6 +470,7 @@ public final class Trainer implements AutoCloseable {
         private boolean dropLast;
         private double clipNorm;
         private final List<TrainingListener> listeners = new ArrayList<>();
+        private double noiseScaleDecay = 0.95;
 
         private Builder(Graph graph, Backend backend) {
             this.graph = Objects.requireNonNull(graph, "graph");
@@ -516,6 +538,15 @@ public final class Trainer implements AutoCloseable {
                 throw new IllegalArgumentException("max gradient norm must be >= 0, got " + maxNorm);
             }
             this.clipNorm = maxNorm;
+            return this;
+        }
+
+        /**
+         * Decay of the moving averages behind the gradient noise scale (default 0.95); a negative value
+         * switches the measurement off. It costs one pass over the gradients per step with k >= 2.
+         */
+        public Builder noiseScaleDecay(double decay) {
+            this.noiseScaleDecay = decay;
             return this;
         }
 

@@ -253,6 +253,88 @@ public abstract class TrainingSuite {
         }
     }
 
+    // --- gradient noise scale ---
+
+    /**
+     * Linear regression y = w*.x + eps, x ~ N(0, I_d), eps ~ N(0, s^2), per-sample loss (w.x - y)^2, held at
+     * w = 0 (learning rate 0) so delta = w - w* is fixed. The per-sample gradient is 2 (delta.x - eps) x, so
+     * G = 2 delta and, by Isserlis' theorem, E[grad grad^T] = 4 (|delta|^2 I + 2 delta delta^T + s^2 I):
+     * |G|^2 = 4 |delta|^2, tr(Sigma) = 4 ((d + 1) |delta|^2 + d s^2), B_simple = (d + 1) + d s^2 / |delta|^2.
+     * With d = 8, w* = (0.5, ..., 0.5), s = 1: |G|^2 = 8, tr(Sigma) = 104, B_simple = 13.
+     */
+    static final int NOISE_D = 8;
+
+    private static InMemoryDataset regression(int n, long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[n * NOISE_D];
+        float[] y = new float[n];
+        for (int i = 0; i < n; i++) {
+            double t = 0;
+            for (int j = 0; j < NOISE_D; j++) {
+                x[i * NOISE_D + j] = (float) r.nextGaussian();
+                t += 0.5 * x[i * NOISE_D + j];
+            }
+            y[i] = (float) (t + r.nextGaussian());
+        }
+        return InMemoryDataset.regression(x, Shape.of(NOISE_D), y, Shape.of(1));
+    }
+
+    private Trainer regressionTrainer(double decay) {
+        Graph g = Graph.builder().input("x", Shape.of(NOISE_D))
+                .then("w", new Dense(1, false, io.batchwise.layer.Init.zeros(), io.batchwise.layer.Init.zeros())).build();
+        return Trainer.builder(g, backend()).loss(new io.batchwise.loss.MeanSquaredError()).optimizer(Optimizer.Sgd.plain(0))
+                .batch(BatchSize.mini(32)).microBatch(4).noiseScaleDecay(decay).seed(3).build();
+    }
+
+    @Test
+    void noiseScaleIsWithinTwentyPercentOfTheAnalyticValue() {
+        InMemoryDataset d = regression(40_000, 1);
+        try (Trainer t = regressionTrainer(0.995)) {
+            t.fit(d, 1, Long.MAX_VALUE);
+            double b = t.noiseScale().orElseThrow().simple();
+            assertEquals(1250, t.noiseScale().get().count());
+            assertTrue(Math.abs(b - 13) <= 0.2 * 13, "B_simple " + b + ", analytic 13");
+        }
+    }
+
+    /**
+     * Each step's raw pair (decay 0) is an unbiased estimate of |G|^2 and tr(Sigma): over 1250 steps, each on
+     * fresh samples (independent draws, as different seeds would be), their means lie within 4 standard errors
+     * of 8 and 104. Four standard errors leave a false-failure rate near 6e-5 while a biased estimator (e.g.
+     * one that forgot the b/B weighting, off by a factor of 2 or more) lands tens of errors away.
+     */
+    @Test
+    void noiseScaleEstimatesAreUnbiased() {
+        InMemoryDataset d = regression(40_000, 2);
+        List<double[]> pairs = new ArrayList<>();
+        try (Trainer t = regressionTrainer(0)) {
+            int[] order = new int[d.size()];
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i;
+            }
+            for (int from = 0; from + 32 <= d.size(); from += 32) {
+                t.trainBatch(d, order, from, 32);
+                var n = t.noiseScale().orElseThrow();
+                pairs.add(new double[] {n.gradientNormSquared(), n.traceCovariance()});
+            }
+        }
+        double[] truth = {8, 104};
+        for (int k = 0; k < 2; k++) {
+            double mean = 0;
+            for (double[] p : pairs) {
+                mean += p[k];
+            }
+            mean /= pairs.size();
+            double var = 0;
+            for (double[] p : pairs) {
+                var += (p[k] - mean) * (p[k] - mean);
+            }
+            double stderr = Math.sqrt(var / (pairs.size() - 1) / pairs.size());
+            assertTrue(Math.abs(mean - truth[k]) <= 4 * stderr, (k == 0 ? "|G|^2" : "tr(Sigma)") + ": mean " + mean
+                    + " vs " + truth[k] + " (standard error " + stderr + ")");
+        }
+    }
+
     // --- recovery from allocation failures ---
 
     /**
