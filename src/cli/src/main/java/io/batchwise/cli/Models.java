@@ -7,6 +7,7 @@ import io.batchwise.layer.BatchNorm;
 import io.batchwise.layer.Conv2d;
 import io.batchwise.layer.Dense;
 import io.batchwise.layer.GlobalAvgPool2d;
+import io.batchwise.layer.Init;
 import io.batchwise.layer.MaxPool2d;
 import io.batchwise.layer.ReLU;
 import java.util.List;
@@ -30,7 +31,10 @@ import java.util.Locale;
  *     bias) + BatchNorm where the shape changes. Convolutions before a BatchNorm have no bias.
  *     77,754 parameters.</li>
  * </ul>
- * Weights are He-uniform, biases zero (the layers' defaults); BatchNorm starts at gamma 1, beta 0.
+ * Initial weights: Glorot-uniform in {@code mlp} and {@code lenet} (with the default training
+ * settings they reach their accuracy figures sooner than with He-uniform), He-uniform (the layers'
+ * default) in {@code resnet-small}, whose BatchNorm layers set the scale; biases start at zero,
+ * BatchNorm at gamma 1, beta 0.
  */
 public final class Models {
     /** Per-sample input shape of every built-in model. */
@@ -60,9 +64,9 @@ public final class Models {
     public static Graph mlp() {
         return Graph.builder()
                 .input("x", INPUT)                                      // (1, 28, 28), read flat as 784
-                .then("fc1", new Dense(256)).then("relu1", new ReLU())  // (256)
-                .then("fc2", new Dense(128)).then("relu2", new ReLU())  // (128)
-                .then("fc3", new Dense(CLASSES))                        // (10)
+                .then("fc1", dense(256)).then("relu1", new ReLU())      // (256)
+                .then("fc2", dense(128)).then("relu2", new ReLU())      // (128)
+                .then("fc3", dense(CLASSES))                            // (10)
                 .build();
     }
 
@@ -70,13 +74,13 @@ public final class Models {
     public static Graph lenet() {
         return Graph.builder()
                 .input("x", INPUT)                                                  // (1, 28, 28)
-                .then("conv1", Conv2d.of(6, 5)).then("relu1", new ReLU())         // (6, 24, 24)
+                .then("conv1", conv5x5(6)).then("relu1", new ReLU())              // (6, 24, 24)
                 .then("pool1", MaxPool2d.of(2))                                     // (6, 12, 12)
-                .then("conv2", Conv2d.of(16, 5)).then("relu2", new ReLU())        // (16, 8, 8)
+                .then("conv2", conv5x5(16)).then("relu2", new ReLU())             // (16, 8, 8)
                 .then("pool2", MaxPool2d.of(2))                                     // (16, 4, 4)
-                .then("fc1", new Dense(120)).then("relu3", new ReLU())             // (120)
-                .then("fc2", new Dense(84)).then("relu4", new ReLU())              // (84)
-                .then("fc3", new Dense(CLASSES))                                    // (10)
+                .then("fc1", dense(120)).then("relu3", new ReLU())                 // (120)
+                .then("fc2", dense(84)).then("relu4", new ReLU())                  // (84)
+                .then("fc3", dense(CLASSES))                                        // (10)
                 .build();
     }
 
@@ -107,6 +111,16 @@ public final class Models {
         g.add(name + ".add", new Add(), name + ".bn2", shortcut)
                 .then(name + ".relu", new ReLU());
         return name + ".relu";
+    }
+
+    /** Dense with Glorot-uniform weights and zero bias (mlp, lenet). */
+    private static Dense dense(int units) {
+        return new Dense(units, true, Init.glorotUniform(), Init.zeros());
+    }
+
+    /** 5x5 convolution, stride 1, no padding, Glorot-uniform weights and zero bias (lenet). */
+    private static Conv2d conv5x5(int channels) {
+        return Conv2d.of(channels, 5).withInit(Init.glorotUniform(), Init.zeros());
     }
 
     private static Conv2d conv3x3(int channels, int stride) {

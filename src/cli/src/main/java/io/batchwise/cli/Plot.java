@@ -14,18 +14,22 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
  * Draws the run with XChart into one PNG of two panels over the optimizer step: the loss (per
- * step, a moving average, and the test loss after each epoch) and the accuracy (the same three).
- * Renders headless.
+ * step, a moving average, and the test loss after each epoch and at the end; log scale) and the
+ * accuracy (the same three). Renders headless.
  */
 final class Plot {
-    private static final Color RAW = new Color(160, 190, 230);
+    private static final Color RAW = new Color(120, 160, 220, 110);
     private static final Color SMOOTH = new Color(20, 80, 170);
     private static final Color TEST = new Color(210, 60, 30);
 
     private Plot() {
     }
 
-    static void write(Path png, String title, List<RunLog.Step> steps, List<RunLog.Epoch> epochs) throws IOException {
+    /** A test-set result at an optimizer step. */
+    record TestPoint(long step, double loss, double accuracy) {
+    }
+
+    static void write(Path png, String title, List<RunLog.Step> steps, List<TestPoint> tests) throws IOException {
         System.setProperty("java.awt.headless", "true");
         int n = steps.size();
         double[] x = new double[Math.max(1, n)];
@@ -41,21 +45,37 @@ final class Plot {
         XYChart lossChart = chart(title + ": loss", "loss");
         XYChart accChart = chart(title + ": accuracy", "accuracy");
         accChart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
+        // The first steps' loss is many times the rest: a log axis shows both.
+        lossChart.getStyler().setYAxisLogarithmic(true);
+        for (XYChart c : List.of(lossChart, accChart)) {
+            c.getStyler().setXAxisMin(0.0);
+            c.getStyler().setXAxisMax(Math.max(1.0, x[x.length - 1]));
+        }
+        // XChart puts a tick on every x value when the x values of all series, in the order added,
+        // are equally spaced (as steps 1, 2, 3, ... are), which crowds the axis. A hidden point at the
+        // last step, added first, breaks that order and keeps XChart's ordinary, rounded ticks.
+        for (XYChart c : List.of(lossChart, accChart)) {
+            double[] y = c == lossChart ? loss : acc;
+            XYSeries anchor = c.addSeries(" ", new double[] {x[x.length - 1]}, new double[] {y[y.length - 1]});
+            anchor.setMarker(SeriesMarkers.NONE);
+            anchor.setLineStyle(new BasicStroke(0f));
+            anchor.setShowInLegend(false);
+        }
         add(lossChart, "train loss (per step)", x, loss, RAW, 1f);
         add(lossChart, "train loss (mean of " + window + " steps)", x, movingAverage(loss, window), SMOOTH, 2f);
         add(accChart, "train accuracy (per step)", x, acc, RAW, 1f);
         add(accChart, "train accuracy (mean of " + window + " steps)", x, movingAverage(acc, window), SMOOTH, 2f);
-        if (!epochs.isEmpty()) {
-            double[] ex = new double[epochs.size()];
-            double[] el = new double[ex.length];
-            double[] ea = new double[ex.length];
-            for (int i = 0; i < ex.length; i++) {
-                ex[i] = epochs.get(i).step();
-                el[i] = finite(epochs.get(i).testLoss());
-                ea[i] = finite(epochs.get(i).testAccuracy());
+        if (!tests.isEmpty()) {
+            double[] tx = new double[tests.size()];
+            double[] tl = new double[tx.length];
+            double[] ta = new double[tx.length];
+            for (int i = 0; i < tx.length; i++) {
+                tx[i] = tests.get(i).step();
+                tl[i] = finite(tests.get(i).loss());
+                ta[i] = finite(tests.get(i).accuracy());
             }
-            marked(add(lossChart, "test loss (end of epoch)", ex, el, TEST, 2f));
-            marked(add(accChart, "test accuracy (end of epoch)", ex, ea, TEST, 2f));
+            marked(add(lossChart, "test loss", tx, tl, TEST, 2f));
+            marked(add(accChart, "test accuracy", tx, ta, TEST, 2f));
         }
         String file = png.toString();
         BitmapEncoder.saveBitmap(List.of(lossChart, accChart), 2, 1,
@@ -70,7 +90,6 @@ final class Plot {
         c.getStyler().setPlotGridLinesColor(new Color(225, 225, 225));
         c.getStyler().setAntiAlias(true);
         c.getStyler().setMarkerSize(7);
-        c.getStyler().setXAxisDecimalPattern("#,##0");
         return c;
     }
 

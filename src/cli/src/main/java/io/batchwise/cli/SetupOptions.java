@@ -10,7 +10,7 @@ final class SetupOptions {
                     + " (3-stage ResNet with BatchNorm). Default: ${DEFAULT-VALUE}.")
     String model;
 
-    @Option(names = "--batch", paramLabel = "N|full", defaultValue = "64", converter = Specs.BatchConverter.class,
+    @Option(names = "--batch", paramLabel = "N|full", defaultValue = "32", converter = Specs.BatchConverter.class,
             description = "Effective batch: samples per optimizer step; 1 is stochastic, full is full-batch gradient"
                     + " descent. Exact whatever the micro-batch. Default: ${DEFAULT-VALUE}.")
     Specs.Batch batch;

@@ -102,7 +102,7 @@ final class Specs {
 
     /** The optimizers and their default learning rates. */
     enum OptimizerName {
-        SGD(0.1), MOMENTUM(0.01), NESTEROV(0.01), ADAM(1e-3), ADAMW(1e-3), ADAGRAD(0.01), RMSPROP(1e-3), ADADELTA(1.0);
+        SGD(0.1), MOMENTUM(0.01), NESTEROV(0.01), ADAM(3e-3), ADAMW(3e-3), ADAGRAD(0.01), RMSPROP(1e-3), ADADELTA(1.0);
 
         final double defaultLr;
 
@@ -160,7 +160,8 @@ final class Specs {
     /**
      * {@code --schedule}: {@code constant}, {@code cosine[:MIN]} (annealed from 1 to MIN over the
      * run's planned steps), {@code step:EVERY:GAMMA}, {@code exp:GAMMA}, and any of these after a
-     * linear warm-up: {@code warmup:N[+SCHEDULE]}.
+     * linear warm-up over N steps or P percent of the run: {@code warmup:N[+SCHEDULE]},
+     * {@code warmup:P%[+SCHEDULE]}.
      */
     record ScheduleSpec(String text) {
         Schedule build(long totalSteps) {
@@ -172,7 +173,10 @@ final class Specs {
             if (s.startsWith("warmup:")) {
                 String rest = s.substring("warmup:".length());
                 int plus = rest.indexOf('+');
-                long n = Long.parseLong(plus < 0 ? rest : rest.substring(0, plus));
+                String count = plus < 0 ? rest : rest.substring(0, plus);
+                long n = count.endsWith("%")
+                        ? Math.max(1, Math.round(total * Double.parseDouble(count.substring(0, count.length() - 1)) / 100))
+                        : Long.parseLong(count);
                 Schedule after = plus < 0 ? Schedule.constant() : parse(rest.substring(plus + 1), Math.max(1, total - n));
                 return Schedule.warmup(n, after);
             }
@@ -218,7 +222,7 @@ final class Specs {
                 spec.build(1000);
             } catch (IllegalArgumentException e) {
                 throw new TypeConversionException("'" + v + "' is not a schedule (" + e.getMessage() + "); write constant, cosine,"
-                        + " cosine:MIN, step:EVERY:GAMMA, exp:GAMMA or warmup:N[+SCHEDULE]");
+                        + " cosine:MIN, step:EVERY:GAMMA, exp:GAMMA or warmup:N[+SCHEDULE] (N steps or P%)");
             }
             return spec;
         }

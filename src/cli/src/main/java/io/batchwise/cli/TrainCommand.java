@@ -67,13 +67,14 @@ final class TrainCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--lr", paramLabel = "RATE", converter = Specs.PositiveDouble.class,
-            description = "Base learning rate. Default by optimizer: adam, adamw, rmsprop 0.001; sgd 0.1; momentum,"
-                    + " nesterov, adagrad 0.01; adadelta 1.0.")
+            description = "Base learning rate. Default by optimizer: adam, adamw 0.003; rmsprop 0.001; sgd 0.1;"
+                    + " momentum, nesterov, adagrad 0.01; adadelta 1.0.")
     Double lr;
 
-    @Option(names = "--schedule", paramLabel = "SPEC", defaultValue = "cosine", converter = Specs.ScheduleConverter.class,
+    @Option(names = "--schedule", paramLabel = "SPEC", defaultValue = "warmup:5%+cosine", converter = Specs.ScheduleConverter.class,
             description = "Learning-rate schedule: constant; cosine[:MIN] (from 1 to MIN, default 0, over the run's"
-                    + " steps); step:EVERY:GAMMA; exp:GAMMA; warmup:N[+SCHEDULE]. Default: ${DEFAULT-VALUE}.")
+                    + " steps); step:EVERY:GAMMA; exp:GAMMA; warmup:N[+SCHEDULE] or warmup:P%%[+SCHEDULE] (linear warm-up"
+                    + " over N steps or P%% of the run). Default: ${DEFAULT-VALUE}.")
     Specs.ScheduleSpec schedule;
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "5", converter = Specs.PositiveInt.class,
@@ -158,8 +159,7 @@ final class TrainCommand implements Callable<Integer> {
         long maxSteps = steps != null ? steps : Long.MAX_VALUE;
         totalSteps = Math.min(totalSteps, maxSteps);
         Schedule sched = schedule.build(totalSteps);
-        String scheduleText = schedule + (schedule.text().startsWith("cosine") || schedule.text().contains("+cosine")
-                ? String.format(Locale.ROOT, " over %,d steps", totalSteps) : "")
+        String scheduleText = schedule + String.format(Locale.ROOT, " (over a run of %,d steps)", totalSteps)
                 + String.format(Locale.ROOT, "; %d epoch(s) of %,d steps%s", epochs, perEpoch,
                 steps != null ? ", stopping at step " + steps : "");
         String planText = Planning.describe(chosen, setup.model, graph, planned, setup.batch.size() + " of " + n + " samples",
@@ -263,8 +263,15 @@ final class TrainCommand implements Callable<Integer> {
                 s.put("threads", System.getenv("OMP_NUM_THREADS") != null ? System.getenv("OMP_NUM_THREADS")
                         : String.valueOf(Runtime.getRuntime().availableProcessors()));
                 new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outDir.resolve("summary.json").toFile(), s);
+                List<Plot.TestPoint> tests = new ArrayList<>();
+                for (RunLog.Epoch ep : log.epochs()) {
+                    tests.add(new Plot.TestPoint(ep.step(), ep.testLoss(), ep.testAccuracy()));
+                }
+                if (tests.isEmpty() || tests.get(tests.size() - 1).step() != t.step()) {
+                    tests.add(new Plot.TestPoint(t.step(), testResult.mean(), testResult.accuracy()));
+                }
                 Plot.write(outDir.resolve(PLOT_FILE), setup.model + ", batch " + setup.batch + ", " + optimizer.name(), log.steps(),
-                        log.epochs());
+                        tests);
                 summary = s;
 
                 stdout.println();
@@ -289,6 +296,8 @@ final class TrainCommand implements Callable<Integer> {
             return Planning.backend(name);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "Invalid value for option '--backend': " + e.getMessage());
+        } catch (java.util.ServiceConfigurationError e) {
+            throw new IllegalStateException("a backend on the class path cannot be loaded: " + e.getMessage(), e);
         }
     }
 
