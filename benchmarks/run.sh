@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Runs the benchmark suites and prints their medians, refusing figures taken on a busy machine.
+#
+#   benchmarks/run.sh [--force] [--quick] [--wait] [planner|trial-search|step|accumulation ...]
+#
+#   --force  measure and report even when other processes use the CPU (figures marked DISTURBED)
+#   --quick  1 fork, 1 warm-up and 2 measured iterations (a smoke run, not for RESULTS.md)
+#   --wait   on a shared machine: before each suite wait (up to 30 min) until others are idle, and
+#            rerun a disturbed suite (3 attempts in all)
+#   suites   the ones to run (default: all, in this order)
+#
+# oneDNN's OpenMP threads spin-wait: any other busy process on a small machine slows a run by up to
+# 10-50x. So this script measures what other processes took (all CPU time in /proc/stat minus this
+# script's own, children included) over each suite and, when that exceeds 0.10 of a core, does not
+# print the suite's figures (with --force it prints them marked DISTURBED). Exit status: 0 clean,
+# 2 busy before starting, 3 some suite disturbed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FORCE=0
+WAIT=0
+JMH=(forks=2 warmups=3 iterations=5 seconds=1)
+SUITES=()
+for a in "$@"; do
+  case "$a" in
+    --force) FORCE=1 ;;
+    --quick) JMH=(forks=1 warmups=1 iterations=2 seconds=1) ;;
+    --wait) WAIT=1 ;;
+    planner|trial-search|step|accumulation) SUITES+=("$a") ;;
+    *) echo "usage: $0 [--force] [--quick] [--wait] [planner|trial-search|step|accumulation ...]" >&2; exit 64 ;;
+  esac
+done
+[[ ${#SUITES[@]} -gt 0 ]] || SUITES=(planner trial-search step accumulation)
+
+JAR=benchmarks/target/benchmarks.jar
+if [[ ! -f $JAR ]] || [[ -n $(find pom.xml benchmarks/pom.xml benchmarks/src src/core/src/main src/onednn/src/main -newer "$JAR" -type f | head -1) ]]; then
+  echo "building $JAR"
+  mvn -B -o -q package -DskipTests -pl benchmarks -am # the library from this tree, not ~/.m2
+fi
+
+OUT=benchmarks/target/results
+mkdir -p "$OUT"
+HZ=$(getconf CLK_TCK)
+LIMIT=0.10 # cores other processes may use while we measure
+
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }      # user nice system irq softirq steal
+mine() { awk '{print $14+$15+$16+$17}' "/proc/$$/stat"; }           # this shell + waited-for children
+now() { date +%s.%N; }
+others() { awk -v b="$1" -v m="$2" -v t="$3" -v hz="$HZ" 'BEGIN{v=(b-m)/hz/t; if (v<0) v=0; printf "%.2f", v}'; }
+over() { awk -v x="$1" -v l="$LIMIT" 'BEGIN{exit !(x>l)}'; }
+
+echo "== machine"
+echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), nproc $(nproc), $(java -version 2>&1 | head -1)"
+echo "tree: $(git describe --always --dirty 2>/dev/null || echo '?')"
+git status --short -- src 2>/dev/null | sed 's/^/  uncommitted: /' || true
+echo "top processes now:"; ps -eo pid,pcpu,etime,comm --sort=-pcpu | sed -n 2,6p | sed 's/^/  /'
+
+# idle SECONDS: other processes' CPU use, in cores, over the next SECONDS.
+idle() {
+  local b0 m0 t0 b1 m1 t1
+  b0=$(busy); m0=$(mine); t0=$(now); sleep "$1"; b1=$(busy); m1=$(mine); t1=$(now)
+  others "$((b1 - b0))" "$((m1 - m0))" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
+}
+
+# wait_idle: with --wait, until 5 s pass with others under the limit (30 min at most).
+wait_idle() {
+  [[ $WAIT == 1 ]] || return 0
+  local deadline=$(($(date +%s) + 1800)) s
+  while s=$(idle 5) && over "$s"; do
+    if (($(date +%s) > deadline)); then echo "still busy after 30 min (others $s cores)"; return 0; fi
+    sleep 15
+  done
+}
+
+# Idle check before anything starts: 3 s of other processes' CPU time.
+wait_idle
+pre=$(idle 3)
+echo "other processes before starting: $pre cores"
+if over "$pre" && [[ $FORCE == 0 ]]; then
+  echo "machine busy (other processes use $pre cores > $LIMIT): not starting; wait, use --wait, or --force" >&2
+  exit 2
+fi
+
+STATUS=0
+# run NAME OMP COMMAND...: runs one suite under OMP_NUM_THREADS=OMP, reports its figures or refuses.
+run() {
+  local name=$1 omp=$2; shift 2
+  local report="$OUT/$name-omp$omp.txt"
+  echo; echo "== $name, OMP_NUM_THREADS=$omp"
+  local b0 m0 t0 b1 m1 t1 share attempt
+  for attempt in 1 2 3; do
+    wait_idle
+    b0=$(busy); m0=$(mine); t0=$(now)
+    OMP_NUM_THREADS=$omp "$@" > "$report"
+    b1=$(busy); m1=$(mine); t1=$(now)
+    share=$(others "$((b1 - b0))" "$((m1 - m0))" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')")
+    over "$share" && [[ $WAIT == 1 && $attempt -lt 3 ]] || break
+    echo "(attempt $attempt disturbed: other processes used $share cores; again)"
+  done
+  if over "$share"; then
+    STATUS=3
+    if [[ $FORCE == 0 ]]; then
+      echo "NOT REPORTING: other processes used $share cores during this suite (limit $LIMIT); see $report"
+      return
+    fi
+    echo "DISTURBED: other processes used $share cores during this suite (limit $LIMIT); figures below are not valid"
+  else
+    echo "(other processes used $share cores during this suite)"
+  fi
+  cat "$report"
+}
+
+J=(java -cp "$JAR")
+for suite in "${SUITES[@]}"; do
+  case $suite in
+    planner)
+      run planner 2 "${J[@]}" io.batchwise.benchmarks.Suites planner "${JMH[@]}" log="$OUT/planner.log"
+      # JavaCPP's native-memory accounting (a /proc read per Pointer allocation) off, for comparison:
+      run planner-javacpp-accounting-off 2 "${J[@]}" io.batchwise.benchmarks.Suites planner "${JMH[@]}" \
+          log="$OUT/planner-off.log" jvm="-Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -Dorg.bytedeco.javacpp.maxBytes=0" ;;
+    trial-search)
+      run trial-search 2 "${J[@]}" io.batchwise.benchmarks.PlannerVsTrialSearch deep50 lenet ;;
+    step|accumulation)
+      for omp in 1 2; do
+        run "$suite" "$omp" "${J[@]}" io.batchwise.benchmarks.Suites "$suite" "${JMH[@]}" log="$OUT/$suite-omp$omp.log"
+      done ;;
+  esac
+done
+
+echo
+if [[ $STATUS == 0 ]]; then echo "all suites ran on an otherwise idle machine"; else echo "some suites were disturbed by other processes (exit 3)"; fi
+exit $STATUS

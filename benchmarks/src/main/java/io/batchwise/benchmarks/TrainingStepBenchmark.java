@@ -1,0 +1,56 @@
+package io.batchwise.benchmarks;
+
+import io.batchwise.backend.Backends;
+import io.batchwise.train.InMemoryDataset;
+import io.batchwise.train.Optimizer;
+import io.batchwise.train.StepMetrics;
+import io.batchwise.train.Trainer;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * One optimizer step (forward, loss, backward, plain SGD lr 0.01) through {@link Trainer#trainBatch} on the
+ * oneDNN backend, micro-batch = effective batch = {@code batch}, synthetic (1, 28, 28) images. Operations
+ * per second are steps per second; samples/s = ops/s x batch (the runner prints both). Threads: oneDNN's
+ * OpenMP pool, sized by OMP_NUM_THREADS in the environment of the java process (JMH forks inherit it).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+public class TrainingStepBenchmark {
+    @Param({"mlp", "lenet"})
+    public String model;
+
+    @Param({"1", "32", "128", "512"})
+    public int batch;
+
+    private Trainer trainer;
+    private InMemoryDataset data; // (batch, 1, 28, 28), labels in [0, 10)
+    private int[] order;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        trainer = Fixtures.trainer(Fixtures.model(model), Backends.get("onednn"), Optimizer.Sgd.plain(0.01), batch, batch);
+        data = Fixtures.images(batch, 1);
+        order = Fixtures.identity(batch);
+    }
+
+    @Benchmark
+    public StepMetrics step() {
+        return trainer.trainBatch(data, order, 0, batch);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        trainer.close();
+    }
+}
