@@ -34,7 +34,7 @@ final class PlanCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Planning.Chosen chosen = TrainCommand.chooseBackend(spec, setup.backend);
         Graph graph = Models.byName(setup.model);
-        Optimizer optimizer = setup.optimizer.create(null);
+        Optimizer optimizer = setup.optimizer.create(null, null);
         int n = setup.trainLimit != null ? setup.trainLimit : TRAIN_SIZE;
         int effective = setup.batch.size().resolve(n);
         Planning.Result r = Planning.decide(chosen.backend(), graph, optimizer.stateSlots(), effective, setup.microBatch.samples(),

@@ -110,18 +110,22 @@ final class Specs {
             this.defaultLr = defaultLr;
         }
 
-        /** Momentum 0.9 for momentum and Nesterov; otherwise PyTorch's defaults. */
-        Optimizer create(Double lr) {
+        /**
+         * Momentum 0.9 for momentum and Nesterov; otherwise PyTorch's defaults. {@code weightDecay}:
+         * L2 added to the gradient, or decoupled for AdamW; {@code null} keeps the default (0, AdamW 0.01).
+         */
+        Optimizer create(Double lr, Double weightDecay) {
             double r = lr == null ? defaultLr : lr;
+            double wd = weightDecay == null ? (this == ADAMW ? 0.01 : 0) : weightDecay;
             return switch (this) {
-                case SGD -> Optimizer.Sgd.plain(r);
-                case MOMENTUM -> Optimizer.Sgd.momentum(r, 0.9);
-                case NESTEROV -> Optimizer.Sgd.nesterov(r, 0.9);
-                case ADAM -> Optimizer.Adam.of(r);
-                case ADAMW -> Optimizer.AdamW.of(r);
-                case ADAGRAD -> Optimizer.Adagrad.of(r);
-                case RMSPROP -> Optimizer.RmsProp.of(r);
-                case ADADELTA -> Optimizer.Adadelta.of(r);
+                case SGD -> new Optimizer.Sgd(r, 0, 0, false, wd);
+                case MOMENTUM -> new Optimizer.Sgd(r, 0.9, 0, false, wd);
+                case NESTEROV -> new Optimizer.Sgd(r, 0.9, 0, true, wd);
+                case ADAM -> new Optimizer.Adam(r, 0.9, 0.999, 1e-8, wd);
+                case ADAMW -> new Optimizer.AdamW(r, 0.9, 0.999, 1e-8, wd);
+                case ADAGRAD -> new Optimizer.Adagrad(r, 0, wd, 0, 1e-10);
+                case RMSPROP -> new Optimizer.RmsProp(r, 0.99, 1e-8, wd, 0, false);
+                case ADADELTA -> new Optimizer.Adadelta(r, 0.9, 1e-6, wd);
             };
         }
 
@@ -248,6 +252,21 @@ final class Specs {
                 // fall through
             }
             throw new TypeConversionException("'" + v + "' is not a positive whole number");
+        }
+    }
+
+    static final class NonNegativeDouble implements ITypeConverter<Double> {
+        @Override
+        public Double convert(String v) {
+            try {
+                double d = Double.parseDouble(v.trim());
+                if (d >= 0 && Double.isFinite(d)) {
+                    return d;
+                }
+            } catch (NumberFormatException e) {
+                // fall through
+            }
+            throw new TypeConversionException("'" + v + "' is not a number >= 0");
         }
     }
 

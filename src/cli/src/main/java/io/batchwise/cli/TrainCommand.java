@@ -71,6 +71,11 @@ final class TrainCommand implements Callable<Integer> {
                     + " momentum, nesterov, adagrad 0.01; adadelta 1.0.")
     Double lr;
 
+    @Option(names = "--weight-decay", paramLabel = "W", converter = Specs.NonNegativeDouble.class,
+            description = "Weight decay: L2 added to the gradient, decoupled (w *= 1 - lr W) for adamw."
+                    + " Default: 0, adamw 0.01.")
+    Double weightDecay;
+
     @Option(names = "--schedule", paramLabel = "SPEC", defaultValue = "warmup:5%+cosine", converter = Specs.ScheduleConverter.class,
             description = "Learning-rate schedule: constant; cosine[:MIN] (from 1 to MIN, default 0, over the run's"
                     + " steps); step:EVERY:GAMMA; exp:GAMMA; warmup:N[+SCHEDULE] or warmup:P%%[+SCHEDULE] (linear warm-up"
@@ -120,7 +125,7 @@ final class TrainCommand implements Callable<Integer> {
         Planning.Chosen chosen = chooseBackend(spec, setup.backend);
         Backend backend = chosen.backend();
         Graph graph = Models.byName(setup.model);
-        Optimizer optimizer = setup.optimizer.create(lr);
+        Optimizer optimizer = setup.optimizer.create(lr, weightDecay);
         Path outDir = out != null ? out : Path.of("runs", setup.model + "-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Path ckptDir = checkpoint != null ? checkpoint : outDir;
@@ -302,13 +307,14 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     static String describe(Optimizer o) {
+        double wd = o instanceof Optimizer.Sgd s ? s.weightDecay() : o instanceof Optimizer.Adam a ? a.weightDecay()
+                : o instanceof Optimizer.AdamW w ? w.weightDecay() : o instanceof Optimizer.Adagrad g ? g.weightDecay()
+                : o instanceof Optimizer.RmsProp r ? r.weightDecay() : o instanceof Optimizer.Adadelta d ? d.weightDecay() : 0;
+        String decay = wd > 0 ? ", weight decay " + wd + (o instanceof Optimizer.AdamW ? " (decoupled)" : " (L2)") : "";
         if (o instanceof Optimizer.Sgd s) {
-            return s.name() + " lr " + s.lr() + (s.momentum() != 0 ? ", momentum " + s.momentum() : "");
+            return s.name() + " lr " + s.lr() + (s.momentum() != 0 ? ", momentum " + s.momentum() : "") + decay;
         }
-        if (o instanceof Optimizer.AdamW a) {
-            return a.name() + " lr " + a.lr() + ", weight decay " + a.weightDecay();
-        }
-        return o.name() + " lr " + o.lr();
+        return o.name() + " lr " + o.lr() + decay;
     }
 
     /** Forwards training events to listeners added after the trainer was built. */

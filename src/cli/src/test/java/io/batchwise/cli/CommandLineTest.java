@@ -56,6 +56,7 @@ class CommandLineTest {
         "--schedule, zigzag",
         "--train-limit, 0",
         "--seed, one",
+        "--weight-decay, -0.1",
     })
     void badValueNamesTheFlag(String flag, String value) {
         Cli.Result r = Cli.run("train", flag, value, "--out", tmp.toString());
