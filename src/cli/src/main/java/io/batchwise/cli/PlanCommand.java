@@ -1,5 +1,6 @@
 package io.batchwise.cli;
 
+import io.batchwise.models.Models;
 import io.batchwise.Graph;
 import io.batchwise.train.Optimizer;
 import java.io.PrintWriter;

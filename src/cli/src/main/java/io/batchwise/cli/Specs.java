@@ -1,5 +1,6 @@
 package io.batchwise.cli;
 
+import io.batchwise.models.Models;
 import io.batchwise.plan.Budget;
 import io.batchwise.train.BatchSize;
 import io.batchwise.train.Optimizer;

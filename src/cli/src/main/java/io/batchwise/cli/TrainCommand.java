@@ -1,5 +1,6 @@
 package io.batchwise.cli;
 
+import io.batchwise.models.Models;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.batchwise.Graph;

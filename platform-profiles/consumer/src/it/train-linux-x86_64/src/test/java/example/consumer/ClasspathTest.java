@@ -114,9 +114,7 @@ class ClasspathTest {
         for (Map.Entry<String, String> e : MODULE_NAMES.entrySet()) {
             assertEquals(e.getValue(), moduleName(JARS.get(e.getKey())), e.getKey());
         }
-        // batchwise-core: io.batchwise.core once its pom declares it (pending); never anything else.
-        String core = moduleName(JARS.get("batchwise-core"));
-        assertTrue(core == null || core.equals("io.batchwise.core"), "batchwise-core declares " + core);
+        assertEquals("io.batchwise.core", moduleName(JARS.get("batchwise-core")), "batchwise-core");
     }
 
     private static String moduleName(Path jar) throws IOException {
