@@ -1,21 +1,11 @@
 package io.batchwise.cli;
 
-import io.batchwise.DataType;
 import io.batchwise.Graph;
-import io.batchwise.Node;
 import io.batchwise.backend.Backend;
 import io.batchwise.backend.Backends;
-import io.batchwise.backend.Plan;
-import io.batchwise.backend.PlanOptions;
-import io.batchwise.layer.ParamSpec;
 import io.batchwise.plan.Budget;
-import io.batchwise.plan.MemoryPlan;
 import io.batchwise.plan.MemoryPlanner;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /** Picks the backend and the micro-batch; shared by {@code train} and {@code plan}. */
 final class Planning {
@@ -63,18 +53,8 @@ final class Planning {
         if (microBatch == 0) {
             return new Result(MemoryPlanner.plan(backend, graph, optimizerSlots, effectiveBatch, budget), true, false);
         }
-        long t0 = System.nanoTime();
-        int b = Math.min(microBatch, effectiveBatch);
-        long fixed = MemoryPlanner.fixedBytes(graph, DataType.FLOAT32, optimizerSlots);
-        long arena;
-        List<MemoryPlanner.LayerRow> rows;
-        try (Plan p = backend.plan(graph, b, PlanOptions.forTraining())) {
-            arena = p.memory().arena().bytes();
-            rows = rows(graph, p.memory(), b);
-        }
-        int k = (effectiveBatch + b - 1) / b;
-        MemoryPlanner.Decision d = new MemoryPlanner.Decision(effectiveBatch, b, k, fixed, arena, fixed + arena, budget, rows, 1,
-                System.nanoTime() - t0);
+        MemoryPlanner.Decision d = MemoryPlanner.evaluate(backend, graph, optimizerSlots, effectiveBatch, microBatch, budget);
+        int b = d.microBatch();
         boolean over = d.predictedPeakBytes() > budget.bytes();
         if (over && strictBudget) {
             String fits;
@@ -86,34 +66,9 @@ final class Planning {
             }
             throw new OverBudgetException(String.format(Locale.ROOT,
                     "--micro-batch %d needs a predicted peak of %s (fixed %s + step arena %s), more than the memory budget %s; %s",
-                    b, Budget.human(d.predictedPeakBytes()), Budget.human(fixed), Budget.human(arena), budget, fits));
+                    b, Budget.human(d.predictedPeakBytes()), Budget.human(d.fixedBytes()), Budget.human(d.arenaBytes()), budget, fits));
         }
         return new Result(d, false, over);
-    }
-
-    /** Per-layer rows as {@link MemoryPlanner.Decision#table()} shows them, from one plan's buffers. */
-    private static List<MemoryPlanner.LayerRow> rows(Graph graph, MemoryPlan memory, int b) {
-        Map<String, long[]> perNode = new HashMap<>();
-        for (MemoryPlan.Buffer buf : memory.buffers()) {
-            if (buf.node() == null || MemoryPlan.shared(buf.kind())) {
-                continue;
-            }
-            long[] v = perNode.computeIfAbsent(buf.node(), x -> new long[2]);
-            switch (buf.kind()) {
-                case INPUT, ACTIVATION, ACTIVATION_GRADIENT -> v[0] += buf.bytes();
-                default -> v[1] += buf.bytes();
-            }
-        }
-        List<MemoryPlanner.LayerRow> rows = new ArrayList<>();
-        for (Node n : graph.nodes()) {
-            long params = 0;
-            for (ParamSpec s : n.params()) {
-                params += s.shape().size() * DataType.FLOAT32.bytes();
-            }
-            long[] v = perNode.getOrDefault(n.name(), new long[2]);
-            rows.add(new MemoryPlanner.LayerRow(n.name(), n.layer().typeName(), params, v[0] / b, v[1]));
-        }
-        return rows;
     }
 
     /** The readable plan: backend, model, batch regime, the planner's table and how it was chosen. */

@@ -162,25 +162,38 @@ public final class MemoryPlanner {
             }
             best = lo;
         }
-        List<LayerRow> rows = layers(backend, graph, best);
-        long a = arena.applyAsLong(best);
-        int k = (effectiveBatch + best - 1) / best;
-        return new Decision(effectiveBatch, best, k, fixed, a, fixed + a, budget, rows, arenas.size() + 1, System.nanoTime() - t0);
+        Decision d = evaluate(backend, graph, optimizerSlots, effectiveBatch, best, budget);
+        return new Decision(effectiveBatch, best, d.accumulationSteps(), fixed, d.arenaBytes(), d.predictedPeakBytes(), budget,
+                d.layers(), arenas.size() + 1, System.nanoTime() - t0);
     }
 
-    /** Per-layer parameter, activation (per sample) and workspace bytes from the plan at {@code b}. */
-    static List<LayerRow> layers(Backend backend, Graph graph, int b) {
-        Map<String, long[]> perNode = new HashMap<>();
+    /**
+     * The plan for a micro-batch chosen by the caller ({@code min(microBatch, effectiveBatch)}), with its
+     * predicted peak; it may exceed {@code budget}: compare {@link Decision#predictedPeakBytes()}.
+     */
+    public static Decision evaluate(Backend backend, Graph graph, int optimizerSlots, int effectiveBatch, int microBatch,
+                                    Budget budget) {
+        long t0 = System.nanoTime();
+        int b = Math.min(microBatch, effectiveBatch);
+        long fixed = fixedBytes(graph, DataType.FLOAT32, optimizerSlots);
         try (Plan p = backend.plan(graph, b, PlanOptions.forTraining())) {
-            for (MemoryPlan.Buffer buf : p.memory().buffers()) {
-                if (buf.node() == null || MemoryPlan.shared(buf.kind())) {
-                    continue;
-                }
-                long[] v = perNode.computeIfAbsent(buf.node(), x -> new long[2]);
-                switch (buf.kind()) {
-                    case INPUT, ACTIVATION, ACTIVATION_GRADIENT -> v[0] += buf.bytes();
-                    default -> v[1] += buf.bytes();
-                }
+            long arena = p.memory().arena().bytes();
+            return new Decision(effectiveBatch, b, (effectiveBatch + b - 1) / b, fixed, arena, fixed + arena, budget,
+                    layers(graph, p.memory(), b), 1, System.nanoTime() - t0);
+        }
+    }
+
+    /** Per-layer parameter, activation (per sample) and workspace bytes from a plan at {@code b}. */
+    static List<LayerRow> layers(Graph graph, MemoryPlan memory, int b) {
+        Map<String, long[]> perNode = new HashMap<>();
+        for (MemoryPlan.Buffer buf : memory.buffers()) {
+            if (buf.node() == null || MemoryPlan.shared(buf.kind())) {
+                continue;
+            }
+            long[] v = perNode.computeIfAbsent(buf.node(), x -> new long[2]);
+            switch (buf.kind()) {
+                case INPUT, ACTIVATION, ACTIVATION_GRADIENT -> v[0] += buf.bytes();
+                default -> v[1] += buf.bytes();
             }
         }
         List<LayerRow> rows = new ArrayList<>();
