@@ -113,58 +113,59 @@ public final class MemoryPlanner {
         }
         long t0 = System.nanoTime();
         long fixed = fixedBytes(graph, DataType.FLOAT32, optimizerSlots);
-        Map<Integer, Long> arenas = new HashMap<>();
-        java.util.function.IntToLongFunction arena = b -> arenas.computeIfAbsent(b, x -> {
+        Map<Integer, MemoryPlan> plans = new HashMap<>(); // each size compiled once; the table reuses the answer's
+        java.util.function.IntFunction<MemoryPlan> planAt = b -> plans.computeIfAbsent(b, x -> {
             try (Plan p = backend.plan(graph, x, PlanOptions.forTraining())) {
-                return p.memory().arena().bytes();
+                return p.memory();
             }
         });
+        java.util.function.IntToLongFunction arena = b -> planAt.apply(b).arena().bytes();
         long room = budget.bytes() - fixed;
         long one = arena.applyAsLong(1);
         if (one > room) {
             throw new InsufficientMemoryException(fixed + one, fixed, one, budget);
         }
-        int best = 1;
-        if (effectiveBatch > 1) {
-            long perSample = Math.max(1, arena.applyAsLong(2) - one);
-            long guess = 1 + (room - one) / perSample;
-            int c = (int) Math.max(1, Math.min(effectiveBatch, guess));
-            // Bracket the boundary around the guess, then bisect: fits(lo) and (hi > B or !fits(hi)).
-            int lo;
-            int hi;
-            if (arena.applyAsLong(c) <= room) {
-                lo = c;
-                int stepUp = 1;
-                hi = c + stepUp;
-                while (hi <= effectiveBatch && arena.applyAsLong(hi) <= room) {
-                    lo = hi;
-                    stepUp *= 2;
-                    hi = lo + stepUp;
+        // Invariant: lo fits; hi does not (or hi = B + 1). Each candidate comes from the line through the
+        // nearest known points (arena sizes are close to linear in b), or from bisection after two line
+        // steps in a row landed on the same side, so the search ends in O(log B) plans even when arenas
+        // are far from linear; near-linear arenas take about 4 plans (b = 1, 2, the guess, guess + 1).
+        int lo = 1;
+        int hi = effectiveBatch + 1;
+        int sameSide = 0;
+        Boolean lastFit = null;
+        for (int round = 0; hi - lo > 1; round++) {
+            int c;
+            if (sameSide >= 2) {
+                c = (lo + hi) >>> 1;
+                sameSide = 0;
+                lastFit = null;
+            } else {
+                int from = lo > 1 || !plans.containsKey(2) ? lo : 2;
+                int other = hi <= effectiveBatch ? hi : (lo > 1 ? 1 : 2);
+                if (!plans.containsKey(other)) {
+                    c = other;
+                } else {
+                    double slope = (arena.applyAsLong(other) - arena.applyAsLong(from)) / (double) (other - from);
+                    c = slope <= 0 ? hi - 1 : (int) Math.min(Integer.MAX_VALUE, from + Math.floor((room - arena.applyAsLong(from)) / slope));
                 }
-                hi = Math.min(hi, effectiveBatch + 1);
+            }
+            c = Math.max(lo + 1, Math.min(hi - 1, c));
+            boolean fit = arena.applyAsLong(c) <= room;
+            if (fit) {
+                lo = c;
             } else {
                 hi = c;
-                int stepDown = 1;
-                lo = c - stepDown;
-                while (lo > 1 && arena.applyAsLong(lo) > room) {
-                    hi = lo;
-                    stepDown *= 2;
-                    lo = Math.max(1, hi - stepDown);
-                }
             }
-            while (hi - lo > 1) {
-                int mid = (lo + hi) >>> 1;
-                if (mid <= effectiveBatch && arena.applyAsLong(mid) <= room) {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
+            if (round > 0) { // round 0 only measures b = 2 for the first slope
+                sameSide = lastFit != null && lastFit == fit ? sameSide + 1 : 1;
+                lastFit = fit;
             }
-            best = lo;
         }
-        Decision d = evaluate(backend, graph, optimizerSlots, effectiveBatch, best, budget);
-        return new Decision(effectiveBatch, best, d.accumulationSteps(), fixed, d.arenaBytes(), d.predictedPeakBytes(), budget,
-                d.layers(), arenas.size() + 1, System.nanoTime() - t0);
+        int best = lo;
+        MemoryPlan chosen = planAt.apply(best);
+        long a = chosen.arena().bytes();
+        return new Decision(effectiveBatch, best, (effectiveBatch + best - 1) / best, fixed, a, fixed + a, budget,
+                layers(graph, chosen, best), plans.size(), System.nanoTime() - t0);
     }
 
     /**
