@@ -20,22 +20,24 @@ import java.util.Locale;
  */
 final class RunLog implements TrainingListener, AutoCloseable {
     static final String METRICS_HEADER =
-            "epoch,step,samples,loss,accuracy,samples_per_sec,learning_rate,gradient_norm,batch,micro_batches,elapsed_sec";
+            "epoch,step,samples,loss,accuracy,samples_per_sec,learning_rate,gradient_norm,batch,micro_batches,elapsed_sec,noise_scale";
     static final String EPOCHS_HEADER = "epoch,step,train_loss,train_accuracy,test_loss,test_accuracy,elapsed_sec";
 
     /** One row of {@code metrics.csv}. */
     record Step(int epoch, long step, long samples, double loss, double accuracy, double samplesPerSec, double learningRate,
-                double gradientNorm, int batch, int microBatches, double elapsedSec) {
+                double gradientNorm, int batch, int microBatches, double elapsedSec, double noiseScale) {
         String csv() {
             return epoch + "," + step + "," + samples + "," + loss + "," + accuracy + "," + fmt(samplesPerSec) + ","
-                    + learningRate + "," + gradientNorm + "," + batch + "," + microBatches + "," + fmt(elapsedSec);
+                    + learningRate + "," + gradientNorm + "," + batch + "," + microBatches + "," + fmt(elapsedSec) + ","
+                    + noiseScale;
         }
 
         static Step parse(String line) {
             String[] f = line.split(",");
             return new Step(Integer.parseInt(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]), Double.parseDouble(f[3]),
                     Double.parseDouble(f[4]), Double.parseDouble(f[5]), Double.parseDouble(f[6]), Double.parseDouble(f[7]),
-                    Integer.parseInt(f[8]), Integer.parseInt(f[9]), Double.parseDouble(f[10]));
+                    Integer.parseInt(f[8]), Integer.parseInt(f[9]), Double.parseDouble(f[10]),
+                    f.length > 11 ? Double.parseDouble(f[11]) : Double.NaN);
         }
     }
 
@@ -118,7 +120,7 @@ final class RunLog implements TrainingListener, AutoCloseable {
     @Override
     public void onStep(StepMetrics m) {
         Step s = new Step(m.epoch() + 1, m.step(), m.samples(), m.loss(), m.accuracy(), m.samplesPerSec(), m.learningRate(),
-                m.gradientNorm(), m.batch(), m.microBatches(), elapsed());
+                m.gradientNorm(), m.batch(), m.microBatches(), elapsed(), m.noiseScale());
         steps.add(s);
         try {
             metrics.write(s.csv());

@@ -102,6 +102,13 @@ class TrainEndToEndTest {
                     + " with 4 x 64 (relative difference " + rel + ")");
         }
         assertTrue(whole.get(19) < whole.get(0) * 0.6, "the loss falls: " + whole);
+        // With 4 micro-batches per step the gradient noise scale is measured; with one it cannot be.
+        List<String> rows = Files.readAllLines(tmp.resolve("split").resolve("metrics.csv"));
+        int col = Arrays.asList(rows.get(0).split(",")).indexOf("noise_scale");
+        double noise = Double.parseDouble(rows.get(20).split(",")[col]);
+        assertTrue(Double.isFinite(noise) && noise > 0, "noise scale " + noise);
+        List<String> wholeRows = Files.readAllLines(tmp.resolve("whole").resolve("metrics.csv"));
+        assertTrue(Double.isNaN(Double.parseDouble(wholeRows.get(20).split(",")[col])));
         JsonNode s = new ObjectMapper().readTree(tmp.resolve("split").resolve("summary.json").toFile());
         assertEquals(4, s.get("accumulation_steps").asInt());
         assertEquals(256, s.get("effective_batch").asInt());
