@@ -3,17 +3,14 @@ package io.batchwise.benchmarks;
 import io.batchwise.DataType;
 import io.batchwise.Graph;
 import io.batchwise.Shape;
-import io.batchwise.backend.Availability;
 import io.batchwise.backend.Backend;
+import io.batchwise.backend.ForwardingBackend;
 import io.batchwise.backend.DeviceOutOfMemoryException;
 import io.batchwise.backend.Executor;
-import io.batchwise.backend.MemoryTracker;
 import io.batchwise.backend.Parameters;
 import io.batchwise.backend.Plan;
 import io.batchwise.backend.PlanOptions;
 import io.batchwise.backend.Tensor;
-import io.batchwise.plan.MemoryPlan;
-import java.util.Set;
 
 /**
  * A device of {@code limitBytes}: wraps a backend and throws {@link DeviceOutOfMemoryException} whenever an
@@ -26,7 +23,7 @@ import java.util.Set;
  * out-of-memory error, as a trial-and-error batch-size finder does; without it the trainer would recover
  * on its own (halve the micro-batch, redo the step) and the trial would spend a second step.
  */
-final class LimitedBackend implements Backend {
+final class LimitedBackend extends ForwardingBackend {
     /** A trial ended by an out-of-memory error on this device. */
     static final class Tripped extends RuntimeException {
         Tripped(String message) {
@@ -34,12 +31,11 @@ final class LimitedBackend implements Backend {
         }
     }
 
-    private final Backend inner;
     private final long limitBytes;
     private DeviceOutOfMemoryException first;
 
     LimitedBackend(Backend inner, long limitBytes) {
-        this.inner = inner;
+        super(inner);
         this.limitBytes = limitBytes;
     }
 
@@ -73,66 +69,13 @@ final class LimitedBackend implements Backend {
     @Override
     public Plan plan(Graph graph, int microBatch, PlanOptions options) {
         reserve(0, "plan"); // a tripped device compiles nothing
-        Plan p = inner.plan(graph, microBatch, options);
-        return new Plan() {
-            public Graph graph() {
-                return p.graph();
-            }
-
-            public int microBatch() {
-                return p.microBatch();
-            }
-
-            public PlanOptions options() {
-                return p.options();
-            }
-
-            public MemoryPlan memory() {
-                return p.memory();
-            }
-
+        return new ForwardingPlan(inner.plan(graph, microBatch, options)) {
+            @Override
             public Executor bind(Parameters parameters) {
-                reserve(p.memory().arena().bytes(), "step arena at micro-batch " + microBatch);
-                return p.bind(parameters);
+                reserve(memory().arena().bytes(), "step arena at micro-batch " + microBatch);
+                return inner.bind(parameters);
             }
-
-            public Executor bind(Parameters parameters, Tensor arena) {
-                return p.bind(parameters, arena); // the arena came through allocate()
-            }
-
-            public void close() {
-                p.close();
-            }
+            // bind(parameters, arena) is forwarded as is: the arena came through allocate()
         };
-    }
-
-    @Override
-    public Parameters createParameters(Graph graph, DataType type) {
-        return Parameters.allocate(this, graph, type);
-    }
-
-    @Override
-    public String name() {
-        return inner.name();
-    }
-
-    @Override
-    public Availability availability() {
-        return inner.availability();
-    }
-
-    @Override
-    public int priority() {
-        return inner.priority();
-    }
-
-    @Override
-    public Set<DataType> dataTypes() {
-        return inner.dataTypes();
-    }
-
-    @Override
-    public MemoryTracker memory() {
-        return inner.memory();
     }
 }

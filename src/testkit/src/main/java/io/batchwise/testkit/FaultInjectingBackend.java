@@ -1,14 +1,11 @@
 package io.batchwise.testkit;
 
-import io.batchwise.DataType;
 import io.batchwise.Graph;
-import io.batchwise.Shape;
-import io.batchwise.backend.Availability;
 import io.batchwise.backend.Backend;
+import io.batchwise.backend.ForwardingBackend;
 import io.batchwise.backend.DeviceOutOfMemoryException;
 import io.batchwise.backend.Executor;
 import io.batchwise.backend.GradientMode;
-import io.batchwise.backend.MemoryTracker;
 import io.batchwise.backend.Parameters;
 import io.batchwise.backend.Pass;
 import io.batchwise.backend.Plan;
@@ -17,23 +14,20 @@ import io.batchwise.backend.Tensor;
 import io.batchwise.loss.Loss;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.Targets;
-import io.batchwise.plan.MemoryPlan;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Wraps a backend and makes allocations fail on purpose, the way a fragmented device or another
  * process would: binding a plan above a micro-batch size, or the n-th forward pass of the run.
  */
-public final class FaultInjectingBackend implements Backend {
-    private final Backend inner;
+public final class FaultInjectingBackend extends ForwardingBackend {
     private volatile int failBindAbove = Integer.MAX_VALUE;
     private final AtomicInteger forwardCalls = new AtomicInteger();
     private volatile int failForwardCall = -1;
     private final AtomicInteger injected = new AtomicInteger();
 
     public FaultInjectingBackend(Backend inner) {
-        this.inner = inner;
+        super(inner);
     }
 
     /** Binding any plan of a micro-batch larger than {@code b} throws. */
@@ -60,73 +54,19 @@ public final class FaultInjectingBackend implements Backend {
     }
 
     @Override
-    public String name() {
-        return inner.name();
-    }
-
-    @Override
-    public Availability availability() {
-        return inner.availability();
-    }
-
-    @Override
-    public int priority() {
-        return inner.priority();
-    }
-
-    @Override
-    public Set<DataType> dataTypes() {
-        return inner.dataTypes();
-    }
-
-    @Override
-    public MemoryTracker memory() {
-        return inner.memory();
-    }
-
-    @Override
-    public Tensor allocate(Shape shape, DataType type) {
-        return inner.allocate(shape, type);
-    }
-
-    @Override
-    public Parameters createParameters(Graph graph, DataType type) {
-        return Parameters.allocate(this, graph, type);
-    }
-
-    @Override
     public Plan plan(Graph graph, int microBatch, PlanOptions options) {
-        Plan p = inner.plan(graph, microBatch, options);
-        return new Plan() {
-            public Graph graph() {
-                return p.graph();
-            }
-
-            public int microBatch() {
-                return p.microBatch();
-            }
-
-            public PlanOptions options() {
-                return p.options();
-            }
-
-            public MemoryPlan memory() {
-                return p.memory();
-            }
-
+        return new ForwardingPlan(inner.plan(graph, microBatch, options)) {
+            @Override
             public Executor bind(Parameters parameters) {
                 return bind(parameters, null);
             }
 
+            @Override
             public Executor bind(Parameters parameters, Tensor arena) {
                 if (microBatch > failBindAbove) {
                     throw oom("bind at micro-batch " + microBatch);
                 }
-                return wrap(arena == null ? p.bind(parameters) : p.bind(parameters, arena), this);
-            }
-
-            public void close() {
-                p.close();
+                return wrap(arena == null ? inner.bind(parameters) : inner.bind(parameters, arena), this);
             }
         };
     }
