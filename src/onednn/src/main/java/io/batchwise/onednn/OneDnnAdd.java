@@ -40,12 +40,12 @@ final class OneDnnAdd extends OneDnnLayer {
             binary.primitive_desc pd;
             try {
                 pd = p.own(new binary.primitive_desc(p.eng, algorithm.binary_add, first.md, first.md, first.md,
-                        OneDnnPlanner.attr(), false));
+                        p.sharedAttr, false));
             } catch (RuntimeException e) {
                 throw failure("a binary add", e, first.md);
             }
             dst = p.activation(node, pd.dst_desc(), Kind.ACTIVATION);
-            p.forward(p.prim(label("forward"), pd, p.own(new binary(pd)), DNNL_ARG_SRC_0, srcs[0], DNNL_ARG_SRC_1, srcs[1],
+            p.forward(p.prim(label("forward"), pd, p.lazy(pd, binary::new), DNNL_ARG_SRC_0, srcs[0], DNNL_ARG_SRC_1, srcs[1],
                     DNNL_ARG_DST, dst));
         } else {
             dst = p.activation(node, first.md, Kind.ACTIVATION);

@@ -60,17 +60,17 @@ final class OneDnnBatchNorm extends OneDnnLayer {
         batch_normalization_forward.primitive_desc fwdInfer;
         try {
             fwdInfer = p.own(new batch_normalization_forward.primitive_desc(p.eng, prop_kind.forward_inference.value, src.md,
-                    src.md, spec.epsilon(), SCALE_SHIFT | normalization_flags.use_global_stats.value, OneDnnPlanner.attr(), false));
+                    src.md, spec.epsilon(), SCALE_SHIFT | normalization_flags.use_global_stats.value, p.sharedAttr, false));
             if (p.training) {
                 fwdTrain = p.own(new batch_normalization_forward.primitive_desc(p.eng, prop_kind.forward_training.value, src.md,
-                        src.md, spec.epsilon(), SCALE_SHIFT, OneDnnPlanner.attr(), false));
+                        src.md, spec.epsilon(), SCALE_SHIFT, p.sharedAttr, false));
             }
         } catch (RuntimeException e) {
             throw failure("a batch normalization", e, src.md);
         }
         OneDnnBuffer dst = p.activation(node, fwdInfer.dst_desc(), Kind.ACTIVATION);
         p.forwardInferenceOnly(p.prim(label("forward (running statistics)"), fwdInfer,
-                p.own(new batch_normalization_forward(fwdInfer)), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst,
+                p.lazy(fwdInfer, batch_normalization_forward::new), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst,
                 DNNL_ARG_MEAN, runningMean, DNNL_ARG_VARIANCE, runningVar, DNNL_ARG_SCALE, gamma, DNNL_ARG_SHIFT, beta));
         if (p.training) {
             mean = p.workspace(node, "mean", fwdTrain.mean_desc());
@@ -87,7 +87,7 @@ final class OneDnnBatchNorm extends OneDnnLayer {
                 }));
             }
             p.forwardTrainingOnly(p.prim(label("forward (batch statistics)"), fwdTrain,
-                    p.own(new batch_normalization_forward(fwdTrain)), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst,
+                    p.lazy(fwdTrain, batch_normalization_forward::new), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst,
                     DNNL_ARG_MEAN, mean, DNNL_ARG_VARIANCE, variance, DNNL_ARG_SCALE, gamma, DNNL_ARG_SHIFT, beta,
                     DNNL_ARG_WORKSPACE, workspace));
             p.forwardTrainingOnly(new OneDnnOp.Host(label("running statistics"),
@@ -111,10 +111,10 @@ final class OneDnnBatchNorm extends OneDnnLayer {
     memory.desc planBackward(OneDnnPlanner p) {
         try {
             bwd = p.own(new batch_normalization_backward.primitive_desc(p.eng, prop_kind.backward.value, p.any(dims),
-                    p.any(dims), src.md, spec.epsilon(), SCALE_SHIFT, fwdTrain, OneDnnPlanner.attr(), false));
+                    p.any(dims), src.md, spec.epsilon(), SCALE_SHIFT, fwdTrain, p.sharedAttr, false));
         } catch (RuntimeException e) {
             bwd = p.own(new batch_normalization_backward.primitive_desc(p.eng, prop_kind.backward.value, src.md, src.md,
-                    src.md, spec.epsilon(), SCALE_SHIFT, fwdTrain, OneDnnPlanner.attr(), false));
+                    src.md, spec.epsilon(), SCALE_SHIFT, fwdTrain, p.sharedAttr, false));
         }
         String input = node.inputs().get(0);
         if (p.requiresGrad(input)) {
@@ -132,7 +132,7 @@ final class OneDnnBatchNorm extends OneDnnLayer {
         memory.desc scratch = p.record(label("backward"), bwd);
         OneDnnPlanner.GradOut gg = p.gradOut(node, "gamma", DNNL_ARG_DIFF_SCALE, p.plain(channels), channels);
         OneDnnPlanner.GradOut gb = p.gradOut(node, "beta", DNNL_ARG_DIFF_SHIFT, p.plain(channels), channels);
-        p.backwardWithGradients(label("backward"), scratch, p.own(new batch_normalization_backward(bwd)),
+        p.backwardWithGradients(label("backward"), scratch, p.lazy(bwd, batch_normalization_backward::new),
                 new Object[] {DNNL_ARG_SRC, src, DNNL_ARG_MEAN, mean, DNNL_ARG_VARIANCE, variance, DNNL_ARG_DIFF_DST, diff,
                     DNNL_ARG_SCALE, gamma, DNNL_ARG_DIFF_SRC, target, DNNL_ARG_WORKSPACE, workspace}, gg, gb);
         if (toInput != null) {

@@ -36,7 +36,7 @@ final class OneDnnConcat extends OneDnnLayer {
         }
         concat.primitive_desc pd;
         try {
-            pd = p.own(new concat.primitive_desc(p.eng, 1, new memory_desc_vector(mds), OneDnnPlanner.attr(), false));
+            pd = p.own(new concat.primitive_desc(p.eng, 1, new memory_desc_vector(mds), p.sharedAttr, false));
             if (pd.impl_info_str().getString().startsWith("ref")) {
                 // Mixed layouts: concatenate plain copies instead.
                 for (int i = 0; i < mds.length; i++) {
@@ -47,7 +47,7 @@ final class OneDnnConcat extends OneDnnLayer {
                             () -> p.temporary(node, "src" + k, Kind.ACTIVATION, plain, p.forwardStep(node)), p::forward);
                     mds[i] = plain;
                 }
-                pd = p.own(new concat.primitive_desc(p.eng, 1, new memory_desc_vector(mds), OneDnnPlanner.attr(), false));
+                pd = p.own(new concat.primitive_desc(p.eng, 1, new memory_desc_vector(mds), p.sharedAttr, false));
             }
         } catch (RuntimeException e) {
             throw failure("a concat", e, mds);
@@ -56,7 +56,7 @@ final class OneDnnConcat extends OneDnnLayer {
         dstDims = OneDnnMd.dims(dst.md);
         args[2 * mds.length] = DNNL_ARG_DST;
         args[2 * mds.length + 1] = dst;
-        p.forward(p.prim(label("forward"), pd, p.own(new concat(pd)), args));
+        p.forward(p.prim(label("forward"), pd, p.lazy(pd, concat::new), args));
         p.setOutput(node, dst);
     }
 

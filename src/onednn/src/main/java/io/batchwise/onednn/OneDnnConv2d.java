@@ -64,9 +64,9 @@ final class OneDnnConv2d extends OneDnnLayer {
         try {
             fwd = p.own(bias != null
                     ? new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcAny, wAny,
-                            bias, dstAny, strides, dilates, padL, padR, OneDnnPlanner.attr(), false)
+                            bias, dstAny, strides, dilates, padL, padR, p.sharedAttr, false)
                     : new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcAny, wAny,
-                            dstAny, strides, dilates, padL, padR, OneDnnPlanner.attr(), false));
+                            dstAny, strides, dilates, padL, padR, p.sharedAttr, false));
         } catch (RuntimeException e) {
             throw failure("a convolution", e, srcAny, wAny, dstAny);
         }
@@ -77,7 +77,7 @@ final class OneDnnConv2d extends OneDnnLayer {
                 p::forward);
         OneDnnBuffer b = spec.bias() ? p.parameter(node, "bias", OneDnnBuffer.Store.VALUES, spec.outChannels()) : null;
         OneDnnBuffer dst = p.activation(node, fwd.dst_desc(), Kind.ACTIVATION);
-        p.forward(p.prim(label("forward"), fwd, p.own(new convolution_forward(fwd)),
+        p.forward(p.prim(label("forward"), fwd, p.lazy(fwd, convolution_forward::new),
                 DNNL_ARG_SRC, src, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_BIAS, b, DNNL_ARG_DST, dst));
         p.setOutput(node, dst);
     }
@@ -87,15 +87,15 @@ final class OneDnnConv2d extends OneDnnLayer {
         String input = node.inputs().get(0);
         if (p.requiresGrad(input)) {
             bwdData = p.own(new convolution_backward_data.primitive_desc(p.eng, algorithm.convolution_direct, p.any(srcDims),
-                    p.any(wDims), p.any(dstDims), strides, dilates, padL, padR, fwd, OneDnnPlanner.attr(), false));
+                    p.any(wDims), p.any(dstDims), strides, dilates, padL, padR, fwd, p.sharedAttr, false));
             toInput = p.contribution(node, input, "diff_src", bwdData.diff_src_desc(), false);
         }
         bwdWeights = p.own(spec.bias()
                 ? new convolution_backward_weights.primitive_desc(p.eng, algorithm.convolution_direct, p.any(srcDims),
                         p.any(wDims), p.plain(spec.outChannels()), p.any(dstDims), strides, dilates, padL, padR, fwd,
-                        OneDnnPlanner.attr(), false)
+                        p.sharedAttr, false)
                 : new convolution_backward_weights.primitive_desc(p.eng, algorithm.convolution_direct, p.any(srcDims),
-                        p.any(wDims), p.any(dstDims), strides, dilates, padL, padR, fwd, OneDnnPlanner.attr(), false));
+                        p.any(wDims), p.any(dstDims), strides, dilates, padL, padR, fwd, p.sharedAttr, false));
         return p.preferredGradient(node, bwdWeights.diff_dst_desc(), bwdData != null ? bwdData.diff_dst_desc() : null);
     }
 
@@ -112,7 +112,7 @@ final class OneDnnConv2d extends OneDnnLayer {
         OneDnnPlanner.GradOut gw = p.gradOut(node, "weight", DNNL_ARG_DIFF_WEIGHTS, bwdWeights.diff_weights_desc(), wDims);
         OneDnnPlanner.GradOut gb = spec.bias()
                 ? p.gradOut(node, "bias", DNNL_ARG_DIFF_BIAS, bwdWeights.diff_bias_desc(), spec.outChannels()) : null;
-        p.backwardWithGradients(label("backward weights"), scratch, p.own(new convolution_backward_weights(bwdWeights)),
+        p.backwardWithGradients(label("backward weights"), scratch, p.lazy(bwdWeights, convolution_backward_weights::new),
                 new Object[] {DNNL_ARG_SRC, srcW, DNNL_ARG_DIFF_DST, ddW}, gw, gb);
         if (bwdData != null) {
             // Data: {b, OC, OH, OW} x {OC, C, KH, KW} -> {b, C, H, W}
@@ -122,7 +122,7 @@ final class OneDnnConv2d extends OneDnnLayer {
                     : p.convert(label("weights for data"), wView, bwdData.weights_desc(),
                             () -> p.temporary(node, "weights_bwd", Kind.WORKSPACE, bwdData.weights_desc(), step), p::backward);
             OneDnnBuffer target = p.target(toInput);
-            p.backward(p.prim(label("backward data"), bwdData, p.own(new convolution_backward_data(bwdData)),
+            p.backward(p.prim(label("backward data"), bwdData, p.lazy(bwdData, convolution_backward_data::new),
                     DNNL_ARG_DIFF_DST, ddD, DNNL_ARG_WEIGHTS, wD, DNNL_ARG_DIFF_SRC, target));
             p.fold(toInput);
         }

@@ -67,7 +67,7 @@ final class OneDnnDense extends OneDnnLayer {
                 p::forward);
         OneDnnBuffer b = spec.bias() ? p.parameter(node, "bias", OneDnnBuffer.Store.VALUES, spec.units()) : null;
         OneDnnBuffer dst = p.activation(node, fwd.dst_desc(), Kind.ACTIVATION);
-        p.forward(p.prim(label("forward"), fwd, p.own(new inner_product_forward(fwd)),
+        p.forward(p.prim(label("forward"), fwd, p.lazy(fwd, inner_product_forward::new),
                 DNNL_ARG_SRC, src, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_BIAS, b, DNNL_ARG_DST, dst));
         p.setOutput(node, dst);
     }
@@ -75,8 +75,8 @@ final class OneDnnDense extends OneDnnLayer {
     private inner_product_forward.primitive_desc create(OneDnnPlanner p, memory.desc srcMd, memory.desc wMd, memory.desc bias,
                                                         memory.desc dstMd) {
         return bias != null
-                ? new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, bias, dstMd, OneDnnPlanner.attr(), false)
-                : new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, dstMd, OneDnnPlanner.attr(), false);
+                ? new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, bias, dstMd, p.sharedAttr, false)
+                : new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, dstMd, p.sharedAttr, false);
     }
 
     @Override
@@ -86,9 +86,9 @@ final class OneDnnDense extends OneDnnLayer {
         if (p.requiresGrad(input)) {
             bwdData = p.firstFast(label("backward data"),
                     () -> new inner_product_backward_data.primitive_desc(p.eng, p.any(srcDims), wPlain, p.any(dstDims), fwd,
-                            OneDnnPlanner.attr(), false),
+                            p.sharedAttr, false),
                     () -> new inner_product_backward_data.primitive_desc(p.eng, p.any(srcDims), p.any(wDims), p.any(dstDims), fwd,
-                            OneDnnPlanner.attr(), false));
+                            p.sharedAttr, false));
             toInput = p.contribution(node, input, "diff_src", bwdData.diff_src_desc(), false);
         }
         memory.desc srcMd = src.md;
@@ -117,7 +117,7 @@ final class OneDnnDense extends OneDnnLayer {
         OneDnnBuffer dW = p.alias(node.name() + ".weight.grad_2d", p.parameter(node, "weight", OneDnnBuffer.Store.GRADIENTS, wDims),
                 p.plain(units, in));
         matmul.primitive_desc mm = p.own(new matmul.primitive_desc(p.eng, ddT.md, src2.md, dW.md, sumAttr(), false));
-        emit.accept(p.prim(label("weight gradient += diff_dst^T . src"), mm, p.own(new matmul(mm)),
+        emit.accept(p.prim(label("weight gradient += diff_dst^T . src"), mm, p.lazy(mm, matmul::new),
                 DNNL_ARG_SRC, ddT, DNNL_ARG_WEIGHTS, src2, DNNL_ARG_DST, dW));
         if (spec.bias()) {
             // dB += ones{1, b} . diff_dst{b, units}
@@ -131,7 +131,7 @@ final class OneDnnDense extends OneDnnLayer {
             OneDnnBuffer dB = p.alias(node.name() + ".bias.grad_2d", p.parameter(node, "bias", OneDnnBuffer.Store.GRADIENTS, units),
                     p.plain(1, units));
             matmul.primitive_desc mb = p.own(new matmul.primitive_desc(p.eng, ones.md, ddP.md, dB.md, sumAttr(), false));
-            emit.accept(p.prim(label("bias gradient += ones . diff_dst"), mb, p.own(new matmul(mb)),
+            emit.accept(p.prim(label("bias gradient += ones . diff_dst"), mb, p.lazy(mb, matmul::new),
                     DNNL_ARG_SRC, ones, DNNL_ARG_WEIGHTS, ddP, DNNL_ARG_DST, dB));
         }
     }
@@ -147,8 +147,8 @@ final class OneDnnDense extends OneDnnLayer {
     private inner_product_backward_weights.primitive_desc weightsPd(OneDnnPlanner p, memory.desc srcMd, memory.desc dwMd) {
         return spec.bias()
                 ? new inner_product_backward_weights.primitive_desc(p.eng, srcMd, dwMd, p.plain(spec.units()), p.any(dstDims), fwd,
-                        OneDnnPlanner.attr(), false)
-                : new inner_product_backward_weights.primitive_desc(p.eng, srcMd, dwMd, p.any(dstDims), fwd, OneDnnPlanner.attr(),
+                        p.sharedAttr, false)
+                : new inner_product_backward_weights.primitive_desc(p.eng, srcMd, dwMd, p.any(dstDims), fwd, p.sharedAttr,
                         false);
     }
 
@@ -166,7 +166,7 @@ final class OneDnnDense extends OneDnnLayer {
         OneDnnPlanner.GradOut gb = spec.bias()
                 ? p.gradOut(node, "bias", DNNL_ARG_DIFF_BIAS, bwdWeights.diff_bias_desc(), false, spec.units()) : null;
         p.backwardWithGradients(GradientMode.OVERWRITE, label("backward weights"), scratch,
-                p.own(new inner_product_backward_weights(bwdWeights)), new Object[] {DNNL_ARG_SRC, srcW, DNNL_ARG_DIFF_DST, ddW},
+                p.lazy(bwdWeights, inner_product_backward_weights::new), new Object[] {DNNL_ARG_SRC, srcW, DNNL_ARG_DIFF_DST, ddW},
                 gw, gb);
         accumulate(p, step, diff);
         if (bwdData != null) {
@@ -177,7 +177,7 @@ final class OneDnnDense extends OneDnnLayer {
                     : p.convert(label("weights for data"), wView, bwdData.weights_desc(),
                             () -> p.temporary(node, "weights_bwd", Kind.WORKSPACE, bwdData.weights_desc(), step), p::backward);
             OneDnnBuffer target = p.target(toInput);
-            p.backward(p.prim(label("backward data"), bwdData, p.own(new inner_product_backward_data(bwdData)),
+            p.backward(p.prim(label("backward data"), bwdData, p.lazy(bwdData, inner_product_backward_data::new),
                     DNNL_ARG_DIFF_DST, ddD, DNNL_ARG_WEIGHTS, wD, DNNL_ARG_DIFF_SRC, target));
             p.fold(toInput);
         }

@@ -43,11 +43,11 @@ final class OneDnnDropout extends OneDnnLayer {
         }
         mask = p.workspace(node, "mask", src.md);
         binary.primitive_desc fwd = p.own(new binary.primitive_desc(p.eng, algorithm.binary_mul, src.md, mask.md, src.md,
-                OneDnnPlanner.attr(), false));
+                p.sharedAttr, false));
         dst = p.activation(node, fwd.dst_desc(), Kind.ACTIVATION);
         long perSample = OneDnnMd.product(dims) / dims[0];
         p.forwardTrainingOnly(new OneDnnOp.Host(label("mask"), (ex, pass) -> fillMask(ex.tensor(mask), pass, perSample), mask));
-        p.forwardTrainingOnly(p.prim(label("forward"), fwd, p.own(new binary(fwd)),
+        p.forwardTrainingOnly(p.prim(label("forward"), fwd, p.lazy(fwd, binary::new),
                 DNNL_ARG_SRC_0, src, DNNL_ARG_SRC_1, mask, DNNL_ARG_DST, dst));
         p.forwardInferenceOnly(p.reorder(label("identity"), src, dst, false));
         p.setOutput(node, dst);
@@ -79,7 +79,7 @@ final class OneDnnDropout extends OneDnnLayer {
         String input = node.inputs().get(0);
         if (p.requiresGrad(input)) {
             bwd = p.own(new binary.primitive_desc(p.eng, algorithm.binary_mul, dst.md, mask.md, p.any(dims),
-                    OneDnnPlanner.attr(), false));
+                    p.sharedAttr, false));
             toInput = p.contribution(node, input, "diff_src", bwd.dst_desc(), false);
         }
         return dst.md;
@@ -91,7 +91,7 @@ final class OneDnnDropout extends OneDnnLayer {
             return;
         }
         OneDnnBuffer target = p.target(toInput);
-        p.backward(p.prim(label("backward"), bwd, p.own(new binary(bwd)),
+        p.backward(p.prim(label("backward"), bwd, p.lazy(bwd, binary::new),
                 DNNL_ARG_SRC_0, p.diff(node.name()), DNNL_ARG_SRC_1, mask, DNNL_ARG_DST, target));
         p.fold(toInput);
     }

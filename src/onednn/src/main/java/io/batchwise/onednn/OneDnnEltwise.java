@@ -59,20 +59,20 @@ final class OneDnnEltwise extends OneDnnLayer {
         dims = OneDnnMd.dims(in.md);
         try {
             fwd = p.own(new eltwise_forward.primitive_desc(p.eng, forwardKind(p), alg, in.md, in.md, alpha, 0f,
-                    OneDnnPlanner.attr(), false));
+                    p.sharedAttr, false));
         } catch (RuntimeException e) {
             throw failure("an element-wise " + alg, e, in.md);
         }
         src = in;
         OneDnnBuffer dst = p.activation(node, fwd.dst_desc(), Kind.ACTIVATION);
-        p.forward(p.prim(label("forward"), fwd, p.own(new eltwise_forward(fwd)), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst));
+        p.forward(p.prim(label("forward"), fwd, p.lazy(fwd, eltwise_forward::new), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst));
         p.setOutput(node, dst);
     }
 
     @Override
     memory.desc planBackward(OneDnnPlanner p) {
         bwd = p.own(new eltwise_backward.primitive_desc(p.eng, alg, p.any(dims), p.any(dims), src.md, alpha, 0f, fwd,
-                OneDnnPlanner.attr(), false));
+                p.sharedAttr, false));
         String input = node.inputs().get(0);
         if (p.requiresGrad(input)) {
             toInput = p.contribution(node, input, "diff_src", bwd.diff_src_desc(), false);
@@ -87,7 +87,7 @@ final class OneDnnEltwise extends OneDnnLayer {
         }
         OneDnnBuffer diff = p.diff(node.name());
         OneDnnBuffer target = p.target(toInput);
-        p.backward(p.prim(label("backward"), bwd, p.own(new eltwise_backward(bwd)),
+        p.backward(p.prim(label("backward"), bwd, p.lazy(bwd, eltwise_backward::new),
                 DNNL_ARG_SRC, src, DNNL_ARG_DIFF_DST, diff, DNNL_ARG_DIFF_SRC, target));
         p.fold(toInput);
     }

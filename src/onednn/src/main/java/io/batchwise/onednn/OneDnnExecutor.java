@@ -174,7 +174,7 @@ final class OneDnnExecutor implements Executor {
                     memory s = res.own(new memory(p.scratchpad(), plan.runtime().engine, OneDnnTensor.at(scratch.address())));
                     args.put(DNNL_ARG_SCRATCHPAD, s);
                 }
-                primitive prim = p.primitive();
+                primitive prim = p.primitive().get();
                 bound.add(pass -> prim.execute(stream, args));
             } else if (op instanceof OneDnnOp.Host h) {
                 OneDnnOp.Step step = h.step();

@@ -2,7 +2,15 @@ package io.batchwise.onednn;
 
 import io.batchwise.Shape;
 import org.bytedeco.dnnl.memory;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_query;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_dims;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_inner_blks;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_inner_idxs;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_strides;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
+
 import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.PointerPointer;
 
 /** Memory-descriptor helpers: plain (row-major) and {@code any} descriptors, queries, printing. */
 final class OneDnnMd {
@@ -38,31 +46,45 @@ final class OneDnnMd {
         return l;
     }
 
+    /**
+     * {@code md}'s dims. Read through the C query, which hands out a pointer to the descriptor's own
+     * array, rather than the C++ getter, which returns a new vector: every JavaCPP object allocated with
+     * a deallocator costs a few microseconds of bookkeeping (it reads the process's resident size), and
+     * planning queries dims thousands of times.
+     */
     static long[] dims(memory.desc md) {
-        return copy(md.get_dims(), md.get_ndims());
+        return query(md, dnnl_query_dims, md.get_ndims());
     }
 
     static long[] strides(memory.desc md) {
-        return copy(md.get_strides(), md.get_ndims());
+        return query(md, dnnl_query_strides, md.get_ndims());
     }
 
     static long[] innerBlocks(memory.desc md) {
-        return copy(md.get_inner_blks(), md.get_inner_nblks());
+        return query(md, dnnl_query_inner_blks, md.get_inner_nblks());
     }
 
     static long[] innerIndices(memory.desc md) {
-        return copy(md.get_inner_idxs(), md.get_inner_nblks());
+        return query(md, dnnl_query_inner_idxs, md.get_inner_nblks());
     }
 
-    /** Copies {@code n} values out of a vector the preset returned by value, and frees it at once. */
-    private static long[] copy(LongPointer p, int n) {
-        try (p) {
-            long[] d = new long[n];
-            for (int i = 0; i < n; i++) {
-                d[i] = p.get(i);
-            }
+    /** One slot per thread for the queried array's address; retained, so no enclosing PointerScope frees it. */
+    private static final ThreadLocal<PointerPointer<?>> RESULT =
+            ThreadLocal.withInitial(() -> new PointerPointer<>(1L).retainReference());
+
+    private static long[] query(memory.desc md, int what, int n) {
+        long[] d = new long[n];
+        if (n == 0) {
             return d;
         }
+        PointerPointer<?> result = RESULT.get();
+        int status = dnnl_memory_desc_query(md.get(), what, result);
+        if (status != dnnl_success) {
+            throw new IllegalStateException("dnnl_memory_desc_query(" + what + ") failed with status " + status);
+        }
+        LongPointer values = new LongPointer(result.get(0)); // a view: no allocation, nothing to free
+        values.get(d, 0, n);
+        return d;
     }
 
     static long[] concatDims(long first, long[] rest, int from) {

@@ -15,8 +15,28 @@ sealed interface OneDnnOp permits OneDnnOp.Prim, OneDnnOp.Host {
      *
      * @param scratchpad the primitive's scratchpad descriptor, or null when it needs none
      */
-    record Prim(String label, primitive primitive, int[] keys, OneDnnBuffer[] args, memory.desc scratchpad)
+    record Prim(String label, Lazy primitive, int[] keys, OneDnnBuffer[] args, memory.desc scratchpad)
             implements OneDnnOp {
+    }
+
+    /** A primitive made on first {@link #get}, then owned by the plan's resources (so no scope frees it). */
+    final class Lazy {
+        private final OneDnnResources owner;
+        private java.util.function.Supplier<? extends primitive> make;
+        private primitive made;
+
+        Lazy(OneDnnResources owner, java.util.function.Supplier<? extends primitive> make) {
+            this.owner = owner;
+            this.make = make;
+        }
+
+        synchronized primitive get() {
+            if (made == null) {
+                made = owner.own(make.get());
+                make = null;
+            }
+            return made;
+        }
     }
 
     /** Host-side work between primitives (dropout masks, running statistics, zeroing) over the buffers it uses. */

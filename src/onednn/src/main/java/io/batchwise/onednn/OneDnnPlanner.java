@@ -66,6 +66,12 @@ final class OneDnnPlanner {
     final List<OneDnnBuffer> buffers = new ArrayList<>();
     final Map<String, String> implementations = new LinkedHashMap<>();
     long scratchpadBytes;
+    /**
+     * The attribute of every primitive descriptor without post-ops (user scratchpad). Descriptors copy
+     * their attribute, so one instance serves the whole plan: a plan is compiled from a few thousand
+     * JavaCPP objects and each one's bookkeeping costs microseconds (see {@link OneDnnMd#dims}).
+     */
+    final primitive_attr sharedAttr = attr();
     /** The timeline step ops are being emitted for (see {@link MemoryPlan}). */
     int step;
     /** Per allocated buffer: the first and last step an op touches it. */
@@ -382,13 +388,22 @@ final class OneDnnPlanner {
     }
 
     /** A primitive op; {@code args} alternates execution-argument keys and buffers (null buffers are skipped). */
-    OneDnnOp.Prim prim(String label, primitive_desc_base pd, primitive p, Object... args) {
+    /**
+     * {@code pd}'s primitive, created on first use (when a plan is bound): choosing layouts and sizing
+     * memory needs the descriptors only, and creating a primitive (JIT code, JavaCPP bookkeeping) costs
+     * more than its descriptor, so the planner's search over micro-batches never pays for it.
+     */
+    <D extends primitive_desc_base> OneDnnOp.Lazy lazy(D pd, java.util.function.Function<D, ? extends primitive> make) {
+        return new OneDnnOp.Lazy(res, () -> make.apply(pd));
+    }
+
+    OneDnnOp.Prim prim(String label, primitive_desc_base pd, OneDnnOp.Lazy p, Object... args) {
         memory.desc scratch = record(label, pd);
         return prim(label, scratch, p, args);
     }
 
     /** A primitive op whose descriptor is already recorded. */
-    static OneDnnOp.Prim prim(String label, memory.desc scratch, primitive p, Object... args) {
+    static OneDnnOp.Prim prim(String label, memory.desc scratch, OneDnnOp.Lazy p, Object... args) {
         List<Integer> keys = new ArrayList<>();
         List<OneDnnBuffer> bufs = new ArrayList<>();
         for (int i = 0; i < args.length; i += 2) {
@@ -410,7 +425,7 @@ final class OneDnnPlanner {
             a.set_post_ops(po);
         }
         reorder.primitive_desc pd = own(new reorder.primitive_desc(eng, src.md, eng, dst.md, a, false));
-        return prim(label, pd, own(new reorder(pd)), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst);
+        return prim(label, pd, lazy(pd, reorder::new), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst);
     }
 
     /** {@code dst = sum of srcs}; {@code srcs[0]} may be {@code dst} itself (in-place accumulation). */
@@ -448,8 +463,8 @@ final class OneDnnPlanner {
         }
         args[2 * srcs.length] = DNNL_ARG_DST;
         args[2 * srcs.length + 1] = dst;
-        sum.primitive_desc pd = own(new sum.primitive_desc(eng, dst.md, scales, new memory_desc_vector(mds), attr(), false));
-        return prim(label, pd, own(new sum(pd)), args);
+        sum.primitive_desc pd = own(new sum.primitive_desc(eng, dst.md, scales, new memory_desc_vector(mds), sharedAttr, false));
+        return prim(label, pd, lazy(pd, sum::new), args);
     }
 
     /** {@code b}'s bytes as a plain vector (padding of a blocked layout included). */
@@ -590,12 +605,12 @@ final class OneDnnPlanner {
      * writes the plain gradient slots in place where the layouts agree (reordering otherwise),
      * ACCUMULATE computes into temporaries and adds them with a sum (or a reorder with a sum post-op).
      */
-    void backwardWithGradients(String label, memory.desc scratch, primitive p, Object[] fixedArgs, GradOut... outs) {
+    void backwardWithGradients(String label, memory.desc scratch, OneDnnOp.Lazy p, Object[] fixedArgs, GradOut... outs) {
         backwardWithGradients(null, label, scratch, p, fixedArgs, outs);
     }
 
     /** As above, for one gradient mode only ({@code only}), or both when null. */
-    void backwardWithGradients(GradientMode only, String label, memory.desc scratch, primitive p, Object[] fixedArgs,
+    void backwardWithGradients(GradientMode only, String label, memory.desc scratch, OneDnnOp.Lazy p, Object[] fixedArgs,
                                GradOut... outs) {
         for (GradientMode mode : GradientMode.values()) {
             if (only != null && mode != only) {

@@ -62,7 +62,7 @@ final class OneDnnPooling extends OneDnnLayer {
         memory.desc dstAny = p.any(dstDims);
         try {
             fwd = p.own(new pooling_forward.primitive_desc(p.eng, forwardKind(p), alg, in.md, dstAny, strides, kernel, dilation,
-                    padL, padR, OneDnnPlanner.attr(), false));
+                    padL, padR, p.sharedAttr, false));
         } catch (RuntimeException e) {
             throw failure("a pooling", e, in.md, dstAny);
         }
@@ -71,7 +71,7 @@ final class OneDnnPooling extends OneDnnLayer {
         workspace = wsMd.get_size() > 0 ? p.workspace(node, "workspace", wsMd) : null;
         if (!global) {
             OneDnnBuffer dst = p.activation(node, fwd.dst_desc(), Kind.ACTIVATION);
-            p.forward(p.prim(label("forward"), fwd, p.own(new pooling_forward(fwd)),
+            p.forward(p.prim(label("forward"), fwd, p.lazy(fwd, pooling_forward::new),
                     DNNL_ARG_SRC, src, DNNL_ARG_DST, dst, DNNL_ARG_WORKSPACE, workspace));
             p.setOutput(node, dst);
             return;
@@ -81,7 +81,7 @@ final class OneDnnPooling extends OneDnnLayer {
         OneDnnBuffer out4 = p.alias(node.name() + ".dst4", out, p.plain(dstDims));
         OneDnnBuffer pooled = fwd.dst_desc().equals(out4.md) ? out4
                 : p.temporary(node, "pooled", Kind.ACTIVATION, fwd.dst_desc(), p.forwardStep(node));
-        p.forward(p.prim(label("forward"), fwd, p.own(new pooling_forward(fwd)),
+        p.forward(p.prim(label("forward"), fwd, p.lazy(fwd, pooling_forward::new),
                 DNNL_ARG_SRC, src, DNNL_ARG_DST, pooled, DNNL_ARG_WORKSPACE, workspace));
         if (pooled != out4) {
             p.forward(p.reorder(label("to plain"), pooled, out4, false));
@@ -103,7 +103,7 @@ final class OneDnnPooling extends OneDnnLayer {
     @Override
     memory.desc planBackward(OneDnnPlanner p) {
         bwd = p.own(new pooling_backward.primitive_desc(p.eng, alg, p.any(srcDims), p.any(dstDims), strides, kernel, dilation,
-                padL, padR, fwd, OneDnnPlanner.attr(), false));
+                padL, padR, fwd, p.sharedAttr, false));
         String input = node.inputs().get(0);
         if (p.requiresGrad(input)) {
             toInput = p.contribution(node, input, "diff_src", bwd.diff_src_desc(), false);
@@ -124,7 +124,7 @@ final class OneDnnPooling extends OneDnnLayer {
         OneDnnBuffer dd = p.convert(label("diff_dst"), diff, bwd.diff_dst_desc(),
                 () -> p.temporary(node, "diff_dst_b", Kind.ACTIVATION_GRADIENT, bwd.diff_dst_desc(), step), p::backward);
         OneDnnBuffer target = p.target(toInput);
-        p.backward(p.prim(label("backward"), bwd, p.own(new pooling_backward(bwd)),
+        p.backward(p.prim(label("backward"), bwd, p.lazy(bwd, pooling_backward::new),
                 DNNL_ARG_DIFF_DST, dd, DNNL_ARG_DIFF_SRC, target, DNNL_ARG_WORKSPACE, workspace));
         p.fold(toInput);
     }

@@ -46,7 +46,7 @@ final class OneDnnSoftmax extends OneDnnLayer {
         OneDnnBuffer src = p.convert(label("src"), in, fwd.src_desc(),
                 () -> p.temporary(node, "src", Kind.ACTIVATION, fwd.src_desc(), p.forwardStep(node)), p::forward);
         dst = p.activation(node, fwd.dst_desc(), Kind.ACTIVATION);
-        p.forward(p.prim(label("forward"), fwd, p.own(new softmax_forward(fwd)), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst));
+        p.forward(p.prim(label("forward"), fwd, p.lazy(fwd, softmax_forward::new), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst));
         p.setOutput(node, dst);
     }
 
@@ -70,7 +70,7 @@ final class OneDnnSoftmax extends OneDnnLayer {
     private softmax_forward.primitive_desc create(OneDnnPlanner p, memory.desc srcMd, memory.desc dstMd) {
         try {
             return new softmax_forward.primitive_desc(p.eng, forwardKind(p), algorithm.softmax_accurate, srcMd, dstMd, 1,
-                    OneDnnPlanner.attr(), false);
+                    p.sharedAttr, false);
         } catch (RuntimeException e) {
             throw failure("a softmax", e, srcMd);
         }
@@ -79,7 +79,7 @@ final class OneDnnSoftmax extends OneDnnLayer {
     private static softmax_backward.primitive_desc createBackward(OneDnnPlanner p, memory.desc diffMd, memory.desc dstMd,
                                                                   softmax_forward.primitive_desc hint) {
         return new softmax_backward.primitive_desc(p.eng, algorithm.softmax_accurate, diffMd, diffMd, dstMd, 1, hint,
-                OneDnnPlanner.attr(), false);
+                p.sharedAttr, false);
     }
 
     @Override
@@ -100,7 +100,7 @@ final class OneDnnSoftmax extends OneDnnLayer {
         }
         OneDnnBuffer diff = p.diff(node.name());
         OneDnnBuffer target = p.target(toInput);
-        p.backward(p.prim(label("backward"), bwd, p.own(new softmax_backward(bwd)),
+        p.backward(p.prim(label("backward"), bwd, p.lazy(bwd, softmax_backward::new),
                 DNNL_ARG_DST, dst, DNNL_ARG_DIFF_DST, diff, DNNL_ARG_DIFF_SRC, target));
         p.fold(toInput);
     }
