@@ -44,4 +44,9 @@ public interface Backend {
     default Parameters createParameters(Graph graph, DataType type) {
         return Parameters.allocate(this, graph, type);
     }
+
+    /** Arithmetic over this backend's tensors for optimizer updates; the portable one unless overridden. */
+    default VectorOps vectors() {
+        return VectorOps.host();
+    }
 }

@@ -56,6 +56,11 @@ public abstract class ForwardingBackend implements Backend {
     }
 
     @Override
+    public VectorOps vectors() {
+        return inner.vectors();
+    }
+
+    @Override
     public Parameters createParameters(Graph graph, DataType type) {
         return Parameters.allocate(this, graph, type);
     }

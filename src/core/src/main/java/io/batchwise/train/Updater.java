@@ -1,70 +1,105 @@
 package io.batchwise.train;
 
 import io.batchwise.backend.Tensor;
+import io.batchwise.backend.VectorOps;
+import java.nio.FloatBuffer;
 
 /**
  * Applies an {@link Optimizer}'s rule over a graph's flat parameter, gradient and optimizer-state
- * buffers of {@code n} elements. Each buffer is staged in a Java array reused across steps (one bulk
- * copy in and out: a memcpy for host tensors), so the rule runs as a tight int-indexed loop over
- * arrays; arithmetic in float64, stored as float32. Owned by one trainer; not thread-safe.
+ * tensors of {@code n} elements, where they live: nothing is copied into Java arrays per step.
+ *
+ * <ul>
+ *   <li>SGD (plain, momentum, Nesterov, weight decay) is a chain of {@code y = a x + b y} passes in the
+ *       backend's {@link VectorOps} (one oneDNN binary primitive per pass on the CPU backend: plain SGD
+ *       is a single pass over the weights);</li>
+ *   <li>the adaptive rules (Adam, AdamW, Adagrad, RMSProp, Adadelta) run as one fused float64 loop per
+ *       element over the tensors' {@link io.batchwise.backend.HostTensor#floatView() host views}, or, for
+ *       tensors without one, over chunks of {@value HostChunk#CHUNK} elements read and written back;</li>
+ *   <li>gradient norms and clipping go through {@link VectorOps} too.</li>
+ * </ul>
+ * Owned by one trainer; not thread-safe.
  */
 final class Updater {
     private final Optimizer opt;
-    private final int n;
-    private final float[] w;
-    private final float[] g;
-    private final float[][] s;
+    private final long n;
+    private final VectorOps ops;
+    /** The gradients named by the last {@link #loadGradients}: the ones the next {@link #step} applies. */
+    private Tensor grads;
 
     Updater(Optimizer opt, long n) {
+        this(opt, n, VectorOps.host());
+    }
+
+    Updater(Optimizer opt, long n, VectorOps ops) {
         this.opt = opt;
-        this.n = Math.toIntExact(n);
-        this.w = new float[this.n];
-        this.g = new float[this.n];
-        this.s = new float[opt.stateSlots()][this.n];
+        this.n = n;
+        this.ops = ops;
     }
 
-    /** Stages the gradients and returns their squared L2 norm. */
+    /** Names the gradients the next step applies and returns their squared L2 norm. */
     double loadGradients(Tensor grads) {
-        grads.read(0, g, 0, n);
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += (double) g[i] * g[i];
-        }
-        return sum;
+        this.grads = grads;
+        return ops.sumOfSquares(grads);
     }
 
-    /** Scales the staged gradients (clipping) and writes them back, so the tensor shows what the step used. */
+    /** Scales the gradients in place (clipping), so the tensor shows what the step uses. */
     void scaleGradients(Tensor grads, double factor) {
-        for (int i = 0; i < n; i++) {
-            g[i] = (float) (g[i] * factor);
-        }
-        grads.write(0, g, 0, n);
+        ops.axpby(grads, 0, grads, factor);
     }
 
-    /** One update at step {@code t} (from 1) with learning rate {@code lr}, using the staged gradients. */
+    /** One update at step {@code t} (from 1) with learning rate {@code lr}, using the loaded gradients. */
     void step(Tensor params, Tensor[] state, long t, double lr) {
-        params.read(0, w, 0, n);
-        for (int k = 0; k < s.length; k++) {
-            state[k].read(0, s[k], 0, n);
+        if (grads == null) {
+            throw new IllegalStateException("no gradients loaded before the optimizer step");
         }
-        rule(opt, w, g, s, n, t, lr);
-        params.write(0, w, 0, n);
+        if (opt instanceof Optimizer.Sgd o) {
+            sgd(o, params, grads, state, t, lr);
+            return;
+        }
+        FloatBuffer w = HostChunk.view(params);
+        FloatBuffer g = HostChunk.view(grads);
+        FloatBuffer[] s = new FloatBuffer[state.length];
+        boolean inPlace = w != null && g != null;
         for (int k = 0; k < s.length; k++) {
-            state[k].write(0, s[k], 0, n);
+            s[k] = HostChunk.view(state[k]);
+            inPlace &= s[k] != null;
+        }
+        if (inPlace) {
+            rule(opt, w, g, s, Math.toIntExact(n), t, lr);
+        } else {
+            HostChunk.forEach(n, params, grads, state, (cw, cg, cs, len) -> rule(opt, cw, cg, cs, len, t, lr));
         }
     }
 
-    static void rule(Optimizer opt, float[] w, float[] g, float[][] s, int n, long t, double lr) {
-        if (opt instanceof Optimizer.Sgd o) {
-            for (int i = 0; i < n; i++) {
-                double gi = g[i] + o.weightDecay() * w[i];
-                if (o.momentum() != 0) {
-                    double b = t == 1 ? gi : o.momentum() * s[0][i] + (1 - o.dampening()) * gi;
-                    s[0][i] = (float) b;
-                    gi = o.nesterov() ? gi + o.momentum() * b : b;
-                }
-                w[i] = (float) (w[i] - lr * gi);
+    /**
+     * torch.optim.SGD: {@code g += wd w}; with momentum {@code buf = g} at the first step, then
+     * {@code buf = mu buf + (1 - dampening) g}; Nesterov {@code g += mu buf}, else {@code g = buf};
+     * {@code w -= lr g}. The gradient tensor holds the decayed (and Nesterov) gradient afterwards.
+     */
+    private void sgd(Optimizer.Sgd o, Tensor w, Tensor g, Tensor[] s, long t, double lr) {
+        if (o.weightDecay() != 0) {
+            ops.axpby(g, o.weightDecay(), w, 1);
+        }
+        Tensor d = g;
+        if (o.momentum() != 0) {
+            if (t == 1) {
+                ops.axpby(s[0], 1, g, 0);
+            } else {
+                ops.axpby(s[0], 1 - o.dampening(), g, o.momentum());
             }
+            if (o.nesterov()) {
+                ops.axpby(g, o.momentum(), s[0], 1);
+            } else {
+                d = s[0];
+            }
+        }
+        ops.axpby(w, -lr, d, 1);
+    }
+
+    /** The adaptive rules over {@code len} elements of buffers (host views, or staged chunks). */
+    static void rule(Optimizer opt, FloatBuffer w, FloatBuffer g, FloatBuffer[] s, int n, long t, double lr) {
+        if (opt instanceof Optimizer.Sgd) {
+            throw new IllegalArgumentException("SGD runs as VectorOps passes, not as a fused rule");
         } else if (opt instanceof Optimizer.Adam o) {
             adam(w, g, s, n, t, lr, o.beta1(), o.beta2(), o.eps(), o.weightDecay(), 0);
         } else if (opt instanceof Optimizer.AdamW o) {
@@ -72,56 +107,56 @@ final class Updater {
         } else if (opt instanceof Optimizer.Adagrad o) {
             double clr = lr / (1 + (t - 1) * o.lrDecay());
             for (int i = 0; i < n; i++) {
-                double gi = g[i] + o.weightDecay() * w[i];
-                double acc = (t == 1 ? o.initialAccumulator() : s[0][i]) + gi * gi;
-                s[0][i] = (float) acc;
-                w[i] = (float) (w[i] - clr * gi / (Math.sqrt(acc) + o.eps()));
+                double gi = g.get(i) + o.weightDecay() * w.get(i);
+                double acc = (t == 1 ? o.initialAccumulator() : s[0].get(i)) + gi * gi;
+                s[0].put(i, (float) acc);
+                w.put(i, (float) (w.get(i) - clr * gi / (Math.sqrt(acc) + o.eps())));
             }
         } else if (opt instanceof Optimizer.RmsProp o) {
             int centredSlot = o.momentum() > 0 ? 2 : 1;
             for (int i = 0; i < n; i++) {
-                double gi = g[i] + o.weightDecay() * w[i];
-                double v = o.alpha() * s[0][i] + (1 - o.alpha()) * gi * gi;
-                s[0][i] = (float) v;
+                double gi = g.get(i) + o.weightDecay() * w.get(i);
+                double v = o.alpha() * s[0].get(i) + (1 - o.alpha()) * gi * gi;
+                s[0].put(i, (float) v);
                 double d = v;
                 if (o.centered()) {
-                    double a = o.alpha() * s[centredSlot][i] + (1 - o.alpha()) * gi;
-                    s[centredSlot][i] = (float) a;
+                    double a = o.alpha() * s[centredSlot].get(i) + (1 - o.alpha()) * gi;
+                    s[centredSlot].put(i, (float) a);
                     d = v - a * a;
                 }
                 double step = gi / (Math.sqrt(d) + o.eps());
                 if (o.momentum() > 0) {
-                    step = o.momentum() * s[1][i] + step;
-                    s[1][i] = (float) step;
+                    step = o.momentum() * s[1].get(i) + step;
+                    s[1].put(i, (float) step);
                 }
-                w[i] = (float) (w[i] - lr * step);
+                w.put(i, (float) (w.get(i) - lr * step));
             }
         } else if (opt instanceof Optimizer.Adadelta o) {
             for (int i = 0; i < n; i++) {
-                double gi = g[i] + o.weightDecay() * w[i];
-                double v = o.rho() * s[0][i] + (1 - o.rho()) * gi * gi;
-                s[0][i] = (float) v;
-                double u = s[1][i];
+                double gi = g.get(i) + o.weightDecay() * w.get(i);
+                double v = o.rho() * s[0].get(i) + (1 - o.rho()) * gi * gi;
+                s[0].put(i, (float) v);
+                double u = s[1].get(i);
                 double dx = Math.sqrt(u + o.eps()) / Math.sqrt(v + o.eps()) * gi;
-                s[1][i] = (float) (o.rho() * u + (1 - o.rho()) * dx * dx);
-                w[i] = (float) (w[i] - lr * dx);
+                s[1].put(i, (float) (o.rho() * u + (1 - o.rho()) * dx * dx));
+                w.put(i, (float) (w.get(i) - lr * dx));
             }
         }
     }
 
     // Adam with L2 decay (l2) or AdamW's decoupled decay (decoupled); never both.
-    private static void adam(float[] w, float[] g, float[][] s, int n, long t, double lr,
+    private static void adam(FloatBuffer w, FloatBuffer g, FloatBuffer[] s, int n, long t, double lr,
                              double b1, double b2, double eps, double l2, double decoupled) {
         double c1 = 1 - Math.pow(b1, t);
         double c2 = 1 - Math.pow(b2, t);
         for (int i = 0; i < n; i++) {
-            double wi = w[i] * (1 - lr * decoupled);
-            double gi = g[i] + l2 * wi;
-            double m = b1 * s[0][i] + (1 - b1) * gi;
-            double v = b2 * s[1][i] + (1 - b2) * gi * gi;
-            s[0][i] = (float) m;
-            s[1][i] = (float) v;
-            w[i] = (float) (wi - lr * (m / c1) / (Math.sqrt(v / c2) + eps));
+            double wi = w.get(i) * (1 - lr * decoupled);
+            double gi = g.get(i) + l2 * wi;
+            double m = b1 * s[0].get(i) + (1 - b1) * gi;
+            double v = b2 * s[1].get(i) + (1 - b2) * gi * gi;
+            s[0].put(i, (float) m);
+            s[1].put(i, (float) v);
+            w.put(i, (float) (wi - lr * (m / c1) / (Math.sqrt(v / c2) + eps)));
         }
     }
 

@@ -51,16 +51,45 @@ class OptimizerTest {
                         0.990309082800838, 0.986984092612774, 0.983631387348616}));
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("trajectories")
-    void followsTheTorchTrajectory(Optimizer opt, double[] expected) {
-        float[] w = {1};
-        float[] g = new float[1];
-        float[][] s = new float[opt.stateSlots()][1];
+    /** The tensors an update runs over: in place through host views, or staged in chunks (no view). */
+    enum Storage {
+        VIEW, CHUNKED;
+
+        io.batchwise.backend.Tensor of(float... v) {
+            if (this == VIEW) {
+                return new FloatViewTensor(v);
+            }
+            double[] d = new double[v.length];
+            for (int i = 0; i < v.length; i++) {
+                d[i] = v[i];
+            }
+            return new ArrayTensor(d);
+        }
+    }
+
+    static Stream<Arguments> trajectoriesByStorage() {
+        return trajectories().flatMap(a -> Stream.of(Storage.values())
+                .map(st -> Arguments.of(a.get()[0], a.get()[1], st)));
+    }
+
+    @ParameterizedTest(name = "{0} {2}")
+    @MethodSource("trajectoriesByStorage")
+    void followsTheTorchTrajectory(Optimizer opt, double[] expected, Storage storage) {
+        io.batchwise.backend.Tensor w = storage.of(1f);
+        io.batchwise.backend.Tensor g = storage.of(0f);
+        io.batchwise.backend.Tensor[] s = new io.batchwise.backend.Tensor[opt.stateSlots()];
+        for (int k = 0; k < s.length; k++) {
+            s[k] = storage.of(0f);
+        }
+        Updater u = new Updater(opt, 1);
+        float[] one = new float[1];
         for (int t = 1; t <= expected.length; t++) {
-            g[0] = w[0];
-            Updater.rule(opt, w, g, s, 1, t, opt.lr());
-            assertEquals(expected[t - 1], w[0], 1e-6 * Math.max(1, Math.abs(expected[t - 1])), opt + " step " + t);
+            w.read(0, one, 0, 1);
+            g.write(0, one, 0, 1);
+            u.loadGradients(g);
+            u.step(w, s, t, opt.lr());
+            w.read(0, one, 0, 1);
+            assertEquals(expected[t - 1], one[0], 1e-6 * Math.max(1, Math.abs(expected[t - 1])), opt + " step " + t);
         }
     }
 
@@ -69,17 +98,55 @@ class OptimizerTest {
     @MethodSource("convergent")
     void convergesOnAConvexProblem(Optimizer opt, int steps) {
         double[] c = {0.5, 1, 2, 4};
-        float[] w = {-2, 3, 0.5f, -1};
-        float[] g = new float[4];
-        float[][] s = new float[opt.stateSlots()][4];
+        FloatViewTensor w = new FloatViewTensor(-2, 3, 0.5f, -1);
+        FloatViewTensor g = new FloatViewTensor(new float[4]);
+        io.batchwise.backend.Tensor[] s = new io.batchwise.backend.Tensor[opt.stateSlots()];
+        for (int k = 0; k < s.length; k++) {
+            s[k] = new FloatViewTensor(new float[4]);
+        }
+        Updater u = new Updater(opt, 4);
         for (int t = 1; t <= steps; t++) {
             for (int i = 0; i < 4; i++) {
-                g[i] = (float) (c[i] * (w[i] - 1));
+                g.set(i, c[i] * (w.get(i) - 1));
             }
-            Updater.rule(opt, w, g, s, 4, t, opt.lr());
+            u.loadGradients(g);
+            u.step(w, s, t, opt.lr());
         }
         for (int i = 0; i < 4; i++) {
-            assertEquals(1.0, w[i], 1e-3, opt + " coordinate " + i);
+            assertEquals(1.0, w.get(i), 1e-3, opt + " coordinate " + i);
+        }
+    }
+
+    /** A vector longer than one staging chunk: the chunked path equals the in-place one element for element. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("convergent")
+    void chunkedEqualsInPlaceBeyondOneChunk(Optimizer opt, int ignored) {
+        int n = HostChunk.CHUNK * 2 + 17;
+        java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+        float[] w0 = new float[n];
+        float[] g0 = new float[n];
+        for (int i = 0; i < n; i++) {
+            w0[i] = (float) r.nextGaussian();
+            g0[i] = (float) r.nextGaussian();
+        }
+        float[][] out = new float[2][n];
+        Storage[] storages = Storage.values();
+        for (int k = 0; k < 2; k++) {
+            io.batchwise.backend.Tensor w = storages[k].of(w0.clone());
+            io.batchwise.backend.Tensor g = storages[k].of(g0.clone());
+            io.batchwise.backend.Tensor[] s = new io.batchwise.backend.Tensor[opt.stateSlots()];
+            for (int j = 0; j < s.length; j++) {
+                s[j] = storages[k].of(new float[n]);
+            }
+            Updater u = new Updater(opt, n);
+            for (int t = 1; t <= 3; t++) {
+                u.loadGradients(g);
+                u.step(w, s, t, opt.lr());
+            }
+            w.read(0, out[k], 0, n);
+        }
+        for (int i = 0; i < n; i++) {
+            assertEquals(out[0][i], out[1][i], 1e-6 * Math.max(1, Math.abs(out[0][i])), "element " + i);
         }
     }
 

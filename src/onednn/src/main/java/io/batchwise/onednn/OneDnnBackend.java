@@ -74,6 +74,11 @@ public final class OneDnnBackend implements Backend {
     }
 
     @Override
+    public io.batchwise.backend.VectorOps vectors() {
+        return OneDnnRuntime.get().vectors;
+    }
+
+    @Override
     public String toString() {
         return "onednn";
     }

@@ -16,6 +16,7 @@ import org.bytedeco.dnnl.convolution_backward_data;
 import org.bytedeco.dnnl.convolution_backward_weights;
 import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.global.dnnl.algorithm;
 
 /**
@@ -61,12 +62,13 @@ final class OneDnnConv2d extends OneDnnLayer {
         memory.desc wAny = p.any(wDims);
         memory.desc bias = spec.bias() ? p.plain(spec.outChannels()) : null;
         memory.desc dstAny = p.any(dstDims);
+        primitive_attr attr = p.forwardAttr(node);
         try {
             fwd = p.own(bias != null
                     ? new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcAny, wAny,
-                            bias, dstAny, strides, dilates, padL, padR, p.sharedAttr, false)
+                            bias, dstAny, strides, dilates, padL, padR, attr, false)
                     : new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcAny, wAny,
-                            dstAny, strides, dilates, padL, padR, p.sharedAttr, false));
+                            dstAny, strides, dilates, padL, padR, attr, false));
         } catch (RuntimeException e) {
             throw failure("a convolution", e, srcAny, wAny, dstAny);
         }

@@ -57,10 +57,12 @@ final class OneDnnDense extends OneDnnLayer {
         memory.desc bias = spec.bias() ? p.plain(spec.units()) : null;
         memory.desc dstAny = p.any(dstDims);
         memory.desc srcAny = p.any(srcDims);
+        primitive_attr attr = p.forwardAttr(node);
         // Plain weights first: the parameters are plain, so no weight reorder per step (an inner product
         // reads a blocked source directly); a reorder of the source or the weights only where needed.
-        fwd = p.firstFast(label("forward"), () -> create(p, in.md, wPlain, bias, dstAny), () -> create(p, srcAny, wPlain, bias, dstAny),
-                () -> create(p, in.md, wAny, bias, dstAny), () -> create(p, srcAny, wAny, bias, dstAny));
+        fwd = p.firstFast(label("forward"), () -> create(p, in.md, wPlain, bias, dstAny, attr),
+                () -> create(p, srcAny, wPlain, bias, dstAny, attr), () -> create(p, in.md, wAny, bias, dstAny, attr),
+                () -> create(p, srcAny, wAny, bias, dstAny, attr));
         src = p.convert(label("src"), in, fwd.src_desc(), () -> p.workspace(node, "src", fwd.src_desc()), p::forward);
         wView = p.parameter(node, "weight", OneDnnBuffer.Store.VALUES, wDims);
         weights = p.convert(label("weights"), wView, fwd.weights_desc(), () -> p.workspace(node, "weights", fwd.weights_desc()),
@@ -73,10 +75,10 @@ final class OneDnnDense extends OneDnnLayer {
     }
 
     private inner_product_forward.primitive_desc create(OneDnnPlanner p, memory.desc srcMd, memory.desc wMd, memory.desc bias,
-                                                        memory.desc dstMd) {
+                                                        memory.desc dstMd, primitive_attr attr) {
         return bias != null
-                ? new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, bias, dstMd, p.sharedAttr, false)
-                : new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, dstMd, p.sharedAttr, false);
+                ? new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, bias, dstMd, attr, false)
+                : new inner_product_forward.primitive_desc(p.eng, forwardKind(p), srcMd, wMd, dstMd, attr, false);
     }
 
     @Override

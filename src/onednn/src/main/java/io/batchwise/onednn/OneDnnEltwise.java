@@ -29,6 +29,8 @@ final class OneDnnEltwise extends OneDnnLayer {
     private eltwise_forward.primitive_desc fwd;
     private eltwise_backward.primitive_desc bwd;
     private OneDnnBuffer src;
+    /** The producer applied this ReLU as a post-op: {@link #src} holds the ReLU's output. */
+    private boolean fused;
     private OneDnnPlanner.Contribution toInput;
 
     OneDnnEltwise(Node node) {
@@ -57,6 +59,11 @@ final class OneDnnEltwise extends OneDnnLayer {
     void forward(OneDnnPlanner p) {
         OneDnnBuffer in = p.output(node.inputs().get(0));
         dims = OneDnnMd.dims(in.md);
+        fused = p.fusedRelus.contains(node.name());
+        if (fused) {
+            // Backward from the output: relu'(x) = [y > 0]. This forward descriptor is only the backward's hint.
+            alg = algorithm.eltwise_relu_use_dst_for_bwd;
+        }
         try {
             fwd = p.own(new eltwise_forward.primitive_desc(p.eng, forwardKind(p), alg, in.md, in.md, alpha, 0f,
                     p.sharedAttr, false));
@@ -64,6 +71,10 @@ final class OneDnnEltwise extends OneDnnLayer {
             throw failure("an element-wise " + alg, e, in.md);
         }
         src = in;
+        if (fused) {
+            p.setOutput(node, in);
+            return;
+        }
         OneDnnBuffer dst = p.activation(node, fwd.dst_desc(), Kind.ACTIVATION);
         p.forward(p.prim(label("forward"), fwd, p.lazy(fwd, eltwise_forward::new), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst));
         p.setOutput(node, dst);
@@ -88,7 +99,7 @@ final class OneDnnEltwise extends OneDnnLayer {
         OneDnnBuffer diff = p.diff(node.name());
         OneDnnBuffer target = p.target(toInput);
         p.backward(p.prim(label("backward"), bwd, p.lazy(bwd, eltwise_backward::new),
-                DNNL_ARG_SRC, src, DNNL_ARG_DIFF_DST, diff, DNNL_ARG_DIFF_SRC, target));
+                fused ? DNNL_ARG_DST : DNNL_ARG_SRC, src, DNNL_ARG_DIFF_DST, diff, DNNL_ARG_DIFF_SRC, target));
         p.fold(toInput);
     }
 }

@@ -72,6 +72,8 @@ final class OneDnnPlanner {
      * JavaCPP objects and each one's bookkeeping costs microseconds (see {@link OneDnnMd#dims}).
      */
     final primitive_attr sharedAttr = attr();
+    /** ReLU nodes whose producer (a convolution or an inner product) applies them as a post-op. */
+    final java.util.Set<String> fusedRelus = new java.util.HashSet<>();
     /** The timeline step ops are being emitted for (see {@link MemoryPlan}). */
     int step;
     /** Per allocated buffer: the first and last step an op touches it. */
@@ -248,6 +250,25 @@ final class OneDnnPlanner {
         }
         throw new IllegalStateException(what + ": oneDNN cannot create it" + (failure == null ? "" : ": " + failure.getMessage()),
                 failure);
+    }
+
+    /**
+     * The attribute for {@code node}'s forward primitive: with a ReLU post-op when {@code node}'s only
+     * consumer is a plain ReLU (then the ReLU runs no forward of its own, its output is {@code node}'s
+     * buffer, and its backward reads that output: {@code eltwise_relu_use_dst_for_bwd}). Saves one
+     * pass over the activation and one activation buffer per pair.
+     */
+    primitive_attr forwardAttr(Node node) {
+        List<Node> consumers = graph.consumers(node.name());
+        if (node == graph.output() || consumers.size() != 1 || consumers.get(0).layer().getClass() != io.batchwise.layer.ReLU.class) {
+            return sharedAttr;
+        }
+        primitive_attr a = own(attr());
+        post_ops po = own(new post_ops());
+        po.append_eltwise(org.bytedeco.dnnl.global.dnnl.algorithm.eltwise_relu, 0f, 0f);
+        a.set_post_ops(po);
+        fusedRelus.add(consumers.get(0).name());
+        return a;
     }
 
     // ---------------------------------------------------------------- buffers

@@ -18,6 +18,7 @@ final class OneDnnRuntime {
 
     final engine engine;
     final stream stream;
+    final OneDnnVectors vectors;
 
     private OneDnnRuntime() {
         this.engine = new engine(org.bytedeco.dnnl.engine.kind.cpu, 0);
@@ -25,6 +26,7 @@ final class OneDnnRuntime {
         // Held for the life of the process: a PointerScope open on the creating thread must not free them.
         engine.retainReference();
         stream.retainReference();
+        this.vectors = new OneDnnVectors(this);
     }
 
     /** The runtime; throws with the reason when the preset cannot load here. */

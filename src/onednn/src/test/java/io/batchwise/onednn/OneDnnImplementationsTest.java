@@ -1,5 +1,6 @@
 package io.batchwise.onednn;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.batchwise.Graph;
@@ -25,6 +26,26 @@ class OneDnnImplementationsTest {
                 assertTrue(!e.getValue().startsWith("ref"), model + ": " + e.getKey() + " runs oneDNN's reference kernel "
                         + e.getValue());
             }
+        }
+    }
+
+    /**
+     * LeNet-5: each of its four ReLUs follows a convolution or an inner product and is fused into it as a
+     * post-op, so no ReLU forward primitive is compiled and no ReLU output buffer is planned.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"lenet"})
+    void reluFollowingConvolutionOrInnerProductIsFused(String model) {
+        Graph g = Models.byName(model);
+        try (OneDnnPlan plan = (OneDnnPlan) new OneDnnBackend().plan(g, 16, PlanOptions.forTraining())) {
+            long reluForward = plan.implementations().keySet().stream()
+                    .filter(k -> k.startsWith("relu") && k.contains("forward")).count();
+            assertEquals(0, reluForward, "ReLU forward primitives: " + plan.implementations().keySet());
+            long reluBuffers = plan.memory().buffers().stream().filter(b -> b.name().startsWith("relu") && b.name().endsWith(".dst"))
+                    .count();
+            assertEquals(0, reluBuffers, plan.memory().table());
+            assertTrue(plan.implementations().keySet().stream().anyMatch(k -> k.startsWith("relu") && k.contains("backward")),
+                    "the ReLU backward still runs: " + plan.implementations().keySet());
         }
     }
 }

@@ -110,8 +110,13 @@ public abstract class BackendConformanceSuite {
                 layer instanceof Dropout);
     }
 
-    /** The layer at batch 1 and batch 7. */
+    /** The layer at batch 1 and batch 7; a null layer names a layer + ReLU pair. */
     private static Stream<Case> both(String name, Shape in, Layer layer) {
+        if (layer == null) {
+            Layer first = name.startsWith("Conv2d") ? conv(5, 3, 3).stride(2).padding(1) : new Dense(6);
+            return Stream.of(1, 7).map(b -> new Case(name + " on " + in,
+                    Graph.builder().input("x", in).then("layer", first).then("relu", new ReLU()).build(), b, null, false));
+        }
         return Stream.of(layer(name, in, layer, 1), layer(name, in, layer, 7));
     }
 
@@ -151,6 +156,9 @@ public abstract class BackendConformanceSuite {
                         layer("GELU", IMAGE5, new GELU(), 7),
                         layer("Tanh", IMAGE5, new Tanh(), 7),
                         layer("Sigmoid", IMAGE5, new Sigmoid(), 7)),
+                // Convolution or Dense followed by its only consumer, a ReLU: oneDNN fuses the pair (post-op).
+                both("Conv2d 3->5 k3 s2p1 + ReLU", IMAGE, null),
+                both("Dense(6) + ReLU", IMAGE, null),
                 both("Softmax", Shape.of(7), new Softmax()),
                 both("Softmax", IMAGE5, new Softmax()),
                 Stream.of(layer("BatchNorm 1d", Shape.of(5), new BatchNorm(), 7),

@@ -1,0 +1,154 @@
+package io.batchwise.onednn;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_ATTR_SCALES;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_0;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_1;
+
+import io.batchwise.backend.Tensor;
+import io.batchwise.backend.VectorOps;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.binary;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.reduction;
+import org.bytedeco.dnnl.global.dnnl.algorithm;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * {@link VectorOps} as oneDNN primitives over flat float32 tensors of this backend:
+ * {@code y = a x + b y} is one binary add with run-time scales ({@code dst = b * src0 + a * src1}, in
+ * place on {@code y}), so a changing learning rate needs no new primitive; {@code sum of x^2} is a
+ * {@code reduction_norm_lp_power_p_sum} with p = 2. Primitives are made once per vector length and
+ * kept for the life of the process (a trainer uses one length). Tensors that are not plain 1-d
+ * oneDNN tensors (views, wrappers) go to {@link VectorOps#host()}.
+ */
+final class OneDnnVectors implements VectorOps {
+    private final OneDnnRuntime rt;
+    private final Map<Long, Kernels> kernels = new HashMap<>();
+    /** Argument maps per (y, x) pair: a trainer reuses a handful; bounded so dropped tensors do not pile up. */
+    private final Map<List<Object>, IntMemoryMap> args = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<List<Object>, IntMemoryMap> e) {
+            if (size() > 16) {
+                e.getValue().releaseReference();
+                return true;
+            }
+            return false;
+        }
+    };
+
+    OneDnnVectors(OneDnnRuntime rt) {
+        this.rt = rt;
+    }
+
+    /** The primitives for vectors of {@code n} elements and their scalar operands. */
+    private final class Kernels {
+        final binary axpby;
+        final reduction squares; // null when oneDNN has only its reference kernel for it
+        final FloatPointer scale0 = keep(new FloatPointer(1));
+        final FloatPointer scale1 = keep(new FloatPointer(1));
+        final memory scale0Mem;
+        final memory scale1Mem;
+        final memory sumMem;
+        final FloatPointer sum = keep(new FloatPointer(1));
+
+        Kernels(long n) {
+            memory.desc vec = keep(OneDnnMd.plain(n));
+            memory.desc one = keep(OneDnnMd.plain(1));
+            primitive_attr a = keep(new primitive_attr());
+            a.set_scales_mask(DNNL_ARG_SRC_0, 0);
+            a.set_scales_mask(DNNL_ARG_SRC_1, 0);
+            binary.primitive_desc bpd = keep(new binary.primitive_desc(rt.engine, algorithm.binary_add, vec, vec, vec, a, false));
+            axpby = keep(new binary(bpd));
+            squares = n == 1 ? null : squares(vec, one); // oneDNN refuses a reduction that reduces nothing
+
+            scale0Mem = keep(new memory(one, rt.engine, scale0));
+            scale1Mem = keep(new memory(one, rt.engine, scale1));
+            sumMem = keep(new memory(one, rt.engine, sum));
+        }
+    }
+
+    private reduction squares(memory.desc vec, memory.desc one) {
+        reduction.primitive_desc rpd = keep(new reduction.primitive_desc(rt.engine, algorithm.reduction_norm_lp_power_p_sum,
+                vec, one, 2f, 0f, keep(new primitive_attr()), false));
+        return rpd.impl_info_str().getString().startsWith("ref") ? null : keep(new reduction(rpd));
+    }
+
+    /** Cached objects outlive any PointerScope open in the caller. */
+    private static <P extends Pointer> P keep(P p) {
+        p.retainReference();
+        return p;
+    }
+
+    private Kernels kernels(long n) {
+        return kernels.computeIfAbsent(n, Kernels::new);
+    }
+
+    /** {@code t}'s memory when it is a plain 1-d tensor of this backend, else null. */
+    private static memory flat(Tensor t) {
+        return t instanceof OneDnnTensor o && o.layout().plain() && o.desc().get_ndims() == 1 ? o.memory() : null;
+    }
+
+    @Override
+    public synchronized void axpby(Tensor y, double a, Tensor x, double b) {
+        memory my = flat(y);
+        memory mx = flat(x);
+        if (my == null || mx == null || y.size() != x.size()) {
+            VectorOps.host().axpby(y, a, x, b);
+            return;
+        }
+        Kernels k = kernels(y.size());
+        k.scale0.put(0, (float) b);
+        k.scale1.put(0, (float) a);
+        IntMemoryMap m = args.computeIfAbsent(List.of(new Identity(y), new Identity(x)), key -> {
+            IntMemoryMap map = keep(new IntMemoryMap());
+            map.put(DNNL_ARG_SRC_0, my);
+            map.put(DNNL_ARG_SRC_1, mx);
+            map.put(DNNL_ARG_DST, my);
+            map.put(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC_0, k.scale0Mem);
+            map.put(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC_1, k.scale1Mem);
+            return map;
+        });
+        k.axpby.execute(rt.stream, m);
+        rt.stream._wait();
+    }
+
+    @Override
+    public synchronized double sumOfSquares(Tensor x) {
+        memory mx = flat(x);
+        Kernels k = mx == null ? null : kernels(x.size());
+        if (k == null || k.squares == null) {
+            return VectorOps.host().sumOfSquares(x);
+        }
+        IntMemoryMap m = args.computeIfAbsent(List.of(new Identity(x)), key -> {
+            IntMemoryMap map = keep(new IntMemoryMap());
+            map.put(DNNL_ARG_SRC, mx);
+            map.put(DNNL_ARG_DST, k.sumMem);
+            return map;
+        });
+        k.squares.execute(rt.stream, m);
+        rt.stream._wait();
+        return k.sum.get(0);
+    }
+
+    /** Identity, not equality, of tensors as map keys. */
+    private record Identity(Object o) {
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Identity i && i.o == o;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(o);
+        }
+    }
+
+}
