@@ -51,6 +51,20 @@ public interface Executor extends AutoCloseable {
     /** Backpropagates {@link #outputGradient()}; parameter gradients are overwritten or accumulated. */
     void backward(GradientMode mode);
 
+    /**
+     * The mean and biased variance (one per channel) that BatchNorm node {@code node} computed over the
+     * micro-batch in the last training forward pass. For exact BatchNorm; backends without it throw
+     * {@link UnsupportedOperationException}.
+     */
+    default void batchNormStatistics(String node, double[] mean, double[] variance) {
+        throw new UnsupportedOperationException(plan().getClass().getSimpleName() + " has no exact BatchNorm support");
+    }
+
+    /** From the next pass on, BatchNorm node {@code node} uses {@code fix}; null restores its micro-batch statistics. */
+    default void fixBatchNorm(String node, BatchNormFix fix) {
+        throw new UnsupportedOperationException(plan().getClass().getSimpleName() + " has no exact BatchNorm support");
+    }
+
     @Override
     void close();
 }

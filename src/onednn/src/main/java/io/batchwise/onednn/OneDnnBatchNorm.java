@@ -78,21 +78,42 @@ final class OneDnnBatchNorm extends OneDnnLayer {
             memory.desc wsMd = fwdTrain.workspace_desc();
             workspace = wsMd.get_size() > 0 ? p.workspace(node, "workspace", wsMd) : null;
             long m = OneDnnMd.product(dims) / channels;
+            java.util.List<OneDnnOp> normal = new java.util.ArrayList<>();
             if (m < 2) {
                 // One value per channel has no variance (PyTorch raises too); inference still works.
-                p.forwardTrainingOnly(new OneDnnOp.Host(label("check"), (ex, pass) -> {
+                normal.add(new OneDnnOp.Host(label("check"), (ex, pass) -> {
                     throw new IllegalStateException("node " + node.describe() + ": batch statistics need more than one value"
                             + " per channel in a training pass, got " + m + " (micro-batch " + dims[0] + ", input "
                             + node.inputShapes().get(0) + ")");
                 }));
             }
-            p.forwardTrainingOnly(p.prim(label("forward (batch statistics)"), fwdTrain,
+            normal.add(p.prim(label("forward (batch statistics)"), fwdTrain,
                     p.lazy(fwdTrain, batch_normalization_forward::new), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst,
                     DNNL_ARG_MEAN, mean, DNNL_ARG_VARIANCE, variance, DNNL_ARG_SCALE, gamma, DNNL_ARG_SHIFT, beta,
                     DNNL_ARG_WORKSPACE, workspace));
-            p.forwardTrainingOnly(new OneDnnOp.Host(label("running statistics"),
+            normal.add(new OneDnnOp.Host(label("running statistics"),
                     (ex, pass) -> updateRunning(ex.tensor(mean), ex.tensor(variance), ex.tensor(runningMean),
                             ex.tensor(runningVar), m), mean, variance, runningMean, runningVar));
+            // Exact BatchNorm: the effective batch's statistics go into the same buffers, read as inputs;
+            // backward then finds them where it finds the micro-batch's.
+            batch_normalization_forward.primitive_desc fwdFixed = p.own(new batch_normalization_forward.primitive_desc(p.eng,
+                    prop_kind.forward_training.value, src.md, src.md, spec.epsilon(),
+                    SCALE_SHIFT | normalization_flags.use_global_stats.value, p.sharedAttr, false));
+            java.util.List<OneDnnOp> fixed = java.util.List.of(
+                    new OneDnnOp.Host(label("effective-batch statistics"), (ex, pass) -> {
+                        var f = ex.fix(node.name());
+                        OneDnnTensor mt = ex.tensor(mean);
+                        OneDnnTensor vt = ex.tensor(variance);
+                        for (int c = 0; c < channels; c++) {
+                            mt.putAt(c, (float) f.mean()[c]);
+                            vt.putAt(c, (float) f.variance()[c]);
+                        }
+                    }, mean, variance),
+                    p.prim(label("forward (effective-batch statistics)"), fwdFixed,
+                            p.lazy(fwdFixed, batch_normalization_forward::new), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst,
+                            DNNL_ARG_MEAN, mean, DNNL_ARG_VARIANCE, variance, DNNL_ARG_SCALE, gamma, DNNL_ARG_SHIFT, beta));
+            p.forwardTrainingOnly(new OneDnnOp.Choice(label("forward"), node.name(), normal, fixed));
+            p.batchNormStatistics.put(node.name(), new OneDnnBuffer[] {mean, variance});
         }
         p.setOutput(node, dst);
     }
@@ -104,6 +125,44 @@ final class OneDnnBatchNorm extends OneDnnLayer {
         for (int c = 0; c < channels; c++) {
             runMean.putAt(c, (float) ((1 - mom) * runMean.getAt(c) + mom * batchMean.getAt(c)));
             runVar.putAt(c, (float) ((1 - mom) * runVar.getAt(c) + mom * batchVar.getAt(c) * unbias));
+        }
+    }
+
+    /**
+     * Exact BatchNorm backward. The primitive computed, with the effective batch's statistics,
+     * {@code dx = gamma invstd (dy - s1 / m - xhat s2 / m)} where s1, s2 are this micro-batch's sums of
+     * dy and dy xhat over its m values per channel; the effective batch's gradient has its sums
+     * {@code S1, S2} over {@code count} values instead, so add {@code gamma invstd ((s1/m - S1/count) +
+     * xhat (s2/m - S2/count))}. Host loops over logical indices: exact mode trades time for exactness.
+     */
+    private void correct(io.batchwise.backend.BatchNormFix f, OneDnnTensor x, OneDnnTensor dy, OneDnnTensor dx, OneDnnTensor g) {
+        int n = (int) dims[0];
+        int c = (int) channels;
+        long sp = OneDnnMd.product(dims) / (n * channels);
+        double m = n * (double) sp;
+        for (int k = 0; k < c; k++) {
+            double mu = f.mean()[k];
+            double invstd = 1 / Math.sqrt(f.variance()[k] + spec.epsilon());
+            double s1 = 0;
+            double s2 = 0;
+            for (int b = 0; b < n; b++) {
+                long base = ((long) b * c + k) * sp;
+                for (long q = 0; q < sp; q++) {
+                    double d = dy.get(base + q);
+                    s1 += d;
+                    s2 += d * (x.get(base + q) - mu) * invstd;
+                }
+            }
+            double gi = g.getAt(k) * invstd;
+            double a = s1 / m - f.sumDy()[k] / f.count();
+            double bb = s2 / m - f.sumDyXhat()[k] / f.count();
+            for (int b = 0; b < n; b++) {
+                long base = ((long) b * c + k) * sp;
+                for (long q = 0; q < sp; q++) {
+                    double xhat = (x.get(base + q) - mu) * invstd;
+                    dx.set(base + q, dx.get(base + q) + gi * (a + xhat * bb));
+                }
+            }
         }
     }
 
@@ -136,6 +195,13 @@ final class OneDnnBatchNorm extends OneDnnLayer {
                 new Object[] {DNNL_ARG_SRC, src, DNNL_ARG_MEAN, mean, DNNL_ARG_VARIANCE, variance, DNNL_ARG_DIFF_DST, diff,
                     DNNL_ARG_SCALE, gamma, DNNL_ARG_DIFF_SRC, target, DNNL_ARG_WORKSPACE, workspace}, gg, gb);
         if (toInput != null) {
+            OneDnnBuffer x = src;
+            p.backward(new OneDnnOp.Host(label("effective-batch correction"), (ex, pass) -> {
+                var f = ex.fix(node.name());
+                if (f != null && f.corrects()) {
+                    correct(f, ex.tensor(x), ex.tensor(diff), ex.tensor(target), ex.tensor(gamma));
+                }
+            }, x, diff, target, gamma), null);
             p.fold(toInput);
         }
     }

@@ -59,6 +59,8 @@ final class OneDnnExecutor implements Executor {
     private final double[] lossOut;
     private final double[] lossGrad;
     private boolean closed;
+    /** Exact BatchNorm: the statistics each fixed node uses instead of its micro-batch's. */
+    private final Map<String, io.batchwise.backend.BatchNormFix> fixes = new java.util.HashMap<>();
 
     /** @param shared an arena the caller owns, or null to allocate (and own) one */
     OneDnnExecutor(OneDnnPlan plan, Parameters parameters, Tensor shared) {
@@ -176,6 +178,15 @@ final class OneDnnExecutor implements Executor {
                 }
                 primitive prim = p.primitive().get();
                 bound.add(pass -> prim.execute(stream, args));
+            } else if (op instanceof OneDnnOp.Choice c) {
+                List<Bound> normal = bind(c.normal(), scratch);
+                List<Bound> fixed = bind(c.fixed(), scratch);
+                String node = c.node();
+                bound.add(pass -> {
+                    for (Bound b : fixes.containsKey(node) ? fixed : normal) {
+                        b.run(pass);
+                    }
+                });
             } else if (op instanceof OneDnnOp.Host h) {
                 OneDnnOp.Step step = h.step();
                 bound.add(pass -> {
@@ -185,6 +196,39 @@ final class OneDnnExecutor implements Executor {
             }
         }
         return List.copyOf(bound);
+    }
+
+    /** The exact-BatchNorm statistics for {@code node}, or null. */
+    io.batchwise.backend.BatchNormFix fix(String node) {
+        return fixes.get(node);
+    }
+
+    @Override
+    public void batchNormStatistics(String node, double[] mean, double[] variance) {
+        checkOpen();
+        OneDnnBuffer[] b = plan.batchNormStatistics.get(node);
+        if (b == null) {
+            throw new IllegalArgumentException("'" + node + "' is not a BatchNorm node of a training plan");
+        }
+        OneDnnTensor m = tensor(b[0]);
+        OneDnnTensor v = tensor(b[1]);
+        for (int c = 0; c < mean.length; c++) {
+            mean[c] = m.getAt(c);
+            variance[c] = v.getAt(c);
+        }
+    }
+
+    @Override
+    public void fixBatchNorm(String node, io.batchwise.backend.BatchNormFix fix) {
+        checkOpen();
+        if (!plan.batchNormStatistics.containsKey(node)) {
+            throw new IllegalArgumentException("'" + node + "' is not a BatchNorm node of a training plan");
+        }
+        if (fix == null) {
+            fixes.remove(node);
+        } else {
+            fixes.put(node, fix);
+        }
     }
 
     /** Host access to a buffer's memory (for host steps). */

@@ -6,7 +6,7 @@ import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.primitive;
 
 /** One step of a compiled program: a oneDNN primitive with its arguments, or a short host-side step. */
-sealed interface OneDnnOp permits OneDnnOp.Prim, OneDnnOp.Host {
+sealed interface OneDnnOp permits OneDnnOp.Prim, OneDnnOp.Host, OneDnnOp.Choice {
 
     String label();
 
@@ -41,6 +41,14 @@ sealed interface OneDnnOp permits OneDnnOp.Prim, OneDnnOp.Host {
 
     /** Host-side work between primitives (dropout masks, running statistics, zeroing) over the buffers it uses. */
     record Host(String label, Step step, OneDnnBuffer... uses) implements OneDnnOp {
+    }
+
+    /**
+     * {@code fixed} when the executor has a {@link io.batchwise.backend.BatchNormFix} for {@code node}, else
+     * {@code normal} (exact BatchNorm swaps the batch-statistics forward for one with given statistics).
+     */
+    record Choice(String label, String node, java.util.List<OneDnnOp> normal, java.util.List<OneDnnOp> fixed)
+            implements OneDnnOp {
     }
 
     /** A host step, run with the executor's memory after the stream has finished earlier primitives. */

@@ -44,6 +44,7 @@ final class OneDnnPlan implements Plan {
     final Map<String, OneDnnBuffer> outputs;
     final Map<String, OneDnnBuffer> diffs;
     final long scratchpadBytes;
+    final Map<String, OneDnnBuffer[]> batchNormStatistics;
     private final Map<String, String> implementations;
     private final Set<OneDnnExecutor> executors = new LinkedHashSet<>();
     private boolean closed;
@@ -63,6 +64,7 @@ final class OneDnnPlan implements Plan {
         this.outputs = Map.copyOf(p.outputs);
         this.diffs = Map.copyOf(p.diffs);
         this.scratchpadBytes = p.scratchpadBytes;
+        this.batchNormStatistics = Map.copyOf(p.batchNormStatistics);
         this.implementations = Collections.unmodifiableMap(new LinkedHashMap<>(p.implementations));
     }
 

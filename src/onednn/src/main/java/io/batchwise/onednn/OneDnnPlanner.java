@@ -72,6 +72,8 @@ final class OneDnnPlanner {
      * JavaCPP objects and each one's bookkeeping costs microseconds (see {@link OneDnnMd#dims}).
      */
     final primitive_attr sharedAttr = attr();
+    /** Per BatchNorm node: its {mean, variance} buffers of the last training pass (exact BatchNorm reads them). */
+    final Map<String, OneDnnBuffer[]> batchNormStatistics = new HashMap<>();
     /** ReLU nodes whose producer (a convolution or an inner product) applies them as a post-op. */
     final java.util.Set<String> fusedRelus = new java.util.HashSet<>();
     /** The timeline step ops are being emitted for (see {@link MemoryPlan}). */
@@ -343,6 +345,11 @@ final class OneDnnPlanner {
 
     /** Records that {@code op} touches its buffers at the current step. */
     private OneDnnOp used(OneDnnOp op) {
+        if (op instanceof OneDnnOp.Choice c) {
+            c.normal().forEach(this::used);
+            c.fixed().forEach(this::used);
+            return op;
+        }
         OneDnnBuffer[] bs = op instanceof OneDnnOp.Prim pr ? pr.args() : ((OneDnnOp.Host) op).uses();
         for (OneDnnBuffer b : bs) {
             use(b, step);

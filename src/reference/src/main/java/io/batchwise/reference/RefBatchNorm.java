@@ -22,6 +22,9 @@ import java.util.List;
  *       {@code diff_beta = sum diff_dst}, {@code diff_gamma = sum diff_dst * xhat},
  *       {@code diff_src = gamma * invstd / m * (m * diff_dst - diff_beta - xhat * diff_gamma)}.
  *       After an inference pass the statistics are constants: {@code diff_src = gamma * invstd * diff_dst}.</li>
+ *   <li>With a {@link io.batchwise.backend.BatchNormFix} (exact BatchNorm), a training pass uses its
+ *       statistics and leaves the running ones alone; backward uses its effective-batch sums when it
+ *       has them.</li>
  * </ul>
  */
 final class RefBatchNorm extends RefOp {
@@ -66,14 +69,23 @@ final class RefBatchNorm extends RefOp {
         double[] p = t.values();
         double[] state = t.state();
         RefTensor stats = t.workspace("stats"); // (2, C): mean, invstd; null in inference plans
-        if (pass.training() && m < 2) {
+        var fix = pass.training() ? t.batchNormFix : null;
+        if (pass.training() && fix == null && m < 2) {
             throw new IllegalStateException(node.describe() + ": a training pass needs more than one value per channel"
                     + " to compute batch statistics, got micro-batch " + batch + " of shape " + node.outputShape());
         }
         for (int k = 0; k < c; k++) {
             double mean;
             double invstd;
-            if (pass.training()) {
+            if (fix != null) {
+                // Exact BatchNorm: the effective batch's statistics; the running ones move once per step elsewhere.
+                mean = fix.mean()[k];
+                invstd = 1 / Math.sqrt(fix.variance()[k] + eps);
+                if (stats != null) {
+                    stats.set(k, mean);
+                    stats.set(c + k, invstd);
+                }
+            } else if (pass.training()) {
                 double sum = 0;
                 for (int n = 0; n < batch; n++) {
                     for (int q = 0; q < s; q++) {
@@ -120,6 +132,8 @@ final class RefBatchNorm extends RefOp {
         double[] g = t.gradients();
         double[] state = t.state();
         RefTensor stats = t.workspace("stats");
+        var fix = training ? t.batchNormFix : null;
+        boolean exact = fix != null && fix.corrects();
         for (int k = 0; k < c; k++) {
             double mean = training ? stats.data[k] : state[runningMean + k];
             double invstd = training ? stats.data[c + k] : 1 / Math.sqrt(state[runningVar + k] + eps);
@@ -141,7 +155,10 @@ final class RefBatchNorm extends RefOp {
             for (int n = 0; n < batch; n++) {
                 for (int q = 0; q < s; q++) {
                     int i = index(n, k, q);
-                    if (training) {
+                    if (exact) {
+                        double xhat = (src[i] - mean) * invstd;
+                        diffSrc[i] += gi * (diffDst[i] - fix.sumDy()[k] / fix.count() - xhat * fix.sumDyXhat()[k] / fix.count());
+                    } else if (training) {
                         double xhat = (src[i] - mean) * invstd;
                         diffSrc[i] += gi / m * (m * diffDst[i] - dBeta - xhat * dGamma);
                     } else {

@@ -245,6 +245,36 @@ final class RefExecutor implements Executor {
     }
 
     @Override
+    public void batchNormStatistics(String node, double[] mean, double[] variance) {
+        checkOpen();
+        RefNodeTensors t = batchNorm(node);
+        RefTensor stats = t.workspace("stats");
+        if (stats == null || !Boolean.TRUE.equals(lastPassTraining)) {
+            throw new IllegalStateException("'" + node + "' has batch statistics only after a training forward pass");
+        }
+        double eps = ((io.batchwise.layer.BatchNorm) plan.graph().node(node).layer()).epsilon();
+        for (int k = 0; k < mean.length; k++) {
+            mean[k] = stats.data[k];
+            double invstd = stats.data[mean.length + k];
+            variance[k] = 1 / (invstd * invstd) - eps;
+        }
+    }
+
+    @Override
+    public void fixBatchNorm(String node, io.batchwise.backend.BatchNormFix fix) {
+        checkOpen();
+        batchNorm(node).batchNormFix = fix;
+    }
+
+    private RefNodeTensors batchNorm(String node) {
+        Node n = plan.graph().node(node);
+        if (!(n.layer() instanceof io.batchwise.layer.BatchNorm)) {
+            throw new IllegalArgumentException(n.describe() + " is not a BatchNorm node");
+        }
+        return nodes[n.index()];
+    }
+
+    @Override
     public void backward(GradientMode mode) {
         checkOpen();
         checkParametersOpen();

@@ -19,6 +19,8 @@ final class RefNodeTensors {
     final RefTensor values;
     final RefTensor gradients;
     final RefTensor state;
+    /** BatchNorm: the effective batch's statistics to use instead of the micro-batch's, or null. */
+    io.batchwise.backend.BatchNormFix batchNormFix;
     private final Map<String, RefTensor> tensorWorkspaces;
     private final Map<String, RefIndices> indexWorkspaces;
 
