@@ -3,6 +3,7 @@ package io.batchwise.onednn;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_ATTR_SCALES;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_0;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_1;
 
@@ -16,7 +17,7 @@ import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.binary;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.primitive_attr;
-import org.bytedeco.dnnl.reduction;
+import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.global.dnnl.algorithm;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -25,7 +26,8 @@ import org.bytedeco.javacpp.Pointer;
  * {@link VectorOps} as oneDNN primitives over flat float32 tensors of this backend:
  * {@code y = a x + b y} is one binary add with run-time scales ({@code dst = b * src0 + a * src1}, in
  * place on {@code y}), so a changing learning rate needs no new primitive; {@code sum of x^2} is a
- * {@code reduction_norm_lp_power_p_sum} with p = 2. Primitives are made once per vector length and
+ * matmul of x as a row with x as a column (oneDNN's reduction primitive has only a reference kernel
+ * for whole-vector sums). Primitives are made once per vector length and
  * kept for the life of the process (a trainer uses one length). Tensors that are not plain 1-d
  * oneDNN tensors (views, wrappers) go to {@link VectorOps#host()}.
  */
@@ -51,7 +53,10 @@ final class OneDnnVectors implements VectorOps {
     /** The primitives for vectors of {@code n} elements and their scalar operands. */
     private final class Kernels {
         final binary axpby;
-        final reduction squares; // null when oneDNN has only its reference kernel for it
+        /** sum x^2 as the product {1, n} x {n, 1} of x with itself (oneDNN's reduction has only a ref kernel); null if ref too. */
+        final matmul squares;
+        final memory.desc row;
+        final memory.desc column;
         final FloatPointer scale0 = keep(new FloatPointer(1));
         final FloatPointer scale1 = keep(new FloatPointer(1));
         final memory scale0Mem;
@@ -67,18 +72,16 @@ final class OneDnnVectors implements VectorOps {
             a.set_scales_mask(DNNL_ARG_SRC_1, 0);
             binary.primitive_desc bpd = keep(new binary.primitive_desc(rt.engine, algorithm.binary_add, vec, vec, vec, a, false));
             axpby = keep(new binary(bpd));
-            squares = n == 1 ? null : squares(vec, one); // oneDNN refuses a reduction that reduces nothing
+            row = keep(new memory.desc(new long[] {1, n}, memory.data_type.f32, new long[] {n, 1}));
+            column = keep(new memory.desc(new long[] {n, 1}, memory.data_type.f32, new long[] {1, 1}));
+            matmul.primitive_desc mpd = keep(new matmul.primitive_desc(rt.engine, row, column, keep(OneDnnMd.plain(1, 1)),
+                    keep(new primitive_attr()), false));
+            squares = mpd.impl_info_str().getString().startsWith("ref") ? null : keep(new matmul(mpd));
 
             scale0Mem = keep(new memory(one, rt.engine, scale0));
             scale1Mem = keep(new memory(one, rt.engine, scale1));
             sumMem = keep(new memory(one, rt.engine, sum));
         }
-    }
-
-    private reduction squares(memory.desc vec, memory.desc one) {
-        reduction.primitive_desc rpd = keep(new reduction.primitive_desc(rt.engine, algorithm.reduction_norm_lp_power_p_sum,
-                vec, one, 2f, 0f, keep(new primitive_attr()), false));
-        return rpd.impl_info_str().getString().startsWith("ref") ? null : keep(new reduction(rpd));
     }
 
     /** Cached objects outlive any PointerScope open in the caller. */
@@ -127,9 +130,11 @@ final class OneDnnVectors implements VectorOps {
         if (k == null || k.squares == null) {
             return VectorOps.host().sumOfSquares(x);
         }
+        long address = ((OneDnnTensor) x).address();
         IntMemoryMap m = args.computeIfAbsent(List.of(new Identity(x)), key -> {
             IntMemoryMap map = keep(new IntMemoryMap());
-            map.put(DNNL_ARG_SRC, mx);
+            map.put(DNNL_ARG_SRC, keep(new memory(k.row, rt.engine, OneDnnTensor.at(address))));
+            map.put(DNNL_ARG_WEIGHTS, keep(new memory(k.column, rt.engine, OneDnnTensor.at(address))));
             map.put(DNNL_ARG_DST, k.sumMem);
             return map;
         });
