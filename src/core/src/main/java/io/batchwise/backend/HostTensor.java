@@ -12,13 +12,4 @@ public interface HostTensor extends Tensor {
 
     /** Sets logical element {@code i} (rounded to the tensor's type). */
     void set(long i, double v);
-
-    /**
-     * The float32 elements in logical order, as a view of the tensor's own memory (absolute
-     * {@code get}/{@code put} only), or null when they are not stored that way (blocked layouts,
-     * float64, more than 2^31 elements). Valid until the tensor is closed.
-     */
-    default java.nio.FloatBuffer floatView() {
-        return null;
-    }
 }

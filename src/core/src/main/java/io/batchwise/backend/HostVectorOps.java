@@ -1,11 +1,9 @@
 package io.batchwise.backend;
 
-import java.nio.FloatBuffer;
-
 /**
- * {@link VectorOps} in Java: in place over {@link HostTensor#floatView()} where a tensor has one, else
- * through {@link Tensor#read}/{@link Tensor#write} in chunks of {@value #CHUNK} elements (device
- * tensors, float64 tensors), so no copy of a whole parameter vector is ever made.
+ * {@link VectorOps} in Java, through {@link Tensor#read}/{@link Tensor#write} in chunks of
+ * {@value #CHUNK} elements (bulk copies: tight array loops, which the JIT compiles far better than
+ * element access to native memory), so no copy of a whole parameter vector is ever held.
  */
 final class HostVectorOps implements VectorOps {
     static final HostVectorOps INSTANCE = new HostVectorOps();
@@ -17,14 +15,6 @@ final class HostVectorOps implements VectorOps {
     @Override
     public void axpby(Tensor y, double a, Tensor x, double b) {
         long n = sameSize(y, x);
-        FloatBuffer fy = view(y);
-        FloatBuffer fx = x == y ? fy : view(x);
-        if (fy != null && fx != null) {
-            for (int i = 0; i < n; i++) {
-                fy.put(i, (float) (a * fx.get(i) + b * fy.get(i)));
-            }
-            return;
-        }
         float[] cy = new float[(int) Math.min(n, CHUNK)];
         float[] cx = x == y ? cy : new float[cy.length];
         for (long off = 0; off < n; off += cy.length) {
@@ -43,15 +33,7 @@ final class HostVectorOps implements VectorOps {
     @Override
     public double sumOfSquares(Tensor x) {
         long n = x.size();
-        FloatBuffer f = view(x);
         double sum = 0;
-        if (f != null) {
-            for (int i = 0; i < n; i++) {
-                double v = f.get(i);
-                sum += v * v;
-            }
-            return sum;
-        }
         float[] c = new float[(int) Math.min(n, CHUNK)];
         for (long off = 0; off < n; off += c.length) {
             int len = (int) Math.min(c.length, n - off);
@@ -61,10 +43,6 @@ final class HostVectorOps implements VectorOps {
             }
         }
         return sum;
-    }
-
-    static FloatBuffer view(Tensor t) {
-        return t instanceof HostTensor h ? h.floatView() : null;
     }
 
     static long sameSize(Tensor y, Tensor x) {

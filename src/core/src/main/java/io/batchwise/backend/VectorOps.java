@@ -6,8 +6,7 @@ package io.batchwise.backend;
  * step. Operands are tensors of the same number of elements, read in logical order.
  *
  * <p>Backends override {@link Backend#vectors()} with their own kernels (oneDNN primitives, CUDA
- * kernels); {@link #host()} serves any tensor, working in place on {@link HostTensor#floatView() host
- * views} and in bounded chunks otherwise.
+ * kernels); {@link #host()} serves any tensor, in bounded chunks.
  */
 public interface VectorOps {
 

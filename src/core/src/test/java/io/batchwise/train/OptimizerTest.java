@@ -51,13 +51,13 @@ class OptimizerTest {
                         0.990309082800838, 0.986984092612774, 0.983631387348616}));
     }
 
-    /** The tensors an update runs over: in place through host views, or staged in chunks (no view). */
+    /** The tensors an update runs over: float32 in direct memory (a CPU backend's), or float64 on the heap. */
     enum Storage {
-        VIEW, CHUNKED;
+        FLOAT32, FLOAT64;
 
         io.batchwise.backend.Tensor of(float... v) {
-            if (this == VIEW) {
-                return new FloatViewTensor(v);
+            if (this == FLOAT32) {
+                return new DirectFloatTensor(v);
             }
             double[] d = new double[v.length];
             for (int i = 0; i < v.length; i++) {
@@ -98,11 +98,11 @@ class OptimizerTest {
     @MethodSource("convergent")
     void convergesOnAConvexProblem(Optimizer opt, int steps) {
         double[] c = {0.5, 1, 2, 4};
-        FloatViewTensor w = new FloatViewTensor(-2, 3, 0.5f, -1);
-        FloatViewTensor g = new FloatViewTensor(new float[4]);
+        DirectFloatTensor w = new DirectFloatTensor(-2, 3, 0.5f, -1);
+        DirectFloatTensor g = new DirectFloatTensor(new float[4]);
         io.batchwise.backend.Tensor[] s = new io.batchwise.backend.Tensor[opt.stateSlots()];
         for (int k = 0; k < s.length; k++) {
-            s[k] = new FloatViewTensor(new float[4]);
+            s[k] = new DirectFloatTensor(new float[4]);
         }
         Updater u = new Updater(opt, 4);
         for (int t = 1; t <= steps; t++) {
@@ -117,10 +117,10 @@ class OptimizerTest {
         }
     }
 
-    /** A vector longer than one staging chunk: the chunked path equals the in-place one element for element. */
+    /** A vector longer than one staging chunk, float32 and float64 storage: the same update element for element. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("convergent")
-    void chunkedEqualsInPlaceBeyondOneChunk(Optimizer opt, int ignored) {
+    void sameUpdateBeyondOneChunk(Optimizer opt, int ignored) {
         int n = HostChunk.CHUNK * 2 + 17;
         java.util.SplittableRandom r = new java.util.SplittableRandom(7);
         float[] w0 = new float[n];

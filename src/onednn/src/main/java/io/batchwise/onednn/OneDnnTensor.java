@@ -114,11 +114,6 @@ final class OneDnnTensor implements HostTensor {
         return layout;
     }
 
-    @Override
-    public FloatBuffer floatView() {
-        return layout.plain() && !closed ? floats() : null;
-    }
-
     /** Physical element {@code i} (memory order, padding included), for host-side steps. */
     float getAt(long i) {
         FloatBuffer f = floats();

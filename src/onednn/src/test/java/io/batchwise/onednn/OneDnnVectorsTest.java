@@ -1,13 +1,10 @@
 package io.batchwise.onednn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.batchwise.DataType;
 import io.batchwise.Shape;
 import io.batchwise.backend.Backend;
-import io.batchwise.backend.HostTensor;
 import io.batchwise.backend.Tensor;
 import io.batchwise.backend.VectorOps;
 import java.util.SplittableRandom;
@@ -70,15 +67,5 @@ class OneDnnVectorsTest {
             }
             assertEquals(squares, ops.sumOfSquares(y), 1e-6 * squares);
         }
-    }
-
-    @ParameterizedTest
-    @ValueSource(ints = {5})
-    void plainVectorsExposeAHostViewAndClosedOnesDoNot(int n) {
-        HostTensor t = (HostTensor) random(n, 4);
-        assertNotNull(t.floatView());
-        assertEquals(t.get(3), t.floatView().get(3), 0);
-        t.close();
-        assertNull(t.floatView());
     }
 }

@@ -7,18 +7,13 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
-/** A float32 host tensor in direct memory with a {@link #floatView()}, like a CPU backend's flat buffers. */
-final class FloatViewTensor implements HostTensor {
+/** A float32 host tensor in direct memory, like a CPU backend's flat buffers. */
+final class DirectFloatTensor implements HostTensor {
     final FloatBuffer f;
 
-    FloatViewTensor(float... values) {
+    DirectFloatTensor(float... values) {
         f = ByteBuffer.allocateDirect(4 * values.length).order(ByteOrder.nativeOrder()).asFloatBuffer();
         f.put(0, values);
-    }
-
-    @Override
-    public FloatBuffer floatView() {
-        return f;
     }
 
     public double get(long i) {
