@@ -113,7 +113,8 @@ public abstract class BackendConformanceSuite {
     /** The layer at batch 1 and batch 7; a null layer names a layer + ReLU pair. */
     private static Stream<Case> both(String name, Shape in, Layer layer) {
         if (layer == null) {
-            Layer first = name.startsWith("Conv2d") ? conv(5, 3, 3).stride(2).padding(1) : new Dense(6);
+            Layer first = !name.startsWith("Conv2d") ? new Dense(6)
+                    : conv(in.dim(0) == 1 ? 6 : 5, 3, 3).stride(2).padding(1);
             return Stream.of(1, 7).map(b -> new Case(name + " on " + in,
                     Graph.builder().input("x", in).then("layer", first).then("relu", new ReLU()).build(), b, null, false));
         }
@@ -137,6 +138,8 @@ public abstract class BackendConformanceSuite {
                 both("Conv2d 3->5 k3 s1p2d2", IMAGE, conv(5, 3, 3).padding(2).dilation(2)),
                 both("Conv2d 3->5 k3 stride 2x1 padding 1x0", IMAGE, conv(5, 3, 3).stride(2, 1).padding(1, 0)),
                 both("Conv2d 5->7 k1x1", IMAGE5, conv(7, 1, 1)),
+                both("Conv2d 1->6 k5 (one input channel: channels-last on oneDNN)", Shape.of(1, 12, 13), conv(6, 5, 5)),
+                both("Conv2d 1->6 k3 s2p1 + ReLU", Shape.of(1, 12, 13), null),
                 both("Conv2d 3->5 k3x5 padding 1x2", IMAGE, conv(5, 3, 5).padding(1, 2)),
                 Stream.of(layer("Conv2d 5->3 k3 s2p1 dilation 2x1 without bias", IMAGE5,
                         conv(3, 3, 3).stride(2).padding(1).dilation(2, 1).withBias(false), 7)),
