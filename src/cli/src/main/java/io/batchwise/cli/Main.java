@@ -12,14 +12,14 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code batchwise} command: {@code train} and {@code plan}. Exit status 0 on success, 2 for a
+ * The {@code batchwise} command: {@code train}, {@code plan} and {@code advise}. Exit status 0 on success, 2 for a
  * bad command line (the message names the flag), 1 when the run fails (missing or corrupt data, a
  * budget too small, a backend that cannot run here).
  */
 @Command(name = "batchwise", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        subcommands = {TrainCommand.class, PlanCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {TrainCommand.class, PlanCommand.class, AdviseCommand.class, CommandLine.HelpCommand.class},
         description = {"Train neural networks with the batch size as a planned, exact quantity.", ""},
-        footer = {"", "Run 'batchwise train --help' or 'batchwise plan --help' for their flags."})
+        footer = {"", "Run 'batchwise train --help', 'batchwise plan --help' or 'batchwise advise --help' for their flags."})
 public final class Main implements Runnable {
     /** Exit status when a run fails for a reason other than the command line. */
     static final int FAILED = 1;
@@ -29,7 +29,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing a command: train or plan");
+        throw new ParameterException(spec.commandLine(), "Missing a command: train, plan or advise");
     }
 
     public static void main(String[] args) {

@@ -13,14 +13,17 @@ import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
- * Draws the run with XChart into one PNG of two panels over the optimizer step: the loss (per
- * step, a moving average, and the test loss after each epoch and at the end; log scale) and the
- * accuracy (the same three). Renders headless.
+ * Draws the run with XChart into one PNG of panels over the optimizer step: the loss (per step, a
+ * moving average, and the test loss after each epoch and at the end; log scale), the accuracy (the
+ * same three) and, when the run measured it, a third panel with the gradient noise scale B_simple
+ * (the smoothed value per step) beside the effective batch (log scale). Renders headless.
  */
 final class Plot {
     private static final Color RAW = new Color(120, 160, 220, 110);
     private static final Color SMOOTH = new Color(20, 80, 170);
     private static final Color TEST = new Color(210, 60, 30);
+    private static final Color NOISE = new Color(40, 140, 70);
+    private static final Color BATCH = new Color(90, 90, 90);
 
     private Plot() {
     }
@@ -77,9 +80,53 @@ final class Plot {
             marked(add(lossChart, "test loss", tx, tl, TEST, 2f));
             marked(add(accChart, "test accuracy", tx, ta, TEST, 2f));
         }
+        List<XYChart> charts = new java.util.ArrayList<>(List.of(lossChart, accChart));
+        XYChart noise = noiseChart(title, steps, x[x.length - 1]);
+        if (noise != null) {
+            charts.add(noise);
+        }
         String file = png.toString();
-        BitmapEncoder.saveBitmap(List.of(lossChart, accChart), 2, 1,
+        BitmapEncoder.saveBitmap(charts, charts.size(), 1,
                 file.endsWith(".png") ? file.substring(0, file.length() - 4) : file, BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    /**
+     * B_simple per step where it is a positive number (early estimates can be negative or infinite:
+     * the two averages are differences of noisy norms) and the effective batch; null when never measured.
+     */
+    private static XYChart noiseChart(String title, List<RunLog.Step> steps, double lastStep) {
+        List<double[]> points = new java.util.ArrayList<>();
+        for (RunLog.Step s : steps) {
+            if (s.noiseScale() > 0 && Double.isFinite(s.noiseScale())) {
+                points.add(new double[] {s.step(), s.noiseScale()});
+            }
+        }
+        if (points.isEmpty()) {
+            return null;
+        }
+        XYChart c = chart(title + ": gradient noise scale", "samples");
+        c.getStyler().setYAxisLogarithmic(true);
+        c.getStyler().setXAxisMin(0.0);
+        c.getStyler().setXAxisMax(Math.max(1.0, lastStep));
+        double[] nx = new double[points.size()];
+        double[] ny = new double[points.size()];
+        for (int i = 0; i < nx.length; i++) {
+            nx[i] = points.get(i)[0];
+            ny[i] = points.get(i)[1];
+        }
+        XYSeries anchor = c.addSeries(" ", new double[] {lastStep}, new double[] {ny[ny.length - 1]}); // see write()
+        anchor.setMarker(SeriesMarkers.NONE);
+        anchor.setLineStyle(new BasicStroke(0f));
+        anchor.setShowInLegend(false);
+        add(c, "B_simple (smoothed, per step)", nx, ny, NOISE, 2f);
+        double[] bx = new double[steps.size()];
+        double[] by = new double[steps.size()];
+        for (int i = 0; i < bx.length; i++) {
+            bx[i] = steps.get(i).step();
+            by[i] = Math.max(1, steps.get(i).batch());
+        }
+        add(c, "effective batch", bx, by, BATCH, 1.5f);
+        return c;
     }
 
     private static XYChart chart(String title, String yTitle) {

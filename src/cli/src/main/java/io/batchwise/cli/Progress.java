@@ -12,15 +12,19 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * The live progress bar (me.tongfei progressbar) on standard error: epoch, step, loss, accuracy,
- * samples per second and time left. On a terminal it redraws one line; otherwise (a log file, a
- * pipe, a test) it prints a plain line at most every {@code lineIntervalMillis} and at the end,
- * so logs are never garbled by carriage returns.
+ * the gradient noise scale B_simple once measured, samples per second and time left. With an
+ * adaptive batch the bar counts samples (the steps left depend on how the batch grows) and the line
+ * shows the current batch. On a terminal it redraws one line; otherwise (a log file, a pipe, a test)
+ * it prints a plain line at most every {@code lineIntervalMillis} and at the end, so logs are never
+ * garbled by carriage returns.
  */
 final class Progress implements TrainingListener, AutoCloseable {
     private final ProgressBar bar;
     private final Consumer consumer;
     private final long firstStep;
     private final long totalSteps;
+    private final boolean bySamples;
+    private final long firstSamples;
     private final int epochs;
     private final long startNanos = System.nanoTime();
     private long samples;
@@ -34,15 +38,26 @@ final class Progress implements TrainingListener, AutoCloseable {
      * @param totalSteps  the step the run stops at
      */
     Progress(PrintWriter err, boolean terminal, long firstStep, long totalSteps, int epochs, long lineIntervalMillis) {
+        this(err, terminal, firstStep, totalSteps, epochs, lineIntervalMillis, -1, 0);
+    }
+
+    /**
+     * With {@code firstSamples >= 0} the bar counts samples, from {@code firstSamples} (already seen
+     * before a resume) to {@code totalSamples}, for an adaptive batch.
+     */
+    Progress(PrintWriter err, boolean terminal, long firstStep, long totalSteps, int epochs, long lineIntervalMillis,
+             long firstSamples, long totalSamples) {
         this.firstStep = firstStep;
         this.totalSteps = totalSteps;
         this.epochs = epochs;
+        this.bySamples = firstSamples >= 0;
+        this.firstSamples = Math.max(0, firstSamples);
         this.consumer = terminal ? new TerminalConsumer(err) : new LineConsumer(err, lineIntervalMillis);
         this.bar = new ProgressBarBuilder()
                 .setTaskName("train")
-                .setInitialMax(Math.max(1, totalSteps - firstStep))
+                .setInitialMax(Math.max(1, bySamples ? totalSamples - this.firstSamples : totalSteps - firstStep))
                 .setStyle(terminal ? ProgressBarStyle.COLORFUL_UNICODE_BAR : ProgressBarStyle.ASCII)
-                .setUnit(" steps", 1)
+                .setUnit(bySamples ? " samples" : " steps", 1)
                 .setUpdateIntervalMillis(terminal ? 200 : 1000)
                 .setConsumer(consumer)
                 .build();
@@ -56,9 +71,11 @@ final class Progress implements TrainingListener, AutoCloseable {
         lossAvg = Double.isNaN(lossAvg) ? m.loss() : (1 - a) * lossAvg + a * m.loss();
         accAvg = Double.isNaN(accAvg) ? m.accuracy() : (1 - a) * accAvg + a * m.accuracy();
         double seconds = (System.nanoTime() - startNanos) / 1e9;
-        bar.stepTo(m.step() - firstStep);
-        bar.setExtraMessage(String.format(Locale.ROOT, "epoch %d/%d step %d/%d loss %.4f acc %.4f %,.0f samples/s",
-                m.epoch() + 1, epochs, m.step(), totalSteps, lossAvg, accAvg, samples / Math.max(1e-9, seconds)));
+        bar.stepTo(bySamples ? m.samples() - firstSamples : m.step() - firstStep);
+        String noise = Double.isNaN(m.noiseScale()) ? "" : String.format(Locale.ROOT, " B_simple %.0f", m.noiseScale());
+        bar.setExtraMessage(String.format(Locale.ROOT, "epoch %d/%d step %d%s loss %.4f acc %.4f%s%s %,.0f samples/s",
+                m.epoch() + 1, epochs, m.step(), bySamples ? "" : "/" + totalSteps, lossAvg, accAvg, noise,
+                bySamples ? " batch " + m.batch() : "", samples / Math.max(1e-9, seconds)));
     }
 
     /** Runs {@code print} with the bar's line cleared first, so other output does not run into it. */

@@ -1,7 +1,8 @@
 package io.batchwise.cli;
 
+import io.batchwise.train.BatchListener;
+import io.batchwise.train.EpochMetrics;
 import io.batchwise.train.StepMetrics;
-import io.batchwise.train.TrainingListener;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,13 +16,14 @@ import java.util.Locale;
 /**
  * The run's metrics, kept in memory for the plot and written as they come:
  * {@code metrics.csv}, one row per optimizer step, and {@code epochs.csv}, one row per epoch with
- * the test-set loss and accuracy. Epochs are counted from 1 in both files. A resumed run keeps
+ * the test-set loss and accuracy, the smoothed gradient noise scale B_simple and the effective batch
+ * at the epoch's end. Epochs are counted from 1 in both files. A resumed run keeps
  * the rows up to the checkpoint's step and drops any written after it.
  */
-final class RunLog implements TrainingListener, AutoCloseable {
+final class RunLog implements BatchListener, AutoCloseable {
     static final String METRICS_HEADER =
             "epoch,step,samples,loss,accuracy,samples_per_sec,learning_rate,gradient_norm,batch,micro_batches,elapsed_sec,noise_scale";
-    static final String EPOCHS_HEADER = "epoch,step,train_loss,train_accuracy,test_loss,test_accuracy,elapsed_sec";
+    static final String EPOCHS_HEADER = "epoch,step,train_loss,train_accuracy,test_loss,test_accuracy,elapsed_sec,noise_scale,batch";
 
     /** One row of {@code metrics.csv}. */
     record Step(int epoch, long step, long samples, double loss, double accuracy, double samplesPerSec, double learningRate,
@@ -43,16 +45,17 @@ final class RunLog implements TrainingListener, AutoCloseable {
 
     /** One row of {@code epochs.csv}. */
     record Epoch(int epoch, long step, double trainLoss, double trainAccuracy, double testLoss, double testAccuracy,
-                 double elapsedSec) {
+                 double elapsedSec, double noiseScale, int batch) {
         String csv() {
             return epoch + "," + step + "," + trainLoss + "," + trainAccuracy + "," + testLoss + "," + testAccuracy + ","
-                    + fmt(elapsedSec);
+                    + fmt(elapsedSec) + "," + noiseScale + "," + batch;
         }
 
         static Epoch parse(String line) {
             String[] f = line.split(",");
             return new Epoch(Integer.parseInt(f[0]), Long.parseLong(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]),
-                    Double.parseDouble(f[4]), Double.parseDouble(f[5]), Double.parseDouble(f[6]));
+                    Double.parseDouble(f[4]), Double.parseDouble(f[5]), Double.parseDouble(f[6]),
+                    f.length > 7 ? Double.parseDouble(f[7]) : Double.NaN, f.length > 8 ? Integer.parseInt(f[8]) : 0);
         }
     }
 
@@ -64,6 +67,8 @@ final class RunLog implements TrainingListener, AutoCloseable {
     private final long startNanos = System.nanoTime();
     private double lastTrainLoss = Double.NaN;
     private double lastTrainAccuracy = Double.NaN;
+    private double lastNoiseScale = Double.NaN;
+    private int lastBatch;
 
     /**
      * Opens the files in {@code out}. With {@code resumeStep >= 0}, keeps the rows of an earlier run
@@ -131,14 +136,17 @@ final class RunLog implements TrainingListener, AutoCloseable {
     }
 
     @Override
-    public void onEpoch(int epoch, double loss, double accuracy) {
-        lastTrainLoss = loss;
-        lastTrainAccuracy = accuracy;
+    public void onEpochEnd(EpochMetrics m) {
+        lastTrainLoss = m.loss();
+        lastTrainAccuracy = m.accuracy();
+        lastNoiseScale = m.noiseScale();
+        lastBatch = m.batch();
     }
 
     /** Records a finished epoch (from 1) with its test-set results; returns the row. */
     Epoch epoch(int epoch, long step, double testLoss, double testAccuracy) throws IOException {
-        Epoch ep = new Epoch(epoch, step, lastTrainLoss, lastTrainAccuracy, testLoss, testAccuracy, elapsed());
+        Epoch ep = new Epoch(epoch, step, lastTrainLoss, lastTrainAccuracy, testLoss, testAccuracy, elapsed(), lastNoiseScale,
+                lastBatch);
         epochs.add(ep);
         epochsOut.write(ep.csv());
         epochsOut.newLine();

@@ -9,6 +9,10 @@ import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
 import io.batchwise.plan.Budget;
 import io.batchwise.plan.MemoryPlanner;
+import io.batchwise.train.AdaptiveBatch;
+import io.batchwise.train.BatchChange;
+import io.batchwise.train.BatchListener;
+import io.batchwise.train.EpochMetrics;
 import io.batchwise.train.InMemoryDataset;
 import io.batchwise.train.Optimizer;
 import io.batchwise.train.Schedule;
@@ -51,7 +55,8 @@ import picocli.CommandLine.Spec;
                 + " another folder).",
                 "", "Examples:", "  batchwise train --model lenet --epochs 5 --out runs/lenet",
                 "  batchwise train --model mlp --batch 4096 --memory-budget 64MiB --lr 0.004",
-                "  batchwise train --model mlp --batch full --optimizer sgd --lr 0.5 --epochs 50"})
+                "  batchwise train --model mlp --batch full --optimizer sgd --lr 0.5 --epochs 50",
+                "  batchwise train --model mlp --batch 64 --micro-batch 64 --adaptive-batch 4096"})
 final class TrainCommand implements Callable<Integer> {
     static final String CHECKPOINT_FILE = "last.ckpt";
     static final String PLOT_FILE = "training.png";
@@ -108,6 +113,22 @@ final class TrainCommand implements Callable<Integer> {
             description = "Folder for the results. Default: runs/<model>-<date>-<time>.")
     Path out;
 
+    @Option(names = "--noise-scale",
+            description = "Measure the gradient noise scale B_simple on every step. Steps of two or more micro-batches"
+                    + " measure it anyway; with this flag a single-pass step is run as two halves (exact, but a little"
+                    + " slower; BatchNorm then sees the halves' statistics).")
+    boolean noiseScale;
+
+    @Option(names = "--adaptive-batch", paramLabel = "MAX|full", arity = "0..1", fallbackValue = "full",
+            converter = Specs.BatchConverter.class,
+            description = "Grow the effective batch during training toward the measured noise scale B_simple (Smith et"
+                    + " al. 2017), from --batch up to MAX (default, or 'full': the training set): at most every 50 steps,"
+                    + " at most doubling, in multiples of the micro-batch (doublings below it), never shrinking. The"
+                    + " micro-batch is planned for"
+                    + " MAX and stays; the accumulation steps rise. The learning rate is not rescaled (Smith's rule) and"
+                    + " the schedule is followed in epochs. Each change is printed.")
+    Specs.Batch adaptiveBatch;
+
     @Option(names = "--progress-interval", paramLabel = "SECONDS", defaultValue = "10", hidden = true,
             description = "When standard error is not a terminal: seconds between progress lines.")
     int progressSeconds;
@@ -156,20 +177,32 @@ final class TrainCommand implements Callable<Integer> {
                 FashionMnist.MEAN, FashionMnist.STD);
 
         int effective = setup.batch.size().resolve(n);
+        int cap = adaptiveBatch == null ? effective : adaptiveBatch.size().resolve(n);
+        if (cap < effective) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--adaptive-batch': " + adaptiveBatch
+                    + " is less than the effective batch " + effective + " it starts from (--batch)");
+        }
         Budget budget = setup.memoryBudget.resolve();
-        Planning.Result planned = Planning.decide(backend, graph, optimizer.stateSlots(), effective, setup.microBatch.samples(),
+        // An adaptive batch keeps the micro-batch it starts with: plan it for the largest batch it may grow to.
+        Planning.Result planned = Planning.decide(backend, graph, optimizer.stateSlots(), cap, setup.microBatch.samples(),
                 budget, !setup.memoryBudget.auto());
         MemoryPlanner.Decision decision = planned.decision();
         long perEpoch = (n + effective - 1) / effective;
         long totalSteps = epochs * perEpoch;
         long maxSteps = steps != null ? steps : Long.MAX_VALUE;
+        // With an adaptive batch the schedule runs in epochs (steps of the initial batch), whatever --steps says.
+        long scheduleSteps = adaptiveBatch == null ? Math.min(totalSteps, maxSteps) : totalSteps;
         totalSteps = Math.min(totalSteps, maxSteps);
-        Schedule sched = schedule.build(totalSteps);
-        String scheduleText = schedule + String.format(Locale.ROOT, " (over a run of %,d steps)", totalSteps)
+        Schedule sched = schedule.build(scheduleSteps);
+        String scheduleText = schedule + (adaptiveBatch == null
+                ? String.format(Locale.ROOT, " (over a run of %,d steps)", totalSteps)
+                : String.format(Locale.ROOT, " (over %,d epochs of %,d steps of the initial batch %d)", epochs, perEpoch, effective))
                 + String.format(Locale.ROOT, "; %d epoch(s) of %,d steps%s", epochs, perEpoch,
-                steps != null ? ", stopping at step " + steps : "");
-        String planText = Planning.describe(chosen, setup.model, graph, planned, setup.batch.size() + " of " + n + " samples",
-                describe(optimizer), scheduleText);
+                steps != null ? ", stopping at step " + steps : "")
+                + (adaptiveBatch == null ? "" : ", fewer as the batch grows");
+        String regime = adaptiveBatch == null ? setup.batch.size() + " of " + n + " samples"
+                : "adaptive: from " + effective + " up to " + cap + " of " + n + " samples; the plan is for " + cap;
+        String planText = Planning.describe(chosen, setup.model, graph, planned, regime, describe(optimizer), scheduleText);
 
         Files.createDirectories(outDir);
         Files.createDirectories(ckptDir);
@@ -183,6 +216,8 @@ final class TrainCommand implements Callable<Integer> {
                 .batch(setup.batch.size())
                 .microBatch(decision.microBatch())
                 .seed(seed)
+                .measureNoiseScale(noiseScale)
+                .adaptiveBatch(adaptiveBatch == null ? null : AdaptiveBatch.upTo(cap))
                 .listener(relay)
                 .build()) {
             planText += System.lineSeparator() + t.report(n);
@@ -201,10 +236,20 @@ final class TrainCommand implements Callable<Integer> {
             long firstStep = t.step();
             RunSummary run = new RunSummary();
             try (RunLog log = new RunLog(outDir, resume ? t.step() : -1);
-                 Progress progress = new Progress(stderr, terminal, firstStep, totalSteps, epochs, progressSeconds * 1000L)) {
+                 Progress progress = new Progress(stderr, terminal, firstStep, totalSteps, epochs, progressSeconds * 1000L,
+                         adaptiveBatch == null ? -1 : t.samplesSeen(), (long) epochs * n)) {
                 relay.add(log);
                 relay.add(progress);
                 relay.add(run);
+                relay.add(new BatchListener() {
+                    @Override
+                    public void onBatchChange(BatchChange c) {
+                        progress.interrupt(() -> {
+                            stdout.printf(Locale.ROOT, "batch       %s%n", c.describe());
+                            stdout.flush();
+                        });
+                    }
+                });
                 long lastEvaluated = -1;
                 LossResult testResult = null;
                 while (t.epoch() < epochs && t.step() < maxSteps) {
@@ -217,10 +262,13 @@ final class TrainCommand implements Callable<Integer> {
                         lastEvaluated = t.step();
                         RunLog.Epoch row = log.epoch(e + 1, t.step(), testResult.mean(), testResult.accuracy());
                         t.save(ckpt);
+                        String noise = Double.isNaN(row.noiseScale()) ? ""
+                                : String.format(Locale.ROOT, "  B_simple %.0f", row.noiseScale());
+                        String batchNow = adaptiveBatch == null ? "" : "  batch " + row.batch();
                         progress.interrupt(() -> {
                             stdout.printf(Locale.ROOT, "epoch %d/%d  step %,d  train loss %.4f acc %.4f  test loss %.4f acc %.4f"
-                                            + "  %.1f s%n", row.epoch(), epochs, row.step(), row.trainLoss(), row.trainAccuracy(),
-                                    row.testLoss(), row.testAccuracy(), log.elapsed());
+                                            + "%s%s  %.1f s%n", row.epoch(), epochs, row.step(), row.trainLoss(), row.trainAccuracy(),
+                                    row.testLoss(), row.testAccuracy(), noise, batchNow, log.elapsed());
                             stdout.flush();
                         });
                     }
@@ -246,9 +294,9 @@ final class TrainCommand implements Callable<Integer> {
                 s.put("seed", seed);
                 s.put("train_samples", n);
                 s.put("test_samples", test.size());
-                s.put("effective_batch", decision.effectiveBatch());
+                s.put("effective_batch", effective);
                 s.put("micro_batch", decision.microBatch());
-                s.put("accumulation_steps", decision.accumulationSteps());
+                s.put("accumulation_steps", (effective + decision.microBatch() - 1) / decision.microBatch());
                 s.put("micro_batch_chosen_by", planned.chosenByPlanner() ? "planner" : "--micro-batch");
                 s.put("memory_budget_bytes", budget.bytes());
                 s.put("memory_budget_source", budget.source());
@@ -260,6 +308,41 @@ final class TrainCommand implements Callable<Integer> {
                 s.put("samples_this_run", run.samples);
                 s.put("resumed", resume);
                 s.put("final_train_loss", run.lastLoss);
+                double noiseNow = t.noiseScale().map(x -> x.simple()).orElse(Double.NaN);
+                s.put("noise_scale", finiteOrNull(noiseNow));
+                s.put("noise_scale_measured", t.noiseScale().map(x -> x.count()).orElse(0L) == 0 ? "not measured"
+                        : noiseScale || adaptiveBatch != null ? "every step (single-pass steps split in two)"
+                        : "on steps of two or more micro-batches");
+                List<Map<String, Object>> epochNoise = new ArrayList<>();
+                for (RunLog.Epoch ep : log.epochs()) {
+                    Map<String, Object> e = new LinkedHashMap<>();
+                    e.put("epoch", ep.epoch());
+                    e.put("step", ep.step());
+                    e.put("batch", ep.batch());
+                    e.put("noise_scale", finiteOrNull(ep.noiseScale()));
+                    epochNoise.add(e);
+                }
+                s.put("noise_scale_per_epoch", epochNoise);
+                s.put("final_effective_batch", t.effectiveBatch(n));
+                s.put("final_accumulation_steps", t.accumulationSteps(n));
+                if (adaptiveBatch != null) {
+                    Map<String, Object> a = new LinkedHashMap<>();
+                    a.put("max_batch", cap);
+                    a.put("interval_steps", t.adaptiveBatch().orElseThrow().interval());
+                    a.put("learning_rate_rule", "not rescaled (Smith et al. 2017); schedule followed in epochs");
+                    List<Map<String, Object>> changes = new ArrayList<>();
+                    for (BatchChange c : run.changes) {
+                        Map<String, Object> m = new LinkedHashMap<>();
+                        m.put("step", c.step());
+                        m.put("samples", c.samples());
+                        m.put("from", c.from());
+                        m.put("to", c.to());
+                        m.put("noise_scale", finiteOrNull(c.noiseScale()));
+                        changes.add(m);
+                    }
+                    a.put("changes_this_run", changes);
+                    s.put("adaptive_batch", a);
+                }
                 s.put("test_loss", testResult.mean());
                 s.put("test_accuracy", testResult.accuracy());
                 s.put("train_seconds", trainSeconds);
@@ -276,7 +359,8 @@ final class TrainCommand implements Callable<Integer> {
                 if (tests.isEmpty() || tests.get(tests.size() - 1).step() != t.step()) {
                     tests.add(new Plot.TestPoint(t.step(), testResult.mean(), testResult.accuracy()));
                 }
-                Plot.write(outDir.resolve(PLOT_FILE), setup.model + ", batch " + setup.batch + ", " + optimizer.name(), log.steps(),
+                Plot.write(outDir.resolve(PLOT_FILE), setup.model + ", batch " + setup.batch
+                        + (adaptiveBatch == null ? "" : " adaptive to " + t.effectiveBatch(n)) + ", " + optimizer.name(), log.steps(),
                         tests);
                 summary = s;
 
@@ -286,6 +370,14 @@ final class TrainCommand implements Callable<Integer> {
                 stdout.printf(Locale.ROOT, "time        %.1f s training (%,d steps, %,d samples this run), %.1f s in all%n",
                         trainSeconds, t.step() - firstStep, run.samples, wall);
                 stdout.printf(Locale.ROOT, "throughput  %,.0f samples/s (%s)%n", throughput, backend.name());
+                if (Double.isFinite(noiseNow)) {
+                    stdout.printf(Locale.ROOT, "noise scale B_simple %.0f at the end (smoothed; per epoch in epochs.csv, per step in"
+                            + " metrics.csv)%n", noiseNow);
+                }
+                if (adaptiveBatch != null) {
+                    stdout.printf(Locale.ROOT, "batch       adaptive: %d change(s) this run, now %,d = %d x %d%n", run.changes.size(),
+                            t.effectiveBatch(n), t.accumulationSteps(n), t.microBatch());
+                }
                 stdout.printf(Locale.ROOT, "memory      measured peak %s, predicted %s, budget %s%n", Budget.human(measuredPeak),
                         Budget.human(decision.predictedPeakBytes()), Budget.human(budget.bytes()));
                 stdout.printf("wrote       %s: metrics.csv, epochs.csv, plan.txt, summary.json, %s; checkpoint %s%n", outDir,
@@ -318,8 +410,12 @@ final class TrainCommand implements Callable<Integer> {
         return o.name() + " lr " + o.lr() + decay;
     }
 
+    private static Object finiteOrNull(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+
     /** Forwards training events to listeners added after the trainer was built. */
-    private static final class Relay implements TrainingListener {
+    private static final class Relay implements BatchListener {
         private final List<TrainingListener> targets = new ArrayList<>();
 
         void add(TrainingListener l) {
@@ -339,13 +435,37 @@ final class TrainCommand implements Callable<Integer> {
                 l.onEpoch(epoch, loss, accuracy);
             }
         }
+
+        @Override
+        public void onEpochEnd(EpochMetrics m) {
+            for (TrainingListener l : targets) {
+                if (l instanceof BatchListener b) {
+                    b.onEpochEnd(m);
+                }
+            }
+        }
+
+        @Override
+        public void onBatchChange(BatchChange c) {
+            for (TrainingListener l : targets) {
+                if (l instanceof BatchListener b) {
+                    b.onBatchChange(c);
+                }
+            }
+        }
     }
 
     /** Totals of this run. */
-    private static final class RunSummary implements TrainingListener {
+    private static final class RunSummary implements BatchListener {
         long samples;
         long trainNanos;
         double lastLoss = Double.NaN;
+        final List<BatchChange> changes = new ArrayList<>();
+
+        @Override
+        public void onBatchChange(BatchChange c) {
+            changes.add(c);
+        }
 
         @Override
         public void onStep(StepMetrics m) {

@@ -24,6 +24,10 @@ final class Cli {
             return (PlanCommand) commandLine.getSubcommands().get("plan").getCommand();
         }
 
+        AdviseCommand advise() {
+            return (AdviseCommand) commandLine.getSubcommands().get("advise").getCommand();
+        }
+
         @Override
         public String toString() {
             return "exit " + code + "\n--- out\n" + out + "\n--- err\n" + err;

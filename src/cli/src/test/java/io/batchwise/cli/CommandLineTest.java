@@ -18,13 +18,13 @@ class CommandLineTest {
     void helpForEachCommand() {
         Cli.Result top = Cli.run("--help");
         assertEquals(0, top.code(), top.toString());
-        assertTrue(top.out().contains("train") && top.out().contains("plan"), top.toString());
+        assertTrue(top.out().contains("train") && top.out().contains("plan") && top.out().contains("advise"), top.toString());
 
         Cli.Result train = Cli.run("train", "--help");
         assertEquals(0, train.code(), train.toString());
         for (String flag : new String[] {"--model", "--data", "--batch", "--micro-batch", "--memory-budget", "--backend",
                 "--optimizer", "--lr", "--schedule", "--epochs", "--steps", "--train-limit", "--seed", "--checkpoint",
-                "--resume", "--out"}) {
+                "--resume", "--out", "--noise-scale", "--adaptive-batch"}) {
             assertTrue(train.out().contains(flag), flag + " missing from help:\n" + train.out());
         }
         assertTrue(train.out().contains("Default: lenet") && train.out().contains("Default: adam"), train.out());
@@ -32,13 +32,21 @@ class CommandLineTest {
         Cli.Result plan = Cli.run("plan", "--help");
         assertEquals(0, plan.code(), plan.toString());
         assertTrue(plan.out().contains("--memory-budget"), plan.out());
+
+        Cli.Result advise = Cli.run("advise", "--help");
+        assertEquals(0, advise.code(), advise.toString());
+        for (String flag : new String[] {"--model", "--data", "--batch", "--micro-batch", "--memory-budget", "--backend",
+                "--optimizer", "--lr", "--train-limit", "--seed", "--probe-steps", "--probe-seconds"}) {
+            assertTrue(advise.out().contains(flag), flag + " missing from advise help:\n" + advise.out());
+        }
+        assertTrue(advise.out().contains("B_simple") && advise.out().contains("linear scaling"), advise.out());
     }
 
     @Test
     void noCommandIsAnError() {
         Cli.Result r = Cli.run();
         assertEquals(2, r.code(), r.toString());
-        assertTrue(r.err().contains("train or plan"), r.toString());
+        assertTrue(r.err().contains("train, plan or advise"), r.toString());
     }
 
     @ParameterizedTest
@@ -57,6 +65,8 @@ class CommandLineTest {
         "--train-limit, 0",
         "--seed, one",
         "--weight-decay, -0.1",
+        "--adaptive-batch, 0",
+        "--adaptive-batch, -5",
     })
     void badValueNamesTheFlag(String flag, String value) {
         Cli.Result r = Cli.run("train", flag, value, "--out", tmp.toString());
@@ -64,6 +74,29 @@ class CommandLineTest {
         assertTrue(r.err().contains("'" + flag + "'"), "error should name " + flag + ":\n" + r);
         assertTrue(r.err().contains(value), r.toString());
         assertTrue(r.err().contains("batchwise train --help"), r.toString());
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "--probe-steps, 0",
+        "--probe-seconds, -1",
+        "--batch, 1",
+        "--micro-batch, none",
+    })
+    void adviseBadValueNamesTheFlag(String flag, String value) {
+        Cli.Result r = Cli.run("advise", flag, value, "--data", tmp.resolve("none").toString());
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("'" + flag + "'"), "error should name " + flag + ":\n" + r);
+        assertTrue(r.err().contains("batchwise advise --help"), r.toString());
+    }
+
+    @Test
+    void adaptiveCapBelowTheBatchIsRefused() {
+        Path data = Cli.dataOrSkip();
+        Cli.Result r = Cli.run("train", "--batch", "64", "--adaptive-batch", "32", "--backend", "reference", "--train-limit", "100",
+                "--data", data.toString(), "--out", tmp.toString());
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("'--adaptive-batch'") && r.err().contains("less than the effective batch 64"), r.toString());
     }
 
     @Test

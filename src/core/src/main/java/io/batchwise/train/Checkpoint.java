@@ -19,17 +19,24 @@ import java.util.zip.CRC32;
 
 /**
  * The checkpoint file: weights, BatchNorm state, optimizer state and the run's position (step,
- * epoch, batch within the epoch, samples seen, seed), which together fix the data order, the
- * dropout seeds and the schedule. Layout (big-endian):
+ * epoch, samples done in the epoch, samples seen, seed), which together fix the data order, the
+ * dropout seeds and the schedule; and what later steps depend on besides: the adaptive batch (current
+ * and initial effective batch, step of the last change) and the noise scale's moving averages.
+ * Layout (big-endian), version 2:
  * <pre>
- * "BWCKPT01" | graph fingerprint (8) | optimizer name (UTF) | seed, step, epoch, batchInEpoch, samples (8 each)
+ * "BWCKPT02" | graph fingerprint (8) | optimizer name (UTF) | seed, step, epoch, offsetInEpoch, samples (8 each)
+ * | currentBatch, initialBatch (4 each; 0 = fixed batch), lastBatchChange (8)
+ * | noise scale: present (1) [+ |G|^2 average, tr(Sigma) average, weight, measurements (8-byte doubles)]
  * | values: count (8) + floats | state: count + floats | slots (4) | per slot: count + floats | CRC32 of all before (8)
  * </pre>
+ * Version 1 ("BWCKPT01": no adaptive or noise-scale fields, the position in batches of the effective
+ * batch instead of samples) is still read; its run resumes with the noise scale measured afresh.
  * Written to a temporary file, forced to disk, then renamed over the target. Read whole and checked
  * (magic, checksum, fingerprint, sizes) before anything is written into the trainer.
  */
 final class Checkpoint {
-    private static final byte[] MAGIC = "BWCKPT01".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MAGIC = "BWCKPT02".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MAGIC_V1 = "BWCKPT01".getBytes(StandardCharsets.US_ASCII);
 
     private Checkpoint() {
     }
@@ -41,8 +48,19 @@ final class Checkpoint {
         out.writeLong(fingerprint(t.parameters()));
         out.writeUTF(t.optimizer().name());
         out.writeLong(t.seed());
-        for (long p : t.position()) {
-            out.writeLong(p);
+        long[] p = t.position();
+        for (int i = 0; i < 4; i++) {
+            out.writeLong(p[i]);
+        }
+        out.writeInt((int) p[4]);
+        out.writeInt((int) p[5]);
+        out.writeLong(p[6]);
+        NoiseScale noise = t.noiseScaleState();
+        out.writeBoolean(noise != null);
+        if (noise != null) {
+            for (double v : noise.state()) {
+                out.writeDouble(v);
+            }
         }
         writeFloats(out, t.parameters().values().toArray());
         writeFloats(out, t.parameters().state().toArray());
@@ -74,8 +92,13 @@ final class Checkpoint {
 
     static void read(Path file, Trainer t) throws IOException {
         byte[] all = Files.readAllBytes(file);
-        if (all.length < MAGIC.length + 8 || !java.util.Arrays.equals(all, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-            throw new IOException(file + " is not a Batchwise checkpoint (no BWCKPT01 header at offset 0)");
+        boolean v1 = all.length >= MAGIC.length && java.util.Arrays.equals(all, 0, MAGIC.length, MAGIC_V1, 0, MAGIC.length);
+        if (all.length < MAGIC.length + 8
+                || !(v1 || java.util.Arrays.equals(all, 0, MAGIC.length, MAGIC, 0, MAGIC.length))) {
+            String head = new String(all, 0, Math.min(all.length, MAGIC.length), StandardCharsets.US_ASCII);
+            throw new IOException(file + " is not a Batchwise checkpoint (no BWCKPT02 or BWCKPT01 header at offset 0)"
+                    + (head.length() == MAGIC.length && head.startsWith("BWCKPT")
+                    ? "; its header " + head + " is a version this Batchwise cannot read" : ""));
         }
         ByteBuffer buf = ByteBuffer.wrap(all);
         CRC32 crc = new CRC32();
@@ -100,9 +123,27 @@ final class Checkpoint {
             if (seed != t.seed()) {
                 throw new IOException(file + " was written by a run with seed " + seed + ", this trainer has seed " + t.seed());
             }
-            long[] position = new long[4];
+            long[] position = new long[7];
             for (int i = 0; i < 4; i++) {
                 position[i] = buf.getLong();
+            }
+            double[] noise = null;
+            if (!v1) {
+                int at = buf.position();
+                position[4] = buf.getInt();
+                position[5] = buf.getInt();
+                position[6] = buf.getLong();
+                boolean adaptive = t.adaptiveBatch().isPresent();
+                if (position[4] != 0 && !adaptive) {
+                    throw new IOException(file + " was written by an adaptive-batch run (effective batch " + position[4]
+                            + " at offset " + at + "); resume it with the adaptive batch switched on");
+                }
+                if (buf.get() != 0) {
+                    noise = new double[4];
+                    for (int i = 0; i < 4; i++) {
+                        noise[i] = buf.getDouble();
+                    }
+                }
             }
             float[] values = readFloats(buf, p.values().size(), file, "parameter");
             float[] state = readFloats(buf, p.state().size(), file, "state");
@@ -124,7 +165,19 @@ final class Checkpoint {
             for (int i = 0; i < n; i++) {
                 slots[i].write(slotValues[i]);
             }
-            t.position(position);
+            if (v1) {
+                t.legacyPosition(position[0], (int) position[1], (int) position[2], position[3]);
+            } else {
+                t.position(position);
+            }
+            NoiseScale ns = t.noiseScaleState();
+            if (ns != null) {
+                if (noise != null) {
+                    ns.state(noise);
+                } else {
+                    ns.reset();
+                }
+            }
         } catch (BufferUnderflowException e) {
             throw new IOException(file + " ends early at offset " + buf.position(), e);
         }

@@ -67,4 +67,26 @@ public final class NoiseScale {
     public long count() {
         return samples;
     }
+
+    /** The decay it was built with. */
+    public double decay() {
+        return decay;
+    }
+
+    // --- package-private: the state a checkpoint keeps, so a resumed run measures on exactly as before ---
+
+    double[] state() {
+        return new double[] {gradSquared, trace, weight, samples};
+    }
+
+    void state(double[] s) {
+        gradSquared = s[0];
+        trace = s[1];
+        weight = s[2];
+        samples = (long) s[3];
+    }
+
+    void reset() {
+        state(new double[4]);
+    }
 }

@@ -41,6 +41,11 @@ import org.slf4j.LoggerFactory;
  * <p>BatchNorm normalises with the statistics of each micro-batch ("ghost" batch norm); when
  * {@code k > 1} that differs from one big batch, and {@link #report()} says so.
  *
+ * <p>Gradient noise scale: every step with {@code k >= 2} also measures B_simple from the first
+ * micro-batch's gradient and the accumulated one ({@link NoiseScale}); {@link Builder#measureNoiseScale}
+ * measures it on single-pass steps too, by splitting them into two halves. {@link Builder#adaptiveBatch}
+ * grows the effective batch toward it during training ({@link AdaptiveBatch}).
+ *
  * <p>Life cycle: {@link Builder#build()} allocates parameters (initialised from the seed) and
  * optimizer state on the backend; executors per micro-batch size are compiled on first use and
  * reused; {@link #close()} frees them all. Not thread-safe.
@@ -62,6 +67,9 @@ public final class Trainer implements AutoCloseable {
     private final double clipNorm;
     private final List<TrainingListener> listeners;
     private final NoiseScale noiseScale;
+    private final boolean splitSinglePass; // measure the noise scale on k = 1 steps by splitting them in two
+    private final int noiseEvery; // measure on steps 1, 1 + n, 1 + 2n, ...
+    private final AdaptiveBatch adaptive;
 
     private final Parameters parameters;
     private final Tensor[] optimizerState;
@@ -74,8 +82,13 @@ public final class Trainer implements AutoCloseable {
     // Position of the run: everything a resume needs besides the buffers.
     private long step;
     private int epoch;
-    private int batchInEpoch;
+    private int offsetInEpoch; // samples of this epoch's order already trained on
+    private int legacyBatchInEpoch = -1; // from a version-1 checkpoint, turned into an offset once the dataset is known
     private long samplesSeen;
+    // Adaptive batch: the current and initial effective batch (0 until the first fit), the step of the last change.
+    private int currentBatch;
+    private int initialBatch;
+    private long lastBatchChange;
 
     private Trainer(Builder b) {
         this.graph = b.graph;
@@ -92,6 +105,9 @@ public final class Trainer implements AutoCloseable {
         this.clipNorm = b.clipNorm;
         this.listeners = List.copyOf(b.listeners);
         this.noiseScale = b.noiseScaleDecay >= 0 ? new NoiseScale(b.noiseScaleDecay) : null;
+        this.adaptive = b.adaptive;
+        this.splitSinglePass = b.measureNoiseScale || b.adaptive != null;
+        this.noiseEvery = b.noiseEvery;
         this.parameters = backend.createParameters(graph, DataType.FLOAT32).initialize(seed);
         long n = parameters.layout().trainableSize();
         this.optimizerState = new Tensor[optimizer.stateSlots()];
@@ -103,7 +119,7 @@ public final class Trainer implements AutoCloseable {
             close();
             throw e;
         }
-        this.updater = new Updater(optimizer, n);
+        this.updater = new Updater(optimizer, n, backend.vectors());
     }
 
     public static Builder builder(Graph graph, Backend backend) {
@@ -139,13 +155,32 @@ public final class Trainer implements AutoCloseable {
         return step;
     }
 
+    /** Samples trained on so far in the run. */
+    public long samplesSeen() {
+        return samplesSeen;
+    }
+
+    /** The adaptive-batch policy; empty when the effective batch is fixed. */
+    public java.util.Optional<AdaptiveBatch> adaptiveBatch() {
+        return java.util.Optional.ofNullable(adaptive);
+    }
+
     public int epoch() {
         return epoch;
     }
 
-    /** Effective batch for a training set of {@code datasetSize} samples. */
+    /**
+     * Effective batch for a training set of {@code datasetSize} samples: the one the next step takes
+     * (with an {@link AdaptiveBatch}, the current one, which grows as training runs).
+     */
     public int effectiveBatch(int datasetSize) {
-        return batchSize.resolve(datasetSize);
+        return adaptive != null && currentBatch > 0 ? Math.min(currentBatch, datasetSize) : batchSize.resolve(datasetSize);
+    }
+
+    /** The batch the memory planner plans for: the effective batch, or the largest it may grow to. */
+    private int planningBatch(int datasetSize) {
+        return adaptive != null ? Math.max(effectiveBatch(datasetSize), Math.min(adaptive.maxBatch(), datasetSize))
+                : effectiveBatch(datasetSize);
     }
 
     /**
@@ -154,7 +189,7 @@ public final class Trainer implements AutoCloseable {
      * micro-batch was given explicitly.
      */
     public java.util.Optional<MemoryPlanner.Decision> plan(int datasetSize) {
-        ensureMicroBatch(effectiveBatch(datasetSize));
+        ensureMicroBatch(planningBatch(datasetSize));
         return java.util.Optional.ofNullable(decision);
     }
 
@@ -170,20 +205,31 @@ public final class Trainer implements AutoCloseable {
     /** Micro-batches per full effective batch: {@code k = ceil(B / b)}. */
     public int accumulationSteps(int datasetSize) {
         int big = effectiveBatch(datasetSize);
-        ensureMicroBatch(big);
+        ensureMicroBatch(planningBatch(datasetSize));
         return (big + microBatch - 1) / microBatch;
     }
 
     /** A few lines on how this trainer splits and normalises its batches. */
     public String report(int datasetSize) {
         int big = effectiveBatch(datasetSize);
-        ensureMicroBatch(big);
+        ensureMicroBatch(planningBatch(datasetSize));
         int k = accumulationSteps(datasetSize);
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("effective batch %d (%s), micro-batch %d, accumulation steps %d%n", big, batchSize, microBatch, k));
+        if (adaptive != null) {
+            sb.append(String.format("adaptive batch: grows toward the measured noise scale B_simple, up to %d, at most every %d"
+                            + " steps; learning rate not rescaled (Smith et al. 2017), schedule followed in epochs%n",
+                    Math.min(adaptive.maxBatch(), datasetSize), adaptive.interval()));
+        }
+        if (noiseScale != null) {
+            String when = noiseEvery == 1 ? "every step" : "every " + noiseEvery + " steps";
+            sb.append(k > 1 ? String.format("noise scale: measured %s from the first micro-batch and the accumulated gradient%n", when)
+                    : splitSinglePass ? String.format("noise scale: measured %s by splitting the single-pass step into two halves%n", when)
+                    : String.format("noise scale: not measured (one micro-batch per step)%n"));
+        }
         sb.append(String.format("loss: sum over each micro-batch, scaled once by 1/(%d x %d terms)%n", big,
                 loss.termsPerSample(graph.output().outputShape())));
-        if (k > 1 && graph.nodes().stream().anyMatch(n -> n.layer() instanceof BatchNorm)) {
+        if ((k > 1 || splitSinglePass) && graph.nodes().stream().anyMatch(n -> n.layer() instanceof BatchNorm)) {
             sb.append(String.format("BatchNorm: ghost statistics over each micro-batch of %d, not over the effective batch of %d%n",
                     microBatch, big));
         }
@@ -195,28 +241,79 @@ public final class Trainer implements AutoCloseable {
      * taken in total, whichever comes first; resumes mid-epoch after {@link #restore}.
      */
     public void fit(Dataset data, int epochs, long maxSteps) {
+        fit(data, epochs, maxSteps, null);
+    }
+
+    /** {@link #fit(Dataset, int, long)} that also stops (between steps) once {@code stop} says so. */
+    void fit(Dataset data, int epochs, long maxSteps, java.util.function.BooleanSupplier stop) {
         checkData(data);
         int n = data.size();
-        int big = effectiveBatch(n);
-        ensureMicroBatch(big);
-        int batches = dropLast ? n / big : (n + big - 1) / big;
+        start(n);
+        ensureMicroBatch(planningBatch(n));
         while (epoch < epochs && step < maxSteps) {
             int[] order = order(n, epoch);
             LossResult sum = LossResult.ZERO;
-            while (batchInEpoch < batches && step < maxSteps) {
-                int from = batchInEpoch * big;
-                StepMetrics m = trainBatch(data, order, from, Math.min(big, n - from));
+            while (!epochDone(n) && step < maxSteps && (stop == null || !stop.getAsBoolean())) {
+                int count = Math.min(effectiveBatch(n), n - offsetInEpoch);
+                StepMetrics m = trainBatch(data, order, offsetInEpoch, count);
                 sum = sum.plus(new LossResult(m.loss() * m.batch(), m.batch(), m.batch(), Math.round(m.accuracy() * m.batch())));
-                batchInEpoch++;
+                offsetInEpoch += count;
+                adapt(n);
             }
-            if (batchInEpoch < batches) {
-                return; // stopped by maxSteps mid-epoch
+            if (!epochDone(n)) {
+                return; // stopped by maxSteps (or stop) mid-epoch
             }
+            EpochMetrics em = new EpochMetrics(epoch, step, samplesSeen, effectiveBatch(n), microBatch, sum.mean(), sum.accuracy(),
+                    noiseScale == null ? Double.NaN : noiseScale.simple(), noiseScale == null ? 0 : noiseScale.count());
             for (TrainingListener l : listeners) {
                 l.onEpoch(epoch, sum.mean(), sum.accuracy());
+                if (l instanceof BatchListener b) {
+                    b.onEpochEnd(em);
+                }
             }
             epoch++;
-            batchInEpoch = 0;
+            offsetInEpoch = 0;
+        }
+    }
+
+    /** Whether this epoch's samples are used up (with drop-last: fewer left than one effective batch). */
+    private boolean epochDone(int n) {
+        int remaining = n - offsetInEpoch;
+        return remaining <= 0 || (dropLast && remaining < effectiveBatch(n));
+    }
+
+    /** Settles what depends on the dataset size: the adaptive batch's start, a version-1 checkpoint's position. */
+    private void start(int n) {
+        if (legacyBatchInEpoch >= 0) {
+            offsetInEpoch = (int) Math.min(n, (long) legacyBatchInEpoch * batchSize.resolve(n));
+            legacyBatchInEpoch = -1;
+        }
+        if (adaptive != null && currentBatch == 0) {
+            currentBatch = batchSize.resolve(n);
+            initialBatch = currentBatch;
+            lastBatchChange = step;
+        }
+    }
+
+    /** After a step: grows the effective batch when the {@link AdaptiveBatch} rule says so. */
+    private void adapt(int n) {
+        if (adaptive == null || noiseScale.count() == 0 || step - lastBatchChange < adaptive.interval()) {
+            return;
+        }
+        int limit = Math.max(1, Math.min(adaptive.maxBatch(), n));
+        double b = noiseScale.simple();
+        int next = adaptive.next(currentBatch, microBatch, b, limit);
+        if (next == currentBatch) {
+            return;
+        }
+        BatchChange c = new BatchChange(step, epoch, samplesSeen, currentBatch, next, microBatch, (next + microBatch - 1) / microBatch, b);
+        currentBatch = next;
+        lastBatchChange = step;
+        LOG.info(c.describe());
+        for (TrainingListener l : listeners) {
+            if (l instanceof BatchListener bl) {
+                bl.onBatchChange(c);
+            }
         }
     }
 
@@ -260,8 +357,11 @@ public final class Trainer implements AutoCloseable {
         int k = 0;
         double firstSquared = 0;
         int first = 0;
-        for (int off = 0; off < count; off += microBatch) {
-            int m = Math.min(microBatch, count - off);
+        boolean measure = noiseScale != null && step % noiseEvery == 0;
+        // A single-pass step split in two for the noise scale: exact (accumulation is), dropout keyed by position.
+        int micro = measure && splitSinglePass && count >= 2 && count <= microBatch ? (count + 1) / 2 : microBatch;
+        for (int off = 0; off < count; off += micro) {
+            int m = Math.min(micro, count - off);
             Executor exec = executor(m);
             float[] x = inputBuffer(m, data.sampleShape());
             data.copyInputs(indices, from + off, m, x);
@@ -269,7 +369,7 @@ public final class Trainer implements AutoCloseable {
             exec.forward(Pass.training(stepSeed, off));
             total = total.plus(exec.loss(loss, data.targets(indices, from + off, m), scale));
             exec.backward(off == 0 ? GradientMode.OVERWRITE : GradientMode.ACCUMULATE);
-            if (off == 0 && m < count && noiseScale != null) {
+            if (off == 0 && m < count && measure) {
                 // The buffer holds (1 / count) x the sum over these m samples: x count/m is their mean gradient.
                 firstSquared = updater.loadGradients(parameters.gradients()) * ((double) count / m) * ((double) count / m);
                 first = m;
@@ -285,7 +385,8 @@ public final class Trainer implements AutoCloseable {
             // torch.nn.utils.clip_grad_norm_: g *= maxNorm / (norm + 1e-6)
             updater.scaleGradients(parameters.gradients(), clipNorm / (norm + 1e-6));
         }
-        double lr = optimizer.lr() * schedule.factor(step);
+        // With an adaptive batch the schedule runs in epochs: steps of the initial batch (see AdaptiveBatch).
+        double lr = optimizer.lr() * schedule.factor(adaptive != null && initialBatch > 0 ? samplesSeen / initialBatch : step);
         step++;
         updater.step(parameters.values(), optimizerState, step, lr);
         samplesSeen += count;
@@ -371,15 +472,30 @@ public final class Trainer implements AutoCloseable {
         return seed;
     }
 
+    /** step, epoch, offset in the epoch (samples), samples seen, current batch, initial batch, step of the last change. */
     long[] position() {
-        return new long[] {step, epoch, batchInEpoch, samplesSeen};
+        return new long[] {step, epoch, offsetInEpoch, samplesSeen, currentBatch, initialBatch, lastBatchChange};
     }
 
     void position(long[] p) {
         step = p[0];
         epoch = (int) p[1];
-        batchInEpoch = (int) p[2];
+        offsetInEpoch = (int) p[2];
         samplesSeen = p[3];
+        currentBatch = (int) p[4];
+        initialBatch = (int) p[5];
+        lastBatchChange = p[6];
+        legacyBatchInEpoch = -1;
+    }
+
+    /** A version-1 checkpoint's position: the epoch's progress in batches of the (fixed) effective batch. */
+    void legacyPosition(long step, int epoch, int batchInEpoch, long samples) {
+        position(new long[] {step, epoch, 0, samples, 0, 0, step});
+        legacyBatchInEpoch = batchInEpoch;
+    }
+
+    NoiseScale noiseScaleState() {
+        return noiseScale;
     }
 
     // --- internals ---
@@ -471,6 +587,9 @@ public final class Trainer implements AutoCloseable {
         private double clipNorm;
         private final List<TrainingListener> listeners = new ArrayList<>();
         private double noiseScaleDecay = 0.95;
+        private boolean measureNoiseScale;
+        private int noiseEvery = 1;
+        private AdaptiveBatch adaptive;
 
         private Builder(Graph graph, Backend backend) {
             this.graph = Objects.requireNonNull(graph, "graph");
@@ -550,6 +669,42 @@ public final class Trainer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Also measure the noise scale on steps that fit in one micro-batch, by running each as two
+         * micro-batches of half the samples (exact, since accumulation is; BatchNorm then uses the
+         * halves' statistics). Costs the throughput difference between one pass and two half passes.
+         */
+        public Builder measureNoiseScale(boolean always) {
+            this.measureNoiseScale = always;
+            return this;
+        }
+
+        /**
+         * Measure the noise scale on every {@code n}-th step only (steps 1, 1 + n, ...; default 1, every
+         * step): divides its cost (one more pass over the gradients, or the split of a single-pass step)
+         * by {@code n}. The estimate stays unbiased; its moving averages then span {@code n} times the steps.
+         */
+        public Builder noiseScaleEvery(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("noise-scale interval must be at least 1 step, got " + n);
+            }
+            this.noiseEvery = n;
+            return this;
+        }
+
+        /**
+         * Grow the effective batch during training toward the measured noise scale, keeping the
+         * micro-batch and raising the accumulation steps (see {@link AdaptiveBatch} for the rule and
+         * the learning rate); {@code null} (default) keeps it fixed. With a memory budget the planner
+         * plans the micro-batch for the largest batch it may grow to. Measures the noise scale on
+         * every step, or every {@link #noiseScaleEvery} steps (splitting single-pass steps as
+         * {@link #measureNoiseScale} does).
+         */
+        public Builder adaptiveBatch(AdaptiveBatch policy) {
+            this.adaptive = policy;
+            return this;
+        }
+
         public Builder listener(TrainingListener l) {
             listeners.add(Objects.requireNonNull(l));
             return this;
@@ -571,6 +726,9 @@ public final class Trainer implements AutoCloseable {
             }
             if (!missing.isEmpty()) {
                 throw new IllegalStateException("Trainer needs " + String.join(", ", missing));
+            }
+            if (adaptive != null && noiseScaleDecay < 0) {
+                throw new IllegalStateException("an adaptive batch needs the noise scale: noiseScaleDecay is " + noiseScaleDecay);
             }
             if (graph.inputs().size() != 1) {
                 throw new IllegalArgumentException("Trainer trains graphs with one input; this one has " + graph.inputs().size());

@@ -33,4 +33,21 @@ class NoiseScaleTest {
         assertEquals(3, n.gradientNormSquared(), 1e-12);
         assertEquals(-2, n.traceCovariance(), 1e-12);
     }
+
+    /** A checkpoint keeps the averages: a restored estimator continues exactly as the original. */
+    @Test
+    void stateRoundTrips() {
+        NoiseScale a = new NoiseScale(0.9);
+        a.add(80, 8, 12, 64);
+        a.add(70, 8, 11, 64);
+        NoiseScale b = new NoiseScale(0.9);
+        b.state(a.state());
+        a.add(90, 8, 13, 64);
+        b.add(90, 8, 13, 64);
+        assertEquals(a.simple(), b.simple(), 0);
+        assertEquals(3, b.count());
+        b.reset();
+        assertEquals(0, b.count());
+        assertTrue(Double.isNaN(b.simple()));
+    }
 }

@@ -1,0 +1,137 @@
+package io.batchwise.cli;
+
+import io.batchwise.Graph;
+import io.batchwise.backend.Backend;
+import io.batchwise.loss.SoftmaxCrossEntropy;
+import io.batchwise.models.Models;
+import io.batchwise.plan.Budget;
+import io.batchwise.train.Advisor;
+import io.batchwise.train.InMemoryDataset;
+import io.batchwise.train.Optimizer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code batchwise advise}: which effective batch to train with. A short probe run measures the
+ * gradient noise scale B_simple; with the memory planner's largest micro-batch it gives a recommended
+ * effective batch and its learning rate ({@link Advisor}), and the reasons in a few lines.
+ */
+@Command(name = "advise", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Recommend an effective batch and its learning rate: the memory planner gives the largest micro-batch"
+                + " that fits, a short probe run (--probe-steps, --probe-seconds) measures the gradient noise scale B_simple"
+                + " (McCandlish et al. 2018), and the learning rate follows the linear scaling rule with a warm-up.", ""},
+        footer = {"", "--batch is the probe's batch and the batch --lr was tuned for (default the optimizer's default rate).",
+                "", "Examples:", "  batchwise advise --model mlp", "  batchwise advise --model lenet --batch 64 --lr 0.002 --memory-budget 256MiB"})
+final class AdviseCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    SetupOptions setup;
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "Folder with the Fashion-MNIST IDX files. Default: $BATCHWISE_DATA, else /usr/share/datasets/fashion-mnist.")
+    Path data;
+
+    @Option(names = "--lr", paramLabel = "RATE", converter = Specs.PositiveDouble.class,
+            description = "Base learning rate, tuned for --batch. Default: the optimizer's (as for train).")
+    Double lr;
+
+    @Option(names = "--weight-decay", paramLabel = "W", converter = Specs.NonNegativeDouble.class,
+            description = "Weight decay, as for train.")
+    Double weightDecay;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+            description = "Seed of the probe's initial weights and data order. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--probe-steps", paramLabel = "N", defaultValue = "200", converter = Specs.PositiveLong.class,
+            description = "Longest probe, in optimizer steps. Default: ${DEFAULT-VALUE}.")
+    long probeSteps;
+
+    @Option(names = "--probe-seconds", paramLabel = "S", defaultValue = "60", converter = Specs.PositiveDouble.class,
+            description = "Longest probe, in seconds (it stops at whichever bound comes first). Default: ${DEFAULT-VALUE}.")
+    double probeSeconds;
+
+    /** The last advice, for tests. */
+    Advisor.Result result;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        Planning.Chosen chosen = TrainCommand.chooseBackend(spec, setup.backend);
+        Backend backend = chosen.backend();
+        Graph graph = Models.byName(setup.model);
+        Optimizer optimizer = setup.optimizer.create(lr, weightDecay);
+        if (setup.batch.samples() == 1) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--batch': the probe needs at least 2"
+                    + " samples per step (it compares the gradients of the two halves), got 1");
+        }
+        Path dataDir = data != null ? data : FashionMnist.defaultDir();
+        InMemoryDataset train = FashionMnist.load(dataDir).train();
+        if (setup.trainLimit != null) {
+            if (setup.trainLimit > train.size()) {
+                throw new ParameterException(spec.commandLine(), "Invalid value for option '--train-limit': " + setup.trainLimit
+                        + " is more than the " + train.size() + " training samples");
+            }
+            train = train.head(setup.trainLimit);
+        }
+        int n = train.size();
+        int batch = setup.batch.size().resolve(n);
+        if (batch < 2) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--batch': the probe needs at least 2"
+                    + " samples per step (it compares the gradients of the two halves), got " + batch);
+        }
+        out.printf(Locale.ROOT, "backend     %s (%s)%n", backend.name(), chosen.reason());
+        out.printf(Locale.ROOT, "model       %s: %,d parameters; %,d training samples from %s%n", setup.model,
+                graph.parameterCount(), n, dataDir);
+        out.printf(Locale.ROOT, "probe       up to %,d steps or %.0f s at batch %d, %s%n", probeSteps, probeSeconds, batch,
+                TrainCommand.describe(optimizer));
+        out.flush();
+
+        Advisor.Builder b = Advisor.builder(graph, backend).loss(new SoftmaxCrossEntropy()).optimizer(optimizer).batch(batch)
+                .seed(seed).maxSteps(probeSteps).maxSeconds(probeSeconds);
+        Budget budget = setup.memoryBudget.resolve();
+        if (setup.microBatch.auto()) {
+            b.memoryBudget(budget);
+        } else {
+            b.microBatch(setup.microBatch.samples());
+        }
+        Advisor.Result r = b.advise(train);
+        result = r;
+
+        out.println();
+        out.printf(Locale.ROOT, "micro-batch %,d (%s)%n", r.memoryMicroBatch(),
+                r.plannedByMemory() ? "the largest that fits the memory budget " + Budget.human(budget.bytes()) : "--micro-batch");
+        out.printf(Locale.ROOT, "B_simple    %s after %,d probe steps (%.1f s)%n", Double.isFinite(r.noiseScale())
+                ? String.format(Locale.ROOT, "%.0f", r.noiseScale()) : String.valueOf(r.noiseScale()), r.probeSteps(), r.probeSeconds());
+        out.printf(Locale.ROOT, "recommend   effective batch %,d = %d x %,d, learning rate %s%s%n", r.recommendedBatch(),
+                r.accumulationSteps(), r.recommendedMicroBatch(), num(r.learningRate()),
+                r.warmupSteps() > 0 ? " after a warm-up of " + r.warmupSteps() + " steps" : "");
+        out.println();
+        out.println("why");
+        for (String line : r.reasoning()) {
+            out.println("  - " + line);
+        }
+        out.println();
+        String schedule = r.warmupSteps() > 0 ? "warmup:" + r.warmupSteps() + "+cosine" : "cosine";
+        out.printf(Locale.ROOT, "try         batchwise train --model %s --optimizer %s --batch %d --micro-batch %d --lr %s --schedule %s%n",
+                setup.model, setup.optimizer, r.recommendedBatch(), r.recommendedMicroBatch(), num(r.learningRate()), schedule);
+        out.flush();
+        return 0;
+    }
+
+    private static String num(double v) {
+        return new java.math.BigDecimal(v).round(new java.math.MathContext(3)).stripTrailingZeros().toPlainString();
+    }
+}
