@@ -1,6 +1,6 @@
 package io.batchwise.cli;
 
-import io.batchwise.train.BatchListener;
+import io.batchwise.train.TrainingListener;
 import io.batchwise.train.EpochMetrics;
 import io.batchwise.train.StepMetrics;
 import java.io.BufferedWriter;
@@ -20,7 +20,7 @@ import java.util.Locale;
  * at the epoch's end. Epochs are counted from 1 in both files. A resumed run keeps
  * the rows up to the checkpoint's step and drops any written after it.
  */
-final class RunLog implements BatchListener, AutoCloseable {
+final class RunLog implements TrainingListener, AutoCloseable {
     static final String METRICS_HEADER =
             "epoch,step,samples,loss,accuracy,samples_per_sec,learning_rate,gradient_norm,batch,micro_batches,elapsed_sec,noise_scale";
     static final String EPOCHS_HEADER = "epoch,step,train_loss,train_accuracy,test_loss,test_accuracy,elapsed_sec,noise_scale,batch";

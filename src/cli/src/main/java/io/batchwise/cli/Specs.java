@@ -297,4 +297,16 @@ final class Specs {
         }
         throw new TypeConversionException("'" + v + "' is not " + expected);
     }
+
+    /** {@code ghost} or {@code exact}. */
+    static final class BatchNormConverter implements ITypeConverter<io.batchwise.train.BatchNormMode> {
+        @Override
+        public io.batchwise.train.BatchNormMode convert(String v) {
+            return switch (v.toLowerCase(java.util.Locale.ROOT)) {
+                case "ghost" -> io.batchwise.train.BatchNormMode.GHOST;
+                case "exact" -> io.batchwise.train.BatchNormMode.EXACT;
+                default -> throw new TypeConversionException("'" + v + "' is not a BatchNorm mode: use ghost or exact");
+            };
+        }
+    }
 }

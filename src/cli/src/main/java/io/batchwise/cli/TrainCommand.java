@@ -10,8 +10,8 @@ import io.batchwise.loss.SoftmaxCrossEntropy;
 import io.batchwise.plan.Budget;
 import io.batchwise.plan.MemoryPlanner;
 import io.batchwise.train.AdaptiveBatch;
+import io.batchwise.train.BatchNormMode;
 import io.batchwise.train.BatchChange;
-import io.batchwise.train.BatchListener;
 import io.batchwise.train.EpochMetrics;
 import io.batchwise.train.InMemoryDataset;
 import io.batchwise.train.Optimizer;
@@ -112,6 +112,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR",
             description = "Folder for the results. Default: runs/<model>-<date>-<time>.")
     Path out;
+
+    @Option(names = "--batch-norm", paramLabel = "ghost|exact", defaultValue = "ghost",
+            converter = Specs.BatchNormConverter.class,
+            description = "BatchNorm statistics when a step runs as several micro-batches: 'ghost' (each micro-batch's,"
+                    + " no extra cost) or 'exact' (the whole effective batch's, so the step equals one big batch; about"
+                    + " 2L+1 forward and L+1 backward sweeps per step for L BatchNorm layers). Default: ${DEFAULT-VALUE}.")
+    BatchNormMode batchNorm;
 
     @Option(names = "--noise-scale",
             description = "Measure the gradient noise scale B_simple on every step. Steps of two or more micro-batches"
@@ -216,6 +223,7 @@ final class TrainCommand implements Callable<Integer> {
                 .batch(setup.batch.size())
                 .microBatch(decision.microBatch())
                 .seed(seed)
+                .batchNorm(batchNorm)
                 .measureNoiseScale(noiseScale)
                 .adaptiveBatch(adaptiveBatch == null ? null : AdaptiveBatch.upTo(cap))
                 .listener(relay)
@@ -241,7 +249,7 @@ final class TrainCommand implements Callable<Integer> {
                 relay.add(log);
                 relay.add(progress);
                 relay.add(run);
-                relay.add(new BatchListener() {
+                relay.add(new TrainingListener() {
                     @Override
                     public void onBatchChange(BatchChange c) {
                         progress.interrupt(() -> {
@@ -415,7 +423,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** Forwards training events to listeners added after the trainer was built. */
-    private static final class Relay implements BatchListener {
+    private static final class Relay implements TrainingListener {
         private final List<TrainingListener> targets = new ArrayList<>();
 
         void add(TrainingListener l) {
@@ -439,24 +447,20 @@ final class TrainCommand implements Callable<Integer> {
         @Override
         public void onEpochEnd(EpochMetrics m) {
             for (TrainingListener l : targets) {
-                if (l instanceof BatchListener b) {
-                    b.onEpochEnd(m);
-                }
+                l.onEpochEnd(m);
             }
         }
 
         @Override
         public void onBatchChange(BatchChange c) {
             for (TrainingListener l : targets) {
-                if (l instanceof BatchListener b) {
-                    b.onBatchChange(c);
-                }
+                l.onBatchChange(c);
             }
         }
     }
 
     /** Totals of this run. */
-    private static final class RunSummary implements BatchListener {
+    private static final class RunSummary implements TrainingListener {
         long samples;
         long trainNanos;
         double lastLoss = Double.NaN;

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.batchwise.loss.MeanSquaredError;
+import io.batchwise.train.TrainingListener;
 import io.batchwise.train.AdaptiveBatch;
 import io.batchwise.train.BatchChange;
-import io.batchwise.train.BatchListener;
 import io.batchwise.train.BatchSize;
 import io.batchwise.train.EpochMetrics;
 import io.batchwise.train.InMemoryDataset;
@@ -37,7 +37,7 @@ class AdaptiveBatchTrainingTest {
     Path tmp;
 
     /** Everything a run reports. */
-    static final class Events implements BatchListener {
+    static final class Events implements TrainingListener {
         final List<StepMetrics> steps = new ArrayList<>();
         final List<BatchChange> changes = new ArrayList<>();
         final List<EpochMetrics> epochs = new ArrayList<>();
@@ -58,7 +58,7 @@ class AdaptiveBatchTrainingTest {
         }
     }
 
-    private static Trainer.Builder trainer(double lr, int batch, int micro, AdaptiveBatch adaptive, BatchListener l) {
+    private static Trainer.Builder trainer(double lr, int batch, int micro, AdaptiveBatch adaptive, TrainingListener l) {
         Trainer.Builder b = Trainer.builder(Regression.model(), Regression.backend()).loss(new MeanSquaredError())
                 .optimizer(Optimizer.Sgd.plain(lr)).batch(BatchSize.mini(batch)).microBatch(micro).seed(9)
                 .adaptiveBatch(adaptive);

@@ -1,7 +1,7 @@
 package io.batchwise.train;
 
 /**
- * What one epoch did, delivered to {@link BatchListener#onEpochEnd} when the epoch is complete.
+ * What one epoch did, delivered to {@link TrainingListener#onEpochEnd} when the epoch is complete.
  *
  * @param epoch             epoch, from 0
  * @param step              optimizer steps taken in the run when it ended

@@ -65,6 +65,8 @@ public final class Trainer implements AutoCloseable {
     private final boolean shuffle;
     private final boolean dropLast;
     private final double clipNorm;
+    private final BatchNormMode batchNormMode;
+    private final boolean hasBatchNorm; // the graph has BatchNorm layers
     private final List<TrainingListener> listeners;
     private final NoiseScale noiseScale;
     private final boolean splitSinglePass; // measure the noise scale on k = 1 steps by splitting them in two
@@ -103,6 +105,8 @@ public final class Trainer implements AutoCloseable {
         this.shuffle = b.shuffle;
         this.dropLast = b.dropLast;
         this.clipNorm = b.clipNorm;
+        this.batchNormMode = b.batchNormMode;
+        this.hasBatchNorm = ExactBatchNorm.applies(graph);
         this.listeners = List.copyOf(b.listeners);
         this.noiseScale = b.noiseScaleDecay >= 0 ? new NoiseScale(b.noiseScaleDecay) : null;
         this.adaptive = b.adaptive;
@@ -229,9 +233,12 @@ public final class Trainer implements AutoCloseable {
         }
         sb.append(String.format("loss: sum over each micro-batch, scaled once by 1/(%d x %d terms)%n", big,
                 loss.termsPerSample(graph.output().outputShape())));
-        if ((k > 1 || splitSinglePass) && graph.nodes().stream().anyMatch(n -> n.layer() instanceof BatchNorm)) {
-            sb.append(String.format("BatchNorm: ghost statistics over each micro-batch of %d, not over the effective batch of %d%n",
-                    microBatch, big));
+        if ((k > 1 || splitSinglePass) && hasBatchNorm) {
+            sb.append(batchNormMode == BatchNormMode.EXACT
+                    ? String.format("BatchNorm: exact statistics over the effective batch of %d (extra sweeps per step: 2L forward,"
+                            + " L backward for L BatchNorm layers)%n", big)
+                    : String.format("BatchNorm: ghost statistics over each micro-batch of %d, not over the effective batch of %d%n",
+                            microBatch, big));
         }
         return sb.toString();
     }
@@ -267,9 +274,7 @@ public final class Trainer implements AutoCloseable {
                     noiseScale == null ? Double.NaN : noiseScale.simple(), noiseScale == null ? 0 : noiseScale.count());
             for (TrainingListener l : listeners) {
                 l.onEpoch(epoch, sum.mean(), sum.accuracy());
-                if (l instanceof BatchListener b) {
-                    b.onEpochEnd(em);
-                }
+                l.onEpochEnd(em);
             }
             epoch++;
             offsetInEpoch = 0;
@@ -311,9 +316,7 @@ public final class Trainer implements AutoCloseable {
         lastBatchChange = step;
         LOG.info(c.describe());
         for (TrainingListener l : listeners) {
-            if (l instanceof BatchListener bl) {
-                bl.onBatchChange(c);
-            }
+            l.onBatchChange(c);
         }
     }
 
@@ -360,21 +363,41 @@ public final class Trainer implements AutoCloseable {
         boolean measure = noiseScale != null && step % noiseEvery == 0;
         // A single-pass step split in two for the noise scale: exact (accumulation is), dropout keyed by position.
         int micro = measure && splitSinglePass && count >= 2 && count <= microBatch ? (count + 1) / 2 : microBatch;
-        for (int off = 0; off < count; off += micro) {
-            int m = Math.min(micro, count - off);
-            Executor exec = executor(m);
-            float[] x = inputBuffer(m, data.sampleShape());
-            data.copyInputs(indices, from + off, m, x);
-            exec.input().write(x);
-            exec.forward(Pass.training(stepSeed, off));
-            total = total.plus(exec.loss(loss, data.targets(indices, from + off, m), scale));
-            exec.backward(off == 0 ? GradientMode.OVERWRITE : GradientMode.ACCUMULATE);
-            if (off == 0 && m < count && measure) {
-                // The buffer holds (1 / count) x the sum over these m samples: x count/m is their mean gradient.
-                firstSquared = updater.loadGradients(parameters.gradients()) * ((double) count / m) * ((double) count / m);
-                first = m;
+        if (batchNormMode == BatchNormMode.EXACT && micro < count && hasBatchNorm) {
+            // Statistics over the whole effective batch: extra sweeps (see BatchNormMode.EXACT); no noise-scale sample.
+            total = ExactBatchNorm.step(graph, parameters, count, micro, new ExactBatchNorm.MicroBatches() {
+                @Override
+                public Executor load(int off, int m) {
+                    Executor exec = executor(m);
+                    float[] x = inputBuffer(m, data.sampleShape());
+                    data.copyInputs(indices, from + off, m, x);
+                    exec.input().write(x);
+                    return exec;
+                }
+
+                @Override
+                public Targets targets(int off, int m) {
+                    return data.targets(indices, from + off, m);
+                }
+            }, loss, scale, stepSeed);
+            k = (count + micro - 1) / micro;
+        } else {
+            for (int off = 0; off < count; off += micro) {
+                int m = Math.min(micro, count - off);
+                Executor exec = executor(m);
+                float[] x = inputBuffer(m, data.sampleShape());
+                data.copyInputs(indices, from + off, m, x);
+                exec.input().write(x);
+                exec.forward(Pass.training(stepSeed, off));
+                total = total.plus(exec.loss(loss, data.targets(indices, from + off, m), scale));
+                exec.backward(off == 0 ? GradientMode.OVERWRITE : GradientMode.ACCUMULATE);
+                if (off == 0 && m < count && measure) {
+                    // The buffer holds (1 / count) x the sum over these m samples: x count/m is their mean gradient.
+                    firstSquared = updater.loadGradients(parameters.gradients()) * ((double) count / m) * ((double) count / m);
+                    first = m;
+                }
+                k++;
             }
-            k++;
         }
         double squared = updater.loadGradients(parameters.gradients());
         double norm = Math.sqrt(squared);
@@ -585,6 +608,7 @@ public final class Trainer implements AutoCloseable {
         private boolean shuffle = true;
         private boolean dropLast;
         private double clipNorm;
+        private BatchNormMode batchNormMode = BatchNormMode.GHOST;
         private final List<TrainingListener> listeners = new ArrayList<>();
         private double noiseScaleDecay = 0.95;
         private boolean measureNoiseScale;
@@ -648,6 +672,15 @@ public final class Trainer implements AutoCloseable {
         /** Drop the last, shorter effective batch of each epoch (default: keep it, normalised exactly). */
         public Builder dropLast(boolean d) {
             this.dropLast = d;
+            return this;
+        }
+
+        /**
+         * BatchNorm statistics under accumulation: {@link BatchNormMode#GHOST} (default, each micro-batch's) or
+         * {@link BatchNormMode#EXACT} (the effective batch's, at the cost of extra sweeps).
+         */
+        public Builder batchNorm(BatchNormMode mode) {
+            this.batchNormMode = java.util.Objects.requireNonNull(mode, "mode");
             return this;
         }
 

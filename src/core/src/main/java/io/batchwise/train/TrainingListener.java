@@ -9,4 +9,12 @@ public interface TrainingListener {
     /** After each epoch, with its mean loss and accuracy over the samples it trained on. */
     default void onEpoch(int epoch, double loss, double accuracy) {
     }
+
+    /** After each complete epoch, after {@link #onEpoch}: its summary with the gradient noise scale. */
+    default void onEpochEnd(EpochMetrics m) {
+    }
+
+    /** After the step at which an {@link AdaptiveBatch} changed the effective batch. */
+    default void onBatchChange(BatchChange c) {
+    }
 }

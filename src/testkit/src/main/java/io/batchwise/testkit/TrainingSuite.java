@@ -19,6 +19,7 @@ import io.batchwise.layer.ReLU;
 import io.batchwise.layer.Tanh;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
+import io.batchwise.train.BatchNormMode;
 import io.batchwise.train.BatchSize;
 import io.batchwise.train.InMemoryDataset;
 import io.batchwise.train.Optimizer;
@@ -250,6 +251,59 @@ public abstract class TrainingSuite {
             assertTrue(relativeError(accumulated, summed) <= 1e-5, "differs by " + relativeError(accumulated, summed));
             float[] big = whole.parameters().gradients().toArray();
             assertTrue(relativeError(accumulated, big) > 1e-3, "ghost statistics should differ from the big batch's");
+        }
+    }
+
+    /** Two 2d BatchNorms after convolutions and a 1d one after a Dense layer. */
+    static Graph withThreeBatchNorms() {
+        return Graph.builder().input("x", Shape.of(2, 6, 6))
+                .then("conv1", Conv2d.of(3, 3)).then("bn1", new BatchNorm()).then("relu1", new ReLU())
+                .then("conv2", Conv2d.of(4, 3).padding(1)).then("bn2", new BatchNorm()).then("relu2", new ReLU())
+                .then("fc1", new Dense(8)).then("bn3", new BatchNorm()).then("relu3", new ReLU())
+                .then("fc", new Dense(4)).build();
+    }
+
+    /**
+     * Exact BatchNorm: an effective batch of 24 as 3 x 8, as 5 x 5 (4 samples in the last) and as 4 x 7 (3 in
+     * the last) gives the gradient, the running statistics and, after 3 SGD-with-momentum steps, the weights
+     * of one batch of 24, whose statistics span all 24 samples; ghost statistics do not. (Not Adam: a
+     * convolution bias before BatchNorm has a gradient of exactly zero in theory, rounding noise in practice,
+     * and Adam turns noise of any size into steps of size lr.)
+     */
+    @Test
+    void exactBatchNormEqualsOneBigBatch() {
+        Graph g = withThreeBatchNorms();
+        InMemoryDataset d = data(Shape.of(2, 6, 6), 72, 9);
+        int[] all = identity(72);
+        Optimizer sgd = Optimizer.Sgd.momentum(0.1, 0.9);
+        float[][] whole = new float[3][];
+        try (Trainer t = trainer(g, sgd, 24, 24, 6)) {
+            t.trainBatch(d, all, 0, 24);
+            whole[0] = t.parameters().gradients().toArray();
+            t.trainBatch(d, all, 24, 24);
+            t.trainBatch(d, all, 48, 24);
+            whole[1] = t.parameters().values().toArray();
+            whole[2] = t.parameters().state().toArray();
+        }
+        for (int micro : new int[] {8, 5, 7}) {
+            try (Trainer t = Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(sgd)
+                    .batch(BatchSize.mini(24)).microBatch(micro).batchNorm(BatchNormMode.EXACT).seed(6).build()) {
+                assertTrue(t.report(24).contains("exact statistics over the effective batch of 24"), t.report(24));
+                t.trainBatch(d, all, 0, 24);
+                double eg = relativeError(t.parameters().gradients().toArray(), whole[0]);
+                assertTrue(eg <= 1e-5, "micro-batch " + micro + ": gradient differs by " + eg);
+                t.trainBatch(d, all, 24, 24);
+                t.trainBatch(d, all, 48, 24);
+                double ew = relativeError(t.parameters().values().toArray(), whole[1]);
+                double es = relativeError(t.parameters().state().toArray(), whole[2]);
+                assertTrue(ew <= 1e-5, "micro-batch " + micro + ": weights after 3 steps differ by " + ew);
+                assertTrue(es <= 1e-5, "micro-batch " + micro + ": running statistics differ by " + es);
+            }
+        }
+        try (Trainer ghost = trainer(g, sgd, 24, 8, 6)) {
+            ghost.trainBatch(d, all, 0, 24);
+            assertTrue(relativeError(ghost.parameters().gradients().toArray(), whole[0]) > 1e-3,
+                    "ghost statistics should differ from the big batch's");
         }
     }
 
