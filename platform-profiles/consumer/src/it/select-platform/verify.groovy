@@ -23,11 +23,11 @@ assert all.natives.keySet() == ['cuda', 'dnnl', 'javacpp', 'opencl'] as Set : "n
 def platformArtifacts = ['batchwise-platform', 'batchwise-platform-gpu'] as TreeSet
 cpu.each { platformArtifacts << "batchwise-platform-${it}".toString() }
 gpu.each { platformArtifacts << "batchwise-platform-${it}-gpu".toString() }
-assert all.batchwise == (platformArtifacts + ['batchwise-core', 'batchwise-onednn', 'batchwise-reference']) : "${all.batchwise}"
+assert all.batchwise == (platformArtifacts + ['batchwise-core', 'batchwise-cudnn', 'batchwise-onednn', 'batchwise-reference']) : "${all.batchwise}"
 
 def one = read('linux-arm64.txt')
 ['javacpp', 'dnnl', 'opencl', 'cuda'].each { assert one.natives[it] == ['linux-arm64'] as TreeSet : "${it}: ${one.natives[it]}" }
-assert one.batchwise == ['batchwise-core', 'batchwise-onednn', 'batchwise-platform', 'batchwise-platform-gpu',
+assert one.batchwise == ['batchwise-core', 'batchwise-cudnn', 'batchwise-onednn', 'batchwise-platform', 'batchwise-platform-gpu',
         'batchwise-platform-linux-arm64', 'batchwise-platform-linux-arm64-gpu', 'batchwise-reference'] as TreeSet : "${one.batchwise}"
 println "select-platform: all platforms ${all.natives}; -Djavacpp.platform=linux-arm64 ${one.natives}"
 true

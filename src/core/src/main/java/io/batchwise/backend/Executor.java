@@ -57,12 +57,14 @@ public interface Executor extends AutoCloseable {
      * {@link UnsupportedOperationException}.
      */
     default void batchNormStatistics(String node, double[] mean, double[] variance) {
-        throw new UnsupportedOperationException(plan().getClass().getSimpleName() + " has no exact BatchNorm support");
+        throw new UnsupportedOperationException("exact BatchNorm (BatchNormMode.EXACT) is not implemented by "
+                + plan().getClass().getSimpleName() + "; use BatchNormMode.GHOST");
     }
 
     /** From the next pass on, BatchNorm node {@code node} uses {@code fix}; null restores its micro-batch statistics. */
     default void fixBatchNorm(String node, BatchNormFix fix) {
-        throw new UnsupportedOperationException(plan().getClass().getSimpleName() + " has no exact BatchNorm support");
+        throw new UnsupportedOperationException("exact BatchNorm (BatchNormMode.EXACT) is not implemented by "
+                + plan().getClass().getSimpleName() + "; use BatchNormMode.GHOST");
     }
 
     @Override

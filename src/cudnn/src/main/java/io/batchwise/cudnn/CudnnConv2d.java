@@ -1,0 +1,83 @@
+package io.batchwise.cudnn;
+
+import io.batchwise.Node;
+import io.batchwise.Shape;
+import io.batchwise.layer.Conv2d;
+import io.batchwise.plan.MemoryPlan.Kind;
+
+/**
+ * Convolution through cuDNN: {@code x (b, C, H, W) (x) w (OC, C, KH, KW) -> y (b, OC, OH, OW)}, plus a
+ * per-channel bias. The algorithms come from {@link CudnnPlanner#tune} (chosen once per geometry); their
+ * workspaces are buffers of the plan, forward's at the forward step and backward's at the backward step.
+ * A filter whose parameter slot is not {@link CudnnPlanner#FILTER_ALIGNMENT}-aligned is copied to an
+ * aligned workspace each forward pass, and its gradient computed there and then added to the slot.
+ */
+final class CudnnConv2d extends CudnnLayer {
+    private final Conv2d spec;
+    private ConvGeometry g;
+    private ConvAlgorithms algorithms;
+    private CudnnBuffer x;
+    private CudnnBuffer w;
+
+    CudnnConv2d(Node node, Conv2d spec) {
+        super(node);
+        this.spec = spec;
+    }
+
+    @Override
+    void forward(CudnnPlanner p) {
+        Shape in = node.inputShapes().get(0);  // (C, H, W)
+        Shape out = node.outputShape();         // (OC, OH, OW)
+        g = new ConvGeometry(p.batch, in.dim(0), in.dim(1), in.dim(2), spec.outChannels(), spec.kernelH(), spec.kernelW(),
+                spec.padH(), spec.padW(), spec.strideH(), spec.strideW(), spec.dilationH(), spec.dilationW(), out.dim(1),
+                out.dim(2));
+        try {
+            algorithms = p.tune(g);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("node " + node.describe() + ": no cuDNN convolution algorithm for " + g.describe()
+                    + ": " + e.getMessage(), e);
+        }
+        x = p.output(input());
+        CudnnBuffer wView = p.parameter(node, "weight", CudnnBuffer.Store.VALUES);
+        if (CudnnPlanner.aligned(wView)) {
+            w = wView;
+        } else {
+            w = p.workspace(node, "weight_aligned", wView.shape);
+            p.forward(new CudnnOp.Axpby(label("weight to aligned copy"), w.elements(), 1f, wView, CudnnOp.Beta.ZERO, w));
+        }
+        CudnnBuffer y = p.activation(node, Kind.ACTIVATION);
+        CudnnBuffer ws = p.scratch(node, "forward_workspace", algorithms.forwardBytes(), p.forwardStep(node));
+        p.forward(new CudnnOp.ConvForward(label("forward"), g, algorithms, x, w, y, ws));
+        if (spec.bias()) {
+            CudnnBuffer b = p.parameter(node, "bias", CudnnBuffer.Store.VALUES);
+            p.forward(new CudnnOp.BiasForward(label("bias"), g.n(), g.k(), g.outH() * g.outW(), b, y));
+        }
+        p.setOutput(node, y);
+    }
+
+    @Override
+    void backward(CudnnPlanner p) {
+        int step = p.backwardStep(node);
+        CudnnBuffer dy = p.diff(node.name());
+        CudnnBuffer ws = p.scratch(node, "backward_workspace", algorithms.backwardBytes(), step);
+        if (spec.bias()) {
+            CudnnBuffer db = p.parameter(node, "bias", CudnnBuffer.Store.GRADIENTS);
+            p.backward(new CudnnOp.BiasBackward(label("backward bias"), g.n(), g.k(), g.outH() * g.outW(), dy, db,
+                    CudnnOp.Beta.BY_MODE));
+        }
+        CudnnBuffer dwView = p.parameter(node, "weight", CudnnBuffer.Store.GRADIENTS);
+        if (CudnnPlanner.aligned(dwView)) {
+            p.backward(new CudnnOp.ConvBackwardFilter(label("backward filter"), g, algorithms, x, dy, dwView,
+                    CudnnOp.Beta.BY_MODE, ws));
+        } else {
+            CudnnBuffer dw = p.temporary(node, "diff_weight_aligned", Kind.WORKSPACE, dwView.shape, step);
+            p.backward(new CudnnOp.ConvBackwardFilter(label("backward filter"), g, algorithms, x, dy, dw, CudnnOp.Beta.ZERO, ws));
+            p.backward(new CudnnOp.Axpby(label("filter gradient from aligned copy"), dw.elements(), 1f, dw,
+                    CudnnOp.Beta.BY_MODE, dwView));
+        }
+        if (p.requiresGrad(input())) {
+            p.backward(new CudnnOp.ConvBackwardData(label("backward data"), g, algorithms, w, dy, p.diff(input()),
+                    p.contribution(input()), ws));
+        }
+    }
+}

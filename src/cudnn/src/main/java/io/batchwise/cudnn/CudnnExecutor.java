@@ -1,0 +1,281 @@
+package io.batchwise.cudnn;
+
+import io.batchwise.Node;
+import io.batchwise.Shape;
+import io.batchwise.backend.Executor;
+import io.batchwise.backend.GradientMode;
+import io.batchwise.backend.ParameterLayout;
+import io.batchwise.backend.Parameters;
+import io.batchwise.backend.Pass;
+import io.batchwise.backend.Plan;
+import io.batchwise.backend.Tensor;
+import io.batchwise.layer.Input;
+import io.batchwise.loss.HostLoss;
+import io.batchwise.loss.Loss;
+import io.batchwise.loss.LossResult;
+import io.batchwise.loss.SoftmaxCrossEntropy;
+import io.batchwise.loss.Targets;
+import io.batchwise.plan.MemoryPlan;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A plan bound to memory. Binding takes one arena of {@code plan.memory().arena().bytes()} (allocated
+ * here, or the caller's) and gives every buffer its address: a step buffer at the offset its lifetime
+ * allows, a view at its root's address, a parameter slot inside the bound {@link Parameters}. A step
+ * then only queues the program's calls; forward and backward end by waiting for the device, so that a
+ * failure is reported by the call that caused it. Closing frees the arena it allocated.
+ *
+ * <p>With {@code -Dbatchwise.cudnn.sync=true} the executor waits after every call, so an asynchronous
+ * device error names the exact op (slow; for debugging on a GPU).
+ */
+final class CudnnExecutor implements Executor {
+    private static final boolean SYNC_EACH = Boolean.getBoolean("batchwise.cudnn.sync");
+
+    private final CudnnPlan plan;
+    private final CudnnProgram program;
+    private final CudnnDevice device;
+    private final Parameters parameters;
+    private final long[] addresses;
+    private final long ownedArena;      // 0 when the caller's arena is used
+    private final long ownedArenaBytes;
+    private final List<CudnnOp> backwardOverwrite;
+    private final List<CudnnOp> backwardAccumulate;
+    private final Map<String, CudnnTensor> inputs = new LinkedHashMap<>();
+    private final Map<String, CudnnTensor> inputGradients = new LinkedHashMap<>();
+    private final CudnnTensor output;
+    private final CudnnTensor outputGradient;
+    private boolean closed;
+
+    /** @param shared an arena the caller owns, or null to allocate (and own) one */
+    CudnnExecutor(CudnnPlan plan, Parameters parameters, Tensor shared) {
+        this.plan = plan;
+        this.program = plan.program;
+        this.device = plan.device;
+        this.parameters = parameters;
+        long[] stores = checkParameters(program, parameters, device);
+        MemoryPlan.Arena layout = program.memory.arena();
+        long base;
+        if (shared == null) {
+            ownedArenaBytes = Math.max(MemoryPlan.ALIGNMENT, layout.bytes());
+            ownedArena = device.allocate(ownedArenaBytes, "the step arena of micro-batch " + program.batch);
+            base = ownedArena;
+        } else if (shared instanceof CudnnTensor t && t.bytes() >= layout.bytes()) {
+            ownedArena = 0;
+            ownedArenaBytes = 0;
+            base = t.address(); // owned by the caller: not freed here
+        } else {
+            throw new IllegalArgumentException("a shared arena must be a cudnn tensor of at least " + layout.bytes()
+                    + " bytes, got " + shared.getClass().getSimpleName() + " of " + shared.bytes() + " bytes");
+        }
+        addresses = new long[program.buffers.size()];
+        for (CudnnBuffer b : program.buffers) {
+            if (b.isParameter()) {
+                addresses[b.index] = stores[b.store.ordinal()] + 4 * b.storeOffset;
+            } else if (b.aliasOf == null) {
+                addresses[b.index] = base + layout.offset(b.name);
+            }
+        }
+        for (CudnnBuffer b : program.buffers) {
+            if (!b.isParameter() && b.aliasOf != null) {
+                addresses[b.index] = addresses[b.aliasOf.index];
+            }
+        }
+        this.backwardOverwrite = program.backward(GradientMode.OVERWRITE);
+        this.backwardAccumulate = program.backward(GradientMode.ACCUMULATE);
+        Node out = program.graph.output();
+        this.output = view(program.outputs.get(out.name()), "output '" + out.name() + "'");
+        this.outputGradient = program.options.training()
+                ? view(program.diffs.get(out.name()), "gradient of output '" + out.name() + "'") : null;
+        for (Node n : program.graph.inputs()) {
+            inputs.put(n.name(), view(program.outputs.get(n.name()), "input '" + n.name() + "'"));
+            CudnnBuffer g = program.diffs.get(n.name());
+            if (g != null && program.options.inputGradients()) {
+                inputGradients.put(n.name(), view(g, "gradient of input '" + n.name() + "'"));
+            }
+        }
+    }
+
+    private CudnnTensor view(CudnnBuffer b, String label) {
+        return CudnnTensor.view(device, b.shape, addresses[b.index], label);
+    }
+
+    /** Addresses of the values, gradients and state tensors, checked to belong to this graph and device. */
+    private static long[] checkParameters(CudnnProgram program, Parameters p, CudnnDevice device) {
+        ParameterLayout mine = new ParameterLayout(program.graph);
+        if (p.layout().trainableSize() != mine.trainableSize() || p.layout().stateSize() != mine.stateSize()) {
+            throw new IllegalArgumentException("parameters of a graph with " + p.layout().trainableSize() + " trainable and "
+                    + p.layout().stateSize() + " state values do not fit this plan's graph (" + mine.trainableSize() + " and "
+                    + mine.stateSize() + ")");
+        }
+        Tensor[] t = {p.values(), p.gradients(), p.state()};
+        long[] a = new long[3];
+        for (int i = 0; i < 3; i++) {
+            if (!(t[i] instanceof CudnnTensor ct)) {
+                throw new IllegalArgumentException("parameters must live in the cudnn backend's memory (create them with"
+                        + " CudnnBackend.createParameters), got " + t[i].getClass().getName());
+            }
+            a[i] = ct.address();
+        }
+        return a;
+    }
+
+    @Override
+    public Plan plan() {
+        return plan;
+    }
+
+    @Override
+    public Parameters parameters() {
+        return parameters;
+    }
+
+    @Override
+    public Tensor input(String name) {
+        checkOpen();
+        CudnnTensor t = inputs.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("no input node named '" + name + "'; inputs: " + inputs.keySet());
+        }
+        return t;
+    }
+
+    @Override
+    public Tensor output() {
+        checkOpen();
+        return output;
+    }
+
+    @Override
+    public Tensor outputGradient() {
+        checkOpen();
+        if (outputGradient == null) {
+            throw new IllegalStateException("an inference plan has no output gradient; compile with PlanOptions.forTraining()");
+        }
+        return outputGradient;
+    }
+
+    @Override
+    public Tensor inputGradient(String name) {
+        checkOpen();
+        if (!program.options.inputGradients()) {
+            throw new IllegalStateException("the plan was compiled without input gradients; use PlanOptions.withInputGradients()");
+        }
+        CudnnTensor t = inputGradients.get(name);
+        if (t == null) {
+            if (program.graph.node(name).layer() instanceof Input) {
+                throw new IllegalStateException("input '" + name + "' has no gradient buffer");
+            }
+            throw new IllegalArgumentException("'" + name + "' is not an input node; inputs: " + inputs.keySet());
+        }
+        return t;
+    }
+
+    @Override
+    public void forward(Pass pass) {
+        checkOpen();
+        if (pass.training() && !program.options.training()) {
+            throw new IllegalStateException("a training pass needs a training plan (PlanOptions.forTraining())");
+        }
+        run(pass.training() ? program.forwardTraining : program.forwardInference,
+                new CudnnDevice.Run(pass, GradientMode.OVERWRITE, 0), "forward");
+    }
+
+    @Override
+    public LossResult loss(Loss loss, Targets targets, double scale) {
+        checkOpen();
+        Node out = program.graph.output();
+        Shape shape = out.outputShape();
+        int b = program.batch;
+        if (targets.count() != b) {
+            throw new IllegalArgumentException("got targets for " + targets.count() + " samples, the batch holds " + b);
+        }
+        loss.checkTargets(shape, targets);
+        if (!program.options.training()) {
+            // No gradient to write: the loss of an inference plan is computed on the host.
+            double[] y = output.toDoubles();
+            return HostLoss.compute(loss, shape, b, y, targets, scale, new double[y.length]);
+        }
+        CudnnBuffer logits = program.outputs.get(out.name());
+        CudnnBuffer grad = program.diffs.get(out.name());
+        CudnnDevice.Run run = new CudnnDevice.Run(null, GradientMode.OVERWRITE, scale);
+        int[] correct = new int[b];
+        if (loss instanceof SoftmaxCrossEntropy ce) {
+            Targets.Labels labels = (Targets.Labels) targets;
+            int[] l = new int[b];
+            for (int i = 0; i < b; i++) {
+                l[i] = labels.label(i);
+            }
+            device.uploadInts(addresses[program.lossTargets.index], l, 0, b);
+            runOne(new CudnnOp.CrossEntropyLoss(out.name() + " softmax cross-entropy", b, shape.sizeAsInt(), ce.labelSmoothing(),
+                    logits, program.lossTargets, grad, program.lossValues, program.lossCorrect), run);
+            device.downloadInts(addresses[program.lossCorrect.index], correct, 0, b);
+        } else {
+            Targets.Values values = (Targets.Values) targets;
+            float[] v = new float[Math.toIntExact(b * shape.size())];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = values.value(i);
+            }
+            device.upload(addresses[program.lossTargets.index], v, 0, v.length);
+            runOne(new CudnnOp.SquaredErrorLoss(out.name() + " squared error", b, shape.size(), logits, program.lossTargets, grad,
+                    program.lossValues), run);
+        }
+        device.synchronize("the loss of micro-batch " + b);
+        double[] perSample = new double[b];
+        device.downloadDoubles(addresses[program.lossValues.index], perSample, 0, b);
+        double sum = 0;
+        long hits = 0;
+        for (int i = 0; i < b; i++) {
+            sum += perSample[i];
+            hits += correct[i];
+        }
+        return new LossResult(sum, b * loss.termsPerSample(shape), b, hits);
+    }
+
+    @Override
+    public void backward(GradientMode mode) {
+        checkOpen();
+        if (!program.options.training()) {
+            throw new IllegalStateException("backward needs a training plan (PlanOptions.forTraining())");
+        }
+        run(mode == GradientMode.OVERWRITE ? backwardOverwrite : backwardAccumulate, new CudnnDevice.Run(null, mode, 0),
+                "backward (" + mode + ")");
+    }
+
+    private void run(List<CudnnOp> ops, CudnnDevice.Run run, String what) {
+        for (CudnnOp op : ops) {
+            runOne(op, run);
+        }
+        device.synchronize(what + " of micro-batch " + program.batch);
+    }
+
+    private void runOne(CudnnOp op, CudnnDevice.Run run) {
+        if (op instanceof CudnnOp.Fail f) {
+            throw new IllegalStateException(f.message());
+        }
+        plan.compiled.run(op, addresses, run);
+        if (SYNC_EACH) {
+            device.synchronize(op.label());
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the executor is closed");
+        }
+        plan.checkOpen();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (ownedArena != 0) {
+            device.free(ownedArena, ownedArenaBytes);
+        }
+        plan.closed(this);
+    }
+}

@@ -1,0 +1,266 @@
+package io.batchwise.cudnn;
+
+import io.batchwise.backend.GradientMode;
+
+/**
+ * One call of a compiled program, as data: which cuDNN, cuBLAS or kernel call, over which buffers,
+ * with which shapes. The planner builds these without a device; a {@link CudnnDevice} runs them.
+ * Outputs are blended as cuDNN and cuBLAS do, {@code out = result + beta * out}, with
+ * {@link Beta#ZERO} never reading {@code out}.
+ */
+sealed interface CudnnOp {
+
+    /** e.g. {@code conv1 forward}: names the node in errors and traces. */
+    String label();
+
+    /** Every buffer the call touches (for lifetimes and binding). */
+    CudnnBuffer[] buffers();
+
+    /** How an output is blended with what it held. */
+    enum Beta {
+        /** Overwrite (the first contribution to a gradient). */
+        ZERO,
+        /** Add (later contributions). */
+        ONE,
+        /** A parameter gradient: overwrite in {@link GradientMode#OVERWRITE}, add in {@link GradientMode#ACCUMULATE}. */
+        BY_MODE;
+
+        float value(GradientMode mode) {
+            return switch (this) {
+                case ZERO -> 0f;
+                case ONE -> 1f;
+                case BY_MODE -> mode == GradientMode.ACCUMULATE ? 1f : 0f;
+            };
+        }
+    }
+
+    /** Element-wise activations: the first four through cuDNN, the last two as kernels (cuDNN has none). */
+    enum Act {
+        RELU, SIGMOID, TANH, ELU, LEAKY_RELU, GELU;
+
+        boolean cudnn() {
+            return this != LEAKY_RELU && this != GELU;
+        }
+    }
+
+    // ---- convolution (cuDNN) ----
+
+    /** {@code y = conv(x, w)}: x (n, c, h, w), w (k, c, r, s), y (n, k, oh, ow); workspace may be null. */
+    record ConvForward(String label, ConvGeometry g, ConvAlgorithms algorithms, CudnnBuffer x, CudnnBuffer w, CudnnBuffer y,
+                       CudnnBuffer workspace) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, w, y, workspace);
+        }
+    }
+
+    /** {@code dx = conv_backward_data(w, dy) + beta dx}. */
+    record ConvBackwardData(String label, ConvGeometry g, ConvAlgorithms algorithms, CudnnBuffer w, CudnnBuffer dy,
+                            CudnnBuffer dx, Beta beta, CudnnBuffer workspace) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(w, dy, dx, workspace);
+        }
+    }
+
+    /** {@code dw = conv_backward_filter(x, dy) + beta dw}. */
+    record ConvBackwardFilter(String label, ConvGeometry g, ConvAlgorithms algorithms, CudnnBuffer x, CudnnBuffer dy,
+                              CudnnBuffer dw, Beta beta, CudnnBuffer workspace) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, dy, dw, workspace);
+        }
+    }
+
+    /** {@code y (n, c, hw) += bias (c)} per channel (cudnnAddTensor); convolution and dense biases. */
+    record BiasForward(String label, int n, int c, int hw, CudnnBuffer bias, CudnnBuffer y) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(bias, y);
+        }
+    }
+
+    /** {@code db (c) = sum over n and hw of dy (n, c, hw) + beta db} (cudnnConvolutionBackwardBias). */
+    record BiasBackward(String label, int n, int c, int hw, CudnnBuffer dy, CudnnBuffer db, Beta beta) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(dy, db);
+        }
+    }
+
+    // ---- matrix product (cuBLAS, column-major as cublasSgemm) ----
+
+    /** {@code C (m, n) = op(A) (m, k) op(B) (k, n) + beta C}, column-major with leading dimensions. */
+    record Gemm(String label, boolean transA, boolean transB, int m, int n, int k, CudnnBuffer a, int lda, CudnnBuffer b,
+                int ldb, CudnnBuffer c, int ldc, Beta beta) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(a, b, c);
+        }
+    }
+
+    // ---- pooling, activations, softmax (cuDNN; two activations as kernels) ----
+
+    record PoolForward(String label, PoolGeometry g, CudnnBuffer x, CudnnBuffer y) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, y);
+        }
+    }
+
+    /** {@code dx = pool_backward(x, y, dy) + beta dx}. */
+    record PoolBackward(String label, PoolGeometry g, CudnnBuffer x, CudnnBuffer y, CudnnBuffer dy, CudnnBuffer dx, Beta beta)
+            implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, y, dy, dx);
+        }
+    }
+
+    /** {@code y = f(x)} over {@code n x c} elements (a tensor (n, c, 1, 1) for cuDNN); coef: ELU alpha, LeakyReLU slope. */
+    record ActForward(String label, Act act, float coef, int n, int c, CudnnBuffer x, CudnnBuffer y) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, y);
+        }
+
+        long elements() {
+            return (long) n * c;
+        }
+    }
+
+    /** {@code dx = f'(x) dy + beta dx}. */
+    record ActBackward(String label, Act act, float coef, int n, int c, CudnnBuffer x, CudnnBuffer y, CudnnBuffer dy,
+                       CudnnBuffer dx, Beta beta) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, y, dy, dx);
+        }
+
+        long elements() {
+            return (long) n * c;
+        }
+    }
+
+    /** Softmax over c at every (n, hw): x, y (n, c, hw). */
+    record SoftmaxForward(String label, int n, int c, int hw, CudnnBuffer x, CudnnBuffer y) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, y);
+        }
+    }
+
+    record SoftmaxBackward(String label, int n, int c, int hw, CudnnBuffer y, CudnnBuffer dy, CudnnBuffer dx, Beta beta)
+            implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(y, dy, dx);
+        }
+    }
+
+    // ---- batch normalisation (cuDNN, spatial: statistics per channel over n, h, w) ----
+
+    /**
+     * Batch statistics: {@code y = gamma (x - mean) / sqrt(var + eps) + shift}, saving the mean and
+     * {@code 1 / sqrt(var + eps)} (c each) for backward, and updating the running statistics with
+     * {@code momentum} (the running variance unbiased). x, y (n, c, h, w); the rest (c).
+     */
+    record BatchNormTraining(String label, int n, int c, int h, int w, double epsilon, double momentum, CudnnBuffer x,
+                             CudnnBuffer y, CudnnBuffer gamma, CudnnBuffer shift, CudnnBuffer runningMean,
+                             CudnnBuffer runningVar, CudnnBuffer saveMean, CudnnBuffer saveInvStd) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, y, gamma, shift, runningMean, runningVar, saveMean, saveInvStd);
+        }
+    }
+
+    /** Running statistics: {@code y = gamma (x - runningMean) / sqrt(runningVar + eps) + shift}. */
+    record BatchNormInference(String label, int n, int c, int h, int w, double epsilon, CudnnBuffer x, CudnnBuffer y,
+                              CudnnBuffer gamma, CudnnBuffer shift, CudnnBuffer runningMean, CudnnBuffer runningVar)
+            implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, y, gamma, shift, runningMean, runningVar);
+        }
+    }
+
+    /** {@code dx (+ dataBeta dx)}, {@code dgamma, dshift (+ paramBeta)} from the statistics the forward saved. */
+    record BatchNormBackward(String label, int n, int c, int h, int w, double epsilon, CudnnBuffer x, CudnnBuffer dy,
+                             CudnnBuffer dx, Beta dataBeta, CudnnBuffer gamma, CudnnBuffer dGamma, CudnnBuffer dShift,
+                             Beta paramBeta, CudnnBuffer saveMean, CudnnBuffer saveInvStd) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, dy, dx, gamma, dGamma, dShift, saveMean, saveInvStd);
+        }
+    }
+
+    // ---- kernels (native/cuda) ----
+
+    /** {@code y = a x + beta y} over n elements (vec_axpby): copies, sums, gradient accumulation. */
+    record Axpby(String label, long n, float a, CudnnBuffer x, Beta beta, CudnnBuffer y) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, y);
+        }
+    }
+
+    /** {@code y = x z + beta y} element-wise (vec_mul): dropout's mask. */
+    record Mul(String label, long n, CudnnBuffer x, CudnnBuffer z, Beta beta, CudnnBuffer y) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, z, y);
+        }
+    }
+
+    /** {@code y = value} over n elements (vec_fill). */
+    record Fill(String label, long n, float value, CudnnBuffer y) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(y);
+        }
+    }
+
+    /** For o < outer, j < block: {@code dst[o dstStride + dstOffset + j] = src[o srcStride + srcOffset + j] + beta dst[..]}. */
+    record SliceCopy(String label, long outer, long block, CudnnBuffer src, long srcStride, long srcOffset, CudnnBuffer dst,
+                     long dstStride, long dstOffset, Beta beta) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(src, dst);
+        }
+    }
+
+    /**
+     * The dropout mask of node {@code node} for the pass's seed and first sample: {@code samples x perSample}
+     * values, {@code 1 / (1 - rate)} where kept, 0 elsewhere (dropout_mask).
+     */
+    record DropoutMask(String label, String node, float rate, long samples, long perSample, CudnnBuffer mask) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(mask);
+        }
+    }
+
+    /** Softmax cross-entropy of logits (batch, classes) against int labels (softmax_cross_entropy). */
+    record CrossEntropyLoss(String label, int batch, int classes, float smoothing, CudnnBuffer logits, CudnnBuffer labels,
+                            CudnnBuffer gradient, CudnnBuffer losses, CudnnBuffer correct) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(logits, labels, gradient, losses, correct);
+        }
+    }
+
+    /** Squared error of outputs (batch, per) against targets (squared_error). */
+    record SquaredErrorLoss(String label, int batch, long per, CudnnBuffer output, CudnnBuffer targets, CudnnBuffer gradient,
+                            CudnnBuffer losses) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(output, targets, gradient, losses);
+        }
+    }
+
+    // ---- host ----
+
+    /** Refuses to run: a pass this plan cannot compute (BatchNorm statistics of one value), with the reason. */
+    record Fail(String label, String message) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return new CudnnBuffer[0];
+        }
+    }
+
+    /** A backward op and the gradient mode it runs in (null: both). */
+    record Tagged(CudnnOp op, GradientMode only) {
+    }
+
+    private static CudnnBuffer[] of(CudnnBuffer... bs) {
+        int n = 0;
+        for (CudnnBuffer b : bs) {
+            n += b != null ? 1 : 0;
+        }
+        CudnnBuffer[] out = new CudnnBuffer[n];
+        int i = 0;
+        for (CudnnBuffer b : bs) {
+            if (b != null) {
+                out[i++] = b;
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,85 @@
+package io.batchwise.cudnn;
+
+import io.batchwise.Graph;
+import io.batchwise.backend.GradientMode;
+import io.batchwise.backend.PlanOptions;
+import io.batchwise.plan.MemoryPlan;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A graph compiled for one micro-batch, as data: every buffer with its size, the forward programs
+ * (training and inference), the backward program, and the memory plan that places the step's
+ * buffers in one arena. Built by {@link CudnnPlanner} without touching a device.
+ */
+final class CudnnProgram {
+    final Graph graph;
+    final int batch;
+    final PlanOptions options;
+    final List<CudnnBuffer> buffers;
+    final List<CudnnOp> forwardTraining;
+    final List<CudnnOp> forwardInference;
+    final List<CudnnOp.Tagged> backward;
+    final Map<String, CudnnBuffer> outputs;
+    final Map<String, CudnnBuffer> diffs;
+    final MemoryPlan memory;
+    /** Loss buffers of a training plan (null otherwise): targets (labels or values), per-sample losses (double), hits (int). */
+    final CudnnBuffer lossTargets;
+    final CudnnBuffer lossValues;
+    final CudnnBuffer lossCorrect;
+
+    CudnnProgram(CudnnPlanner p, MemoryPlan memory) {
+        this.graph = p.graph;
+        this.batch = p.batch;
+        this.options = p.options;
+        this.buffers = List.copyOf(p.buffers);
+        this.forwardTraining = List.copyOf(p.forwardTraining);
+        this.forwardInference = List.copyOf(p.forwardInference);
+        this.backward = List.copyOf(p.backward);
+        this.outputs = Map.copyOf(p.outputs);
+        this.diffs = Map.copyOf(p.diffs);
+        this.memory = memory;
+        this.lossTargets = p.lossTargets;
+        this.lossValues = p.lossValues;
+        this.lossCorrect = p.lossCorrect;
+    }
+
+    /** The backward program of one gradient mode. */
+    List<CudnnOp> backward(GradientMode mode) {
+        List<CudnnOp> l = new ArrayList<>();
+        for (CudnnOp.Tagged t : backward) {
+            if (t.only() == null || t.only() == mode) {
+                l.add(t.op());
+            }
+        }
+        return l;
+    }
+
+    /** Every op of every program, each once. */
+    List<CudnnOp> allOps() {
+        List<CudnnOp> l = new ArrayList<>(forwardTraining);
+        for (CudnnOp op : forwardInference) {
+            if (!l.contains(op)) {
+                l.add(op);
+            }
+        }
+        for (CudnnOp.Tagged t : backward) {
+            l.add(t.op());
+        }
+        return l;
+    }
+
+    /** The programs, one op per line: for plan printouts and tests. */
+    String listing() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("forward (training):\n");
+        forwardTraining.forEach(op -> sb.append("  ").append(op.label()).append('\n'));
+        sb.append("forward (inference):\n");
+        forwardInference.forEach(op -> sb.append("  ").append(op.label()).append('\n'));
+        sb.append("backward:\n");
+        backward.forEach(t -> sb.append("  ").append(t.op().label()).append(t.only() == null ? "" : " [" + t.only() + " only]")
+                .append('\n'));
+        return sb.toString();
+    }
+}

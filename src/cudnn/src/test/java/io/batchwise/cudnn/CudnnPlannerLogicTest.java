@@ -1,0 +1,215 @@
+package io.batchwise.cudnn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.batchwise.DataType;
+import io.batchwise.Graph;
+import io.batchwise.Shape;
+import io.batchwise.backend.GradientMode;
+import io.batchwise.backend.PlanOptions;
+import io.batchwise.layer.Add;
+import io.batchwise.layer.BatchNorm;
+import io.batchwise.layer.Conv2d;
+import io.batchwise.layer.Dense;
+import io.batchwise.layer.Dropout;
+import io.batchwise.layer.Flatten;
+import io.batchwise.layer.ReLU;
+import io.batchwise.models.Models;
+import io.batchwise.plan.MemoryPlan;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The plan construction that needs no device: buffer sizes and lifetimes, convolution workspaces from
+ * the algorithm choice, aligned filter copies, shared gradient bytes, and how each gradient is blended.
+ */
+class CudnnPlannerLogicTest {
+    /** Workspace sizes a device might report: forward 1000 bytes, backward data 2000, backward filter 3000. */
+    private static final ConvAlgorithms ALGOS = new ConvAlgorithms(1, 1000, 1, 2000, 0, 3000);
+
+    private static CudnnProgram plan(Graph g, int b, PlanOptions o) {
+        return CudnnPlanner.compile(g, b, o, x -> ALGOS);
+    }
+
+    private static Map<String, MemoryPlan.Buffer> buffers(CudnnProgram p) {
+        Map<String, MemoryPlan.Buffer> m = new HashMap<>();
+        for (MemoryPlan.Buffer b : p.memory.buffers()) {
+            m.put(b.name(), b);
+        }
+        return m;
+    }
+
+    @Test
+    void lenetBuffersHaveTheirPlainFloat32Sizes() {
+        int b = 32;
+        CudnnProgram p = plan(Models.lenet(), b, PlanOptions.forTraining());
+        Map<String, MemoryPlan.Buffer> m = buffers(p);
+        assertEquals(4L * b * 784, m.get("x.dst").bytes());
+        assertEquals(4L * b * 6 * 24 * 24, m.get("conv1.dst").bytes());
+        assertEquals(4L * b * 6 * 12 * 12, m.get("pool1.dst").bytes());
+        assertEquals(4L * b * 16 * 8 * 8, m.get("conv2.dst").bytes());
+        assertEquals(4L * b * 10, m.get("fc3.dst").bytes());
+        assertEquals(4L * b * 6 * 24 * 24, m.get("conv1.diff_dst").bytes());
+        assertEquals(4L * b * 10, m.get("fc3.diff_dst").bytes());
+        assertNull(m.get("x.diff_dst"), "no input gradient unless asked for");
+        // Workspaces from the algorithm choice: forward's at conv1's forward step, backward's (the larger) at its backward step.
+        MemoryPlan.Buffer fw = m.get("conv1.forward_workspace");
+        MemoryPlan.Buffer bw = m.get("conv1.backward_workspace");
+        assertEquals(1000, fw.bytes());
+        assertEquals(3000, bw.bytes());
+        int n = Models.lenet().nodes().size();
+        assertEquals(1, fw.first());
+        assertEquals(1, fw.last());
+        assertEquals(2 * n - 1, bw.first());
+        assertEquals(bw.first(), bw.last());
+        assertEquals(MemoryPlan.Kind.WORKSPACE, bw.kind());
+        // The loss's buffers, at the loss step only.
+        assertEquals(4L * b * 10, m.get("fc3.loss_targets").bytes());
+        assertEquals(8L * b, m.get("fc3.loss_values").bytes());
+        assertEquals(n, m.get("fc3.loss_values").first());
+        assertEquals(n, m.get("fc3.loss_values").last());
+        // Parameters as Parameters.allocate sizes them.
+        long params = Models.lenet().parameterCount();
+        assertEquals(4 * params, m.get("parameters").bytes());
+        assertEquals(4 * params, m.get("gradients").bytes());
+        // The arena holds the step's live buffers at their peak and reuses memory across lifetimes.
+        long shared = p.memory.sharedBytes();
+        long step = p.memory.totalBytes() - shared;
+        assertTrue(p.memory.arena().bytes() >= p.memory.peakBytes() - shared);
+        assertTrue(p.memory.arena().bytes() < step, "lifetimes let buffers share bytes");
+    }
+
+    @Test
+    void arenaSizesGrowLinearlyWithTheMicroBatch() {
+        Graph g = Models.lenet();
+        long a1 = plan(g, 1, PlanOptions.forTraining()).memory.arena().bytes();
+        long a64 = plan(g, 64, PlanOptions.forTraining()).memory.arena().bytes();
+        long a128 = plan(g, 128, PlanOptions.forTraining()).memory.arena().bytes();
+        assertTrue(a1 < a64 && a64 < a128);
+        double perSample = (a128 - a64) / 64.0;
+        assertTrue(Math.abs((a64 - a1) / 63.0 - perSample) < 0.05 * perSample, a1 + " " + a64 + " " + a128);
+    }
+
+    @Test
+    void misalignedFiltersGetAnAlignedCopyAndTheirGradientIsAddedBack() {
+        // conv1 holds 27 + 3 values: conv2's weight starts at byte 120, not a multiple of 16.
+        Graph g = Graph.builder().input("x", Shape.of(1, 8, 8))
+                .then("conv1", Conv2d.of(3, 3)).then("conv2", Conv2d.of(4, 3)).build();
+        CudnnProgram p = plan(g, 2, PlanOptions.forTraining());
+        List<String> labels = labels(p.forwardTraining);
+        assertTrue(labels.contains("conv2 weight to aligned copy") && !labels.contains("conv1 weight to aligned copy"), labels.toString());
+        CudnnOp.ConvForward f = (CudnnOp.ConvForward) p.forwardTraining.stream().filter(o -> o.label().equals("conv2 forward"))
+                .findFirst().orElseThrow();
+        assertEquals("conv2.weight_aligned", f.w().name);
+        assertFalse(f.w().isParameter());
+        List<CudnnOp> back = p.backward(GradientMode.ACCUMULATE);
+        CudnnOp.ConvBackwardFilter bf = (CudnnOp.ConvBackwardFilter) find(back, "conv2 backward filter");
+        assertEquals(CudnnOp.Beta.ZERO, bf.beta(), "computed into the aligned temporary");
+        CudnnOp.Axpby add = (CudnnOp.Axpby) find(back, "conv2 filter gradient from aligned copy");
+        assertEquals(CudnnOp.Beta.BY_MODE, add.beta());
+        assertEquals(CudnnBuffer.Store.GRADIENTS, add.y().store);
+        CudnnOp.ConvBackwardFilter aligned = (CudnnOp.ConvBackwardFilter) find(back, "conv1 backward filter");
+        assertEquals(CudnnOp.Beta.BY_MODE, aligned.beta(), "an aligned slot is written in place");
+        assertTrue(CudnnPlanner.aligned(aligned.dw()));
+    }
+
+    @Test
+    void theFirstContributionToAGradientOverwritesAndLaterOnesAdd() {
+        // relu1 feeds conv2 and the add: the add's backward runs first (it comes later in the graph).
+        Graph g = Graph.builder().input("x", Shape.of(2, 5, 5))
+                .then("conv1", Conv2d.of(2, 3).padding(1)).then("relu1", new ReLU())
+                .then("conv2", Conv2d.of(2, 3).padding(1))
+                .add("add", new Add(), "relu1", "conv2").then("fc", new Dense(3)).build();
+        CudnnProgram p = plan(g, 3, PlanOptions.forTraining());
+        List<CudnnOp> back = p.backward(GradientMode.OVERWRITE);
+        assertEquals(CudnnOp.Beta.ZERO, ((CudnnOp.Axpby) find(back, "add backward (input 0)")).beta());
+        assertEquals(CudnnOp.Beta.ZERO, ((CudnnOp.Axpby) find(back, "add backward (input 1)")).beta());
+        assertEquals(CudnnOp.Beta.ONE, ((CudnnOp.ConvBackwardData) find(back, "conv2 backward data")).beta());
+        assertEquals(CudnnOp.Beta.ZERO, ((CudnnOp.ActBackward) find(back, "relu1 backward")).beta());
+        assertTrue(labels(back).indexOf("add backward (input 0)") < labels(back).indexOf("conv2 backward data"));
+        assertEquals(CudnnOp.Beta.BY_MODE, ((CudnnOp.Gemm) find(back, "fc backward weights")).beta());
+        assertEquals(labels(p.backward(GradientMode.OVERWRITE)), labels(p.backward(GradientMode.ACCUMULATE)),
+                "one program serves both modes");
+    }
+
+    @Test
+    void aFlattenSharesItsBytesForwardAndBackward() {
+        Graph g = Graph.builder().input("x", Shape.of(2, 3, 3)).then("flat", new Flatten()).then("fc", new Dense(4)).build();
+        CudnnProgram p = plan(g, 5, PlanOptions.forTraining().withInputGradients());
+        assertSame(p.outputs.get("x"), p.outputs.get("flat").aliasOf);
+        assertSame(p.diffs.get("flat"), p.diffs.get("x").aliasOf, "x's gradient is the Flatten's gradient bytes");
+        assertFalse(labels(p.backward(GradientMode.OVERWRITE)).contains("flat backward"), "no copy");
+        assertNull(buffers(p).get("flat.dst"), "a view has no memory of its own");
+    }
+
+    @Test
+    void inferencePlansHaveNoGradientsLossBuffersOrBackward() {
+        Graph g = Graph.builder().input("x", Shape.of(6)).then("fc1", new Dense(5)).then("drop", new Dropout(0.5f))
+                .then("bn", new BatchNorm()).then("fc2", new Dense(3)).build();
+        CudnnProgram p = plan(g, 4, PlanOptions.forInference());
+        assertTrue(p.backward.isEmpty());
+        assertTrue(p.diffs.isEmpty());
+        assertNull(p.lossTargets);
+        assertSame(p.outputs.get("fc1"), p.outputs.get("drop").aliasOf, "inference dropout is the identity");
+        for (MemoryPlan.Buffer b : p.memory.buffers()) {
+            assertTrue(b.last() < g.nodes().size(), b + " lives past the forward pass");
+        }
+        assertTrue(labels(p.forwardInference).contains("bn forward (running statistics)"));
+    }
+
+    @Test
+    void batchNormOfOneValuePerChannelRefusesTrainingPassesOnly() {
+        Graph g = Graph.builder().input("x", Shape.of(5)).then("bn1", new BatchNorm()).build();
+        CudnnProgram p = plan(g, 1, PlanOptions.forTraining());
+        CudnnOp.Fail f = (CudnnOp.Fail) p.forwardTraining.get(0);
+        assertTrue(f.message().contains("'bn1'") && f.message().contains("more than one value per channel"), f.message());
+        assertTrue(p.forwardInference.stream().noneMatch(o -> o instanceof CudnnOp.Fail));
+        assertTrue(plan(g, 2, PlanOptions.forTraining()).forwardTraining.stream().noneMatch(o -> o instanceof CudnnOp.Fail));
+    }
+
+    @Test
+    void everyOpReachesOnlyBuffersOfItsProgramAndEveryArenaBufferHasAnOffset() {
+        for (String model : Models.names()) {
+            CudnnProgram p = plan(Models.byName(model), 8, PlanOptions.forTraining().withInputGradients());
+            for (CudnnOp op : p.allOps()) {
+                for (CudnnBuffer b : op.buffers()) {
+                    assertSame(b, p.buffers.get(b.index), op.label());
+                    if (!b.isParameter()) {
+                        assertNotNull(p.memory.arena().offset(b.root().name), b.name);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void badRequestsAreRefusedWithTheReason() {
+        Graph g = Models.mlp();
+        var e = assertThrows(IllegalArgumentException.class, () -> plan(g, 0, PlanOptions.forTraining()));
+        assertTrue(e.getMessage().contains("micro-batch must be positive"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> plan(g, 4, PlanOptions.forTraining().withDataType(DataType.FLOAT64)));
+        assertTrue(e.getMessage().contains("FLOAT32"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new ConvGeometry(1, 1, 4, 4, 2, 3, 3, 0, 0, 1, 1, 1, 1, 0, 2));
+        assertTrue(e.getMessage().contains("must be positive"), e.getMessage());
+    }
+
+    private static List<String> labels(List<CudnnOp> ops) {
+        List<String> l = new ArrayList<>();
+        ops.forEach(o -> l.add(o.label()));
+        return l;
+    }
+
+    private static CudnnOp find(List<CudnnOp> ops, String label) {
+        return ops.stream().filter(o -> o.label().equals(label)).findFirst()
+                .orElseThrow(() -> new AssertionError("no op '" + label + "' in " + labels(ops)));
+    }
+}

@@ -1,0 +1,230 @@
+package io.batchwise.cudnn;
+
+/**
+ * Java ports of the kernels in native/cuda, line for line, run on a {@link SimulatedDevice} with the
+ * arguments of a {@link KernelCall}: one loop iteration per CUDA thread of the grid-stride loop.
+ * Float arithmetic stays float where the kernel's is float, and double where it is double.
+ */
+final class SimulatedKernels {
+    private SimulatedKernels() {
+    }
+
+    private static long l(Object[] a, int i) {
+        return (Long) a[i];
+    }
+
+    private static int i32(Object[] a, int i) {
+        return (Integer) a[i];
+    }
+
+    private static float f(Object[] a, int i) {
+        return (Float) a[i];
+    }
+
+    private static double d(Object[] a, int i) {
+        return (Double) a[i];
+    }
+
+    private static long p(Object[] a, int i) {
+        return ((KernelCall.Ptr) a[i]).address();
+    }
+
+    /** bw_store: y = v, or v + beta y when beta != 0. */
+    private static void store(SimulatedDevice m, long y, long i, float v, float beta) {
+        long at = y + 4 * i;
+        m.putF(at, beta == 0f ? v : v + beta * m.getF(at));
+    }
+
+    private static float normalCdf(float x) {
+        return (float) (0.5 * erfc(-x * 0.70710678118654752440));
+    }
+
+    private static float normalPdf(float x) {
+        return (float) (0.39894228040143267794 * Math.exp(-0.5 * x * x));
+    }
+
+    /** erfc to double precision (Numerical Recipes' erfcc is not enough): via the continued series of erf. */
+    static double erfc(double x) {
+        double z = Math.abs(x);
+        double r;
+        if (z < 3) {
+            // erf(z) = 2/sqrt(pi) sum_n (-1)^n z^(2n+1) / (n! (2n+1))
+            double sum = 0;
+            double term = z;
+            for (int n = 0; n < 200; n++) {
+                double t = term / (2 * n + 1);
+                sum += t;
+                term *= -z * z / (n + 1);
+                if (Math.abs(t) < 1e-17 * Math.abs(sum)) {
+                    break;
+                }
+            }
+            r = 1 - 2 / Math.sqrt(Math.PI) * sum;
+        } else {
+            // continued fraction for erfc, good for z >= 3
+            double f = 0;
+            for (int n = 60; n >= 1; n--) {
+                f = n / 2.0 / (z + f);
+            }
+            r = Math.exp(-z * z) / Math.sqrt(Math.PI) / (z + f);
+        }
+        return x < 0 ? 2 - r : r;
+    }
+
+    static void run(SimulatedDevice m, KernelCall call) {
+        Object[] a = call.args();
+        switch (call.kernel()) {
+            case LEAKY_RELU_FORWARD -> {
+                long n = l(a, 0);
+                float slope = f(a, 1);
+                for (long i = 0; i < n; i++) {
+                    float v = m.getF(p(a, 2) + 4 * i);
+                    m.putF(p(a, 3) + 4 * i, v > 0f ? v : slope * v);
+                }
+            }
+            case LEAKY_RELU_BACKWARD -> {
+                long n = l(a, 0);
+                float slope = f(a, 1);
+                for (long i = 0; i < n; i++) {
+                    float x = m.getF(p(a, 2) + 4 * i);
+                    store(m, p(a, 5), i, (x > 0f ? 1f : slope) * m.getF(p(a, 3) + 4 * i), f(a, 4));
+                }
+            }
+            case GELU_FORWARD -> {
+                for (long i = 0; i < l(a, 0); i++) {
+                    float v = m.getF(p(a, 1) + 4 * i);
+                    m.putF(p(a, 2) + 4 * i, v * normalCdf(v));
+                }
+            }
+            case GELU_BACKWARD -> {
+                for (long i = 0; i < l(a, 0); i++) {
+                    float v = m.getF(p(a, 1) + 4 * i);
+                    store(m, p(a, 4), i, (normalCdf(v) + v * normalPdf(v)) * m.getF(p(a, 2) + 4 * i), f(a, 3));
+                }
+            }
+            case SLICE_COPY -> {
+                long outer = l(a, 0);
+                long block = l(a, 1);
+                for (long i = 0; i < outer * block; i++) {
+                    long o = i / block;
+                    long j = i - o * block;
+                    float v = m.getF(p(a, 2) + 4 * (o * l(a, 3) + l(a, 4) + j));
+                    store(m, p(a, 5), o * l(a, 6) + l(a, 7) + j, v, f(a, 8));
+                }
+            }
+            case DROPOUT_MASK -> {
+                long n = l(a, 0);
+                long perSample = l(a, 1);
+                long key = l(a, 2);
+                long first = l(a, 3);
+                float rate = f(a, 4);
+                float kept = f(a, 5);
+                for (long i = 0; i < n; i++) {
+                    long sample = first + i / perSample;
+                    long element = i % perSample;
+                    long h = mix(key + mix(sample * 0xD1B54A32D192ED03L + element));
+                    double u = (h >>> 40) * 0x1.0p-24;
+                    m.putF(p(a, 6) + 4 * i, u >= (double) rate ? kept : 0f);
+                }
+            }
+            case VEC_FILL -> {
+                for (long i = 0; i < l(a, 0); i++) {
+                    m.putF(p(a, 2) + 4 * i, f(a, 1));
+                }
+            }
+            case VEC_AXPBY -> {
+                for (long i = 0; i < l(a, 0); i++) {
+                    store(m, p(a, 4), i, f(a, 1) * m.getF(p(a, 2) + 4 * i), f(a, 3));
+                }
+            }
+            case VEC_MUL -> {
+                for (long i = 0; i < l(a, 0); i++) {
+                    store(m, p(a, 4), i, m.getF(p(a, 1) + 4 * i) * m.getF(p(a, 2) + 4 * i), f(a, 3));
+                }
+            }
+            case VEC_DIV -> {
+                for (long i = 0; i < l(a, 0); i++) {
+                    m.putF(p(a, 3) + 4 * i, m.getF(p(a, 1) + 4 * i) / m.getF(p(a, 2) + 4 * i));
+                }
+            }
+            case VEC_SQRT -> {
+                for (long i = 0; i < l(a, 0); i++) {
+                    m.putF(p(a, 2) + 4 * i, (float) Math.sqrt(m.getF(p(a, 1) + 4 * i)));
+                }
+            }
+            case VEC_LINEAR -> {
+                for (long i = 0; i < l(a, 0); i++) {
+                    m.putF(p(a, 4) + 4 * i, f(a, 1) * m.getF(p(a, 2) + 4 * i) + f(a, 3));
+                }
+            }
+            case VEC_SUM_SQUARES -> {
+                double s = 0;
+                for (long i = 0; i < l(a, 0); i++) {
+                    double v = m.getF(p(a, 1) + 4 * i);
+                    s += v * v;
+                }
+                m.putD(p(a, 2), s); // one block
+            }
+            case VEC_SUM -> {
+                double s = 0;
+                for (long i = 0; i < l(a, 0); i++) {
+                    s += m.getD(p(a, 1) + 8 * i);
+                }
+                m.putD(p(a, 2), s);
+            }
+            case SOFTMAX_CROSS_ENTROPY -> {
+                long batch = l(a, 0);
+                int classes = i32(a, 1);
+                double eps = f(a, 2);
+                double scale = d(a, 3);
+                for (long n = 0; n < batch; n++) {
+                    long z = p(a, 4) + 4 * n * classes;
+                    long g = p(a, 6) + 4 * n * classes;
+                    int y = m.getI(p(a, 5) + 4 * n);
+                    int arg = 0;
+                    double max = m.getF(z);
+                    for (int k = 1; k < classes; k++) {
+                        if (m.getF(z + 4L * k) > max) {
+                            max = m.getF(z + 4L * k);
+                            arg = k;
+                        }
+                    }
+                    double sum = 0;
+                    for (int k = 0; k < classes; k++) {
+                        sum += Math.exp(m.getF(z + 4L * k) - max);
+                    }
+                    double logZ = Math.log(sum) + max;
+                    double loss = 0;
+                    for (int k = 0; k < classes; k++) {
+                        double q = (k == y ? 1.0 - eps : 0.0) + eps / classes;
+                        double logp = m.getF(z + 4L * k) - logZ;
+                        loss -= q * logp;
+                        m.putF(g + 4L * k, (float) (scale * (Math.exp(logp) - q)));
+                    }
+                    m.putD(p(a, 7) + 8 * n, loss);
+                    m.putI(p(a, 8) + 4 * n, arg == y ? 1 : 0);
+                }
+            }
+            case SQUARED_ERROR -> {
+                long batch = l(a, 0);
+                long per = l(a, 1);
+                double scale = d(a, 2);
+                for (long n = 0; n < batch; n++) {
+                    double loss = 0;
+                    for (long k = n * per; k < (n + 1) * per; k++) {
+                        double diff = (double) m.getF(p(a, 3) + 4 * k) - m.getF(p(a, 4) + 4 * k);
+                        loss += diff * diff;
+                        m.putF(p(a, 5) + 4 * k, (float) (scale * 2.0 * diff));
+                    }
+                    m.putD(p(a, 6) + 8 * n, loss);
+                }
+            }
+        }
+    }
+
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

@@ -1,0 +1,159 @@
+package io.batchwise.cudnn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.batchwise.DataType;
+import io.batchwise.Graph;
+import io.batchwise.Shape;
+import io.batchwise.backend.Availability;
+import io.batchwise.backend.Backend;
+import io.batchwise.backend.DeviceOutOfMemoryException;
+import io.batchwise.backend.Parameters;
+import io.batchwise.backend.Plan;
+import io.batchwise.backend.PlanOptions;
+import io.batchwise.layer.BatchNorm;
+import io.batchwise.layer.Conv2d;
+import io.batchwise.layer.Dense;
+import io.batchwise.layer.Dropout;
+import io.batchwise.layer.MaxPool2d;
+import io.batchwise.layer.ReLU;
+import io.batchwise.loss.SoftmaxCrossEntropy;
+import io.batchwise.plan.Budget;
+import io.batchwise.plan.MemoryPlanner;
+import io.batchwise.train.BatchSize;
+import io.batchwise.train.InMemoryDataset;
+import io.batchwise.train.Optimizer;
+import io.batchwise.train.StepMetrics;
+import io.batchwise.train.Trainer;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The trainer on this backend's plans and executor over the {@link SimulatedDevice}: gradient
+ * accumulation equals one big step, a real out-of-memory from a device allocation makes the trainer
+ * halve the micro-batch and lose nothing, and the memory planner's choice fits the device.
+ */
+class SimulatedTrainingTest {
+    private static final Optimizer SGD = Optimizer.Sgd.momentum(0.5, 0.9);
+
+    private static Backend backend(SimulatedDevice d) {
+        return new CudnnBackend(() -> d, () -> Availability.yes(d.describe()));
+    }
+
+    static Graph cnn() {
+        return Graph.builder().input("x", Shape.of(1, 6, 6))
+                .then("conv1", Conv2d.of(3, 3).padding(1)).then("bn1", new BatchNorm()).then("relu1", new ReLU())
+                .then("pool1", MaxPool2d.of(2))
+                .then("fc1", new Dense(8)).then("drop", new Dropout(0.25f)).then("fc2", new Dense(4)).build();
+    }
+
+    static InMemoryDataset data(Shape sample, int n, long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[n * sample.sizeAsInt()];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = Math.floorMod((int) (x[i * sample.sizeAsInt()] * 3), 4);
+        }
+        return InMemoryDataset.labelled(x, sample, y);
+    }
+
+    private static Trainer trainer(Backend b, Graph g, int big, int micro) {
+        return Trainer.builder(g, b).loss(new SoftmaxCrossEntropy()).optimizer(SGD).batch(BatchSize.mini(big)).microBatch(micro)
+                .seed(7).build();
+    }
+
+    private static int[] identity(int n) {
+        int[] o = new int[n];
+        for (int i = 0; i < n; i++) {
+            o[i] = i;
+        }
+        return o;
+    }
+
+    private static double relativeError(float[] a, float[] b) {
+        double diff = 0;
+        double scale = 1;
+        for (int i = 0; i < a.length; i++) {
+            diff = Math.max(diff, Math.abs(a[i] - b[i]));
+            scale = Math.max(scale, Math.abs(b[i]));
+        }
+        return diff / scale;
+    }
+
+    @Test
+    void accumulatedStepEqualsOneBigStepWithoutBatchNorm() {
+        Graph g = Graph.builder().input("x", Shape.of(1, 6, 6))
+                .then("conv1", Conv2d.of(3, 3).padding(1)).then("relu1", new ReLU()).then("pool1", MaxPool2d.of(2))
+                .then("fc1", new Dense(8)).then("drop", new Dropout(0.25f)).then("fc2", new Dense(4)).build();
+        InMemoryDataset d = data(Shape.of(1, 6, 6), 48, 3);
+        Backend b = backend(new SimulatedDevice());
+        try (Trainer whole = trainer(b, g, 48, 48); Trainer split = trainer(b, g, 48, 10)) {
+            StepMetrics m1 = whole.trainBatch(d, identity(48), 0, 48);
+            StepMetrics m2 = split.trainBatch(d, identity(48), 0, 48);
+            assertEquals(5, m2.microBatches()); // 4 x 10 + 8
+            assertEquals(m1.loss(), m2.loss(), 1e-5 * Math.abs(m1.loss()));
+            float[] wa = whole.parameters().values().toArray();
+            assertTrue(relativeError(split.parameters().values().toArray(), wa) <= 1e-5);
+            try (Trainer fresh = trainer(b, g, 48, 48)) {
+                assertTrue(relativeError(fresh.parameters().values().toArray(), wa) > 1e-3, "the step moved the weights");
+            }
+        }
+    }
+
+    @Test
+    void anOutOfMemoryAllocationHalvesTheMicroBatchAndLosesNothing() {
+        Graph g = cnn();
+        Backend big = backend(new SimulatedDevice());
+        long fixed = MemoryPlanner.fixedBytes(g, DataType.FLOAT32, SGD.stateSlots());
+        long a16;
+        long a32;
+        try (Plan p16 = big.plan(g, 16, PlanOptions.forTraining()); Plan p32 = big.plan(g, 32, PlanOptions.forTraining())) {
+            a16 = p16.memory().arena().bytes();
+            a32 = p32.memory().arena().bytes();
+        }
+        // Room for the parameters, the optimizer state and the arena of 16 samples, not of 32.
+        long capacity = fixed + (a16 + a32) / 2;
+        assertTrue(capacity < fixed + a32);
+        SimulatedDevice small = new SimulatedDevice(capacity, new ConvAlgorithms(1, 1000, 1, 2000, 1, 3000));
+        InMemoryDataset d = data(Shape.of(1, 6, 6), 32, 5);
+        try (Trainer t = trainer(backend(small), g, 32, 32); Trainer ref = trainer(big, g, 32, 16)) {
+            t.trainBatch(d, identity(32), 0, 32);
+            ref.trainBatch(d, identity(32), 0, 32);
+            assertEquals(16, t.microBatch(), "halved after the arena of 32 samples did not fit");
+            assertEquals(0, relativeError(t.parameters().values().toArray(), ref.parameters().values().toArray()));
+            assertEquals(0, relativeError(t.parameters().state().toArray(), ref.parameters().state().toArray()),
+                    "BatchNorm's running statistics were restored before the redo");
+        }
+        assertEquals(0, small.tracker().liveBytes(), "everything freed");
+    }
+
+    @Test
+    void theDeviceBudgetIsItsFreeMemoryLessTheMarginAndThePlannersChoiceFitsIt() {
+        SimulatedDevice dev = new SimulatedDevice(6L << 20, new ConvAlgorithms(1, 4096, 1, 4096, 1, 8192));
+        CudnnBackend b = new CudnnBackend(() -> dev, () -> Availability.yes(dev.describe()));
+        Budget budget = b.deviceBudget(1L << 20);
+        assertEquals(5L << 20, budget.bytes());
+        assertTrue(budget.source().contains("simulated device"), budget.source());
+        Graph g = cnn();
+        MemoryPlanner.Decision dec = MemoryPlanner.plan(b, g, SGD.stateSlots(), 4096, budget);
+        assertTrue(dec.predictedPeakBytes() <= budget.bytes());
+        try (Parameters p = b.createParameters(g, DataType.FLOAT32); Plan plan = b.plan(g, dec.microBatch(), PlanOptions.forTraining());
+             var ex = plan.bind(p)) {
+            assertTrue(dev.tracker().liveBytes() <= dec.predictedPeakBytes(), "what binding took is within the prediction");
+        }
+        try (Plan plan = b.plan(g, dec.microBatch() * 4, PlanOptions.forTraining())) {
+            long need = MemoryPlanner.fixedBytes(g, DataType.FLOAT32, SGD.stateSlots()) + plan.memory().arena().bytes();
+            if (need > dev.memory()[1]) {
+                try (Parameters p = b.createParameters(g, DataType.FLOAT32)) {
+                    var e = org.junit.jupiter.api.Assertions.assertThrows(DeviceOutOfMemoryException.class, () -> plan.bind(p));
+                    assertTrue(e.requestedBytes() > 0);
+                }
+            }
+        }
+        assertEquals(0, dev.tracker().liveBytes());
+    }
+}
