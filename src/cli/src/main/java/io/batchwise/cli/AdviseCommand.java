@@ -101,7 +101,7 @@ final class AdviseCommand implements Callable<Integer> {
 
         Advisor.Builder b = Advisor.builder(graph, backend).loss(new SoftmaxCrossEntropy()).optimizer(optimizer).batch(batch)
                 .seed(seed).maxSteps(probeSteps).maxSeconds(probeSeconds);
-        Budget budget = setup.memoryBudget.resolve();
+        Budget budget = setup.memoryBudget.resolve(backend);
         if (setup.microBatch.auto()) {
             b.memoryBudget(budget);
         } else {

@@ -39,7 +39,7 @@ final class PlanCommand implements Callable<Integer> {
         int n = setup.trainLimit != null ? setup.trainLimit : TRAIN_SIZE;
         int effective = setup.batch.size().resolve(n);
         Planning.Result r = Planning.decide(chosen.backend(), graph, optimizer.stateSlots(), effective, setup.microBatch.samples(),
-                setup.memoryBudget.resolve(), !setup.memoryBudget.auto());
+                setup.memoryBudget.resolve(chosen.backend()), !setup.memoryBudget.auto());
         printed = Planning.describe(chosen, setup.model, graph, r, setup.batch.size() + " of " + n + " samples",
                 TrainCommand.describe(optimizer), null);
         out.print(printed);

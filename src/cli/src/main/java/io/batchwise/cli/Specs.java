@@ -77,8 +77,9 @@ final class Specs {
             return budget == null;
         }
 
-        Budget resolve() {
-            return auto() ? Budget.host(AUTO_MARGIN) : budget;
+        /** The explicit budget, or what {@code backend} may use (host memory, or free device memory for cudnn). */
+        Budget resolve(io.batchwise.backend.Backend backend) {
+            return auto() ? backend.automaticBudget(AUTO_MARGIN) : budget;
         }
 
         @Override

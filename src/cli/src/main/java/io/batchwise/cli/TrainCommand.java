@@ -189,7 +189,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "Invalid value for option '--adaptive-batch': " + adaptiveBatch
                     + " is less than the effective batch " + effective + " it starts from (--batch)");
         }
-        Budget budget = setup.memoryBudget.resolve();
+        Budget budget = setup.memoryBudget.resolve(backend);
         // An adaptive batch keeps the micro-batch it starts with: plan it for the largest batch it may grow to.
         Planning.Result planned = Planning.decide(backend, graph, optimizer.stateSlots(), cap, setup.microBatch.samples(),
                 budget, !setup.memoryBudget.auto());

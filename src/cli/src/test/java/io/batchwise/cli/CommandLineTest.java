@@ -115,11 +115,18 @@ class CommandLineTest {
         assertTrue(r.err().contains("reference") && r.err().contains("auto"), r.toString());
     }
 
+    /** Asked for explicitly where it cannot run (no driver, no GPU, no cuDNN), cudnn says why; auto then picks onednn. */
     @Test
-    void cudnnIsNotThereYetAndSaysSo() {
+    void cudnnWithoutAGpuSaysWhy() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(io.batchwise.backend.Backends.all().stream()
+                .anyMatch(b -> b.name().equals("cudnn") && io.batchwise.backend.Backends.availability(b).available()),
+                "this machine can run cudnn");
         Cli.Result r = Cli.run("train", "--backend", "cudnn", "--out", tmp.toString());
         assertTrue(r.code() != 0, r.toString());
-        assertTrue(r.err().contains("cudnn") && r.err().contains("reference"), r.toString());
+        assertTrue(r.err().contains("backend 'cudnn' cannot run here"), r.toString());
+        Cli.Result plan = Cli.run("plan", "--model", "lenet");
+        assertEquals(0, plan.code(), plan.toString());
+        assertTrue(plan.out().contains("skipped cudnn"), plan.toString());
     }
 
     @Test

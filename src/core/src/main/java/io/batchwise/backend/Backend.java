@@ -45,6 +45,14 @@ public interface Backend {
         return Parameters.allocate(this, graph, type);
     }
 
+    /**
+     * What {@code auto} budgets may use: the host's memory less the Java heap and {@code hostMarginBytes}
+     * for CPU backends (the default); device backends override with their free device memory.
+     */
+    default io.batchwise.plan.Budget automaticBudget(long hostMarginBytes) {
+        return io.batchwise.plan.Budget.host(hostMarginBytes);
+    }
+
     /** Arithmetic over this backend's tensors for optimizer updates; the portable one unless overridden. */
     default VectorOps vectors() {
         return VectorOps.host();

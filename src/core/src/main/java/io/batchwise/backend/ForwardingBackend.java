@@ -56,6 +56,11 @@ public abstract class ForwardingBackend implements Backend {
     }
 
     @Override
+    public io.batchwise.plan.Budget automaticBudget(long hostMarginBytes) {
+        return inner.automaticBudget(hostMarginBytes);
+    }
+
+    @Override
     public VectorOps vectors() {
         return inner.vectors();
     }

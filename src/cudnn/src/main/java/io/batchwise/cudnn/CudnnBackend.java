@@ -109,6 +109,12 @@ public final class CudnnBackend implements Backend {
         return new Budget(bytes, source);
     }
 
+    /** Free device memory, not the host's: {@link #deviceBudget()}. */
+    @Override
+    public Budget automaticBudget(long hostMarginBytes) {
+        return deviceBudget();
+    }
+
     /** {@link #deviceBudget(long)} with a margin of 5% of the device's memory plus 256 MiB. */
     public Budget deviceBudget() {
         long total = device().memory()[1];
