@@ -30,8 +30,8 @@ final class SetupOptions {
             description = "Compute backend. auto: the most preferred one that can run here. Default: ${DEFAULT-VALUE}.")
     String backend;
 
-    @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adam", converter = Specs.OptimizerConverter.class,
-            description = "sgd, momentum, nesterov (momentum 0.9), adam, adamw (weight decay 0.01), adagrad, rmsprop or"
+    @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adamw", converter = Specs.OptimizerConverter.class,
+            description = "sgd, momentum, nesterov (momentum 0.9), adam, adamw (weight decay 0.1), adagrad, rmsprop or"
                     + " adadelta; other hyper-parameters are PyTorch's defaults. Default: ${DEFAULT-VALUE}.")
     Specs.OptimizerName optimizer;
 

@@ -104,7 +104,7 @@ final class Specs {
 
     /** The optimizers and their default learning rates. */
     enum OptimizerName {
-        SGD(0.1), MOMENTUM(0.01), NESTEROV(0.01), ADAM(3e-3), ADAMW(3e-3), ADAGRAD(0.01), RMSPROP(1e-3), ADADELTA(1.0);
+        SGD(0.1), MOMENTUM(0.01), NESTEROV(0.01), ADAM(3e-3), ADAMW(4e-3), ADAGRAD(0.01), RMSPROP(1e-3), ADADELTA(1.0);
 
         final double defaultLr;
 
@@ -114,11 +114,11 @@ final class Specs {
 
         /**
          * Momentum 0.9 for momentum and Nesterov; otherwise PyTorch's defaults. {@code weightDecay}:
-         * L2 added to the gradient, or decoupled for AdamW; {@code null} keeps the default (0, AdamW 0.01).
+         * L2 added to the gradient, or decoupled for AdamW; {@code null} keeps the default (0, AdamW 0.1).
          */
         Optimizer create(Double lr, Double weightDecay) {
             double r = lr == null ? defaultLr : lr;
-            double wd = weightDecay == null ? (this == ADAMW ? 0.01 : 0) : weightDecay;
+            double wd = weightDecay == null ? (this == ADAMW ? 0.1 : 0) : weightDecay;
             return switch (this) {
                 case SGD -> new Optimizer.Sgd(r, 0, 0, false, wd);
                 case MOMENTUM -> new Optimizer.Sgd(r, 0.9, 0, false, wd);

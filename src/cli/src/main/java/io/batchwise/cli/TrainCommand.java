@@ -73,13 +73,13 @@ final class TrainCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--lr", paramLabel = "RATE", converter = Specs.PositiveDouble.class,
-            description = "Base learning rate. Default by optimizer: adam, adamw 0.003; rmsprop 0.001; sgd 0.1;"
+            description = "Base learning rate. Default by optimizer: adam 0.003; adamw 0.004; rmsprop 0.001; sgd 0.1;"
                     + " momentum, nesterov, adagrad 0.01; adadelta 1.0.")
     Double lr;
 
     @Option(names = "--weight-decay", paramLabel = "W", converter = Specs.NonNegativeDouble.class,
             description = "Weight decay: L2 added to the gradient, decoupled (w *= 1 - lr W) for adamw."
-                    + " Default: 0, adamw 0.01.")
+                    + " Default: 0, adamw 0.1.")
     Double weightDecay;
 
     @Option(names = "--schedule", paramLabel = "SPEC", defaultValue = "warmup:5%+cosine", converter = Specs.ScheduleConverter.class,

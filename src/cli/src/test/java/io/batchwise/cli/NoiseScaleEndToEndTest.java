@@ -37,7 +37,7 @@ class NoiseScaleEndToEndTest {
         assertEquals(3000, a.memoryMicroBatch(), "the automatic budget holds the whole subset at once");
         assertTrue(a.noiseScale() > 1 && a.noiseScale() < 3000, "B_simple " + a.noiseScale());
         assertEquals(Advisor.recommend(a.noiseScale(), 3000, 3000), a.recommendedBatch());
-        assertEquals(0.003 * a.recommendedBatch() / 32, a.learningRate(), 1e-12, "Adam's default 0.003 at batch 32, scaled linearly");
+        assertEquals(0.004 * a.recommendedBatch() / 32, a.learningRate(), 1e-12, "AdamW's default 0.004 at batch 32, scaled linearly");
         for (String s : new String[] {"micro-batch 3,000", "B_simple    ", "recommend   effective batch", "why", "linear scaling",
                 "try         batchwise train --model mlp"}) {
             assertTrue(r.out().contains(s), s + " missing:\n" + r.out());
