@@ -95,10 +95,17 @@ final class OneDnnBatchNorm extends OneDnnLayer {
                     (ex, pass) -> updateRunning(ex.tensor(mean), ex.tensor(variance), ex.tensor(runningMean),
                             ex.tensor(runningVar), m), mean, variance, runningMean, runningVar));
             // Exact BatchNorm: the effective batch's statistics go into the same buffers, read as inputs;
-            // backward then finds them where it finds the micro-batch's.
-            batch_normalization_forward.primitive_desc fwdFixed = p.own(new batch_normalization_forward.primitive_desc(p.eng,
-                    prop_kind.forward_training.value, src.md, src.md, spec.epsilon(),
-                    SCALE_SHIFT | normalization_flags.use_global_stats.value, p.sharedAttr, false));
+            // backward then finds them where it finds the micro-batch's. Its descriptor and primitive are made on
+            // first use (most plans never run exact mode, and the planner's search compiles many plans), with a
+            // library-managed scratchpad, so the memory plan needs nothing from them.
+            memory.desc data = src.md;
+            OneDnnResources res = p.res;
+            org.bytedeco.dnnl.engine eng = p.eng;
+            float eps = spec.epsilon();
+            OneDnnOp.Lazy fixedForward = new OneDnnOp.Lazy(res, () -> new batch_normalization_forward(
+                    res.own(new batch_normalization_forward.primitive_desc(eng, prop_kind.forward_training.value, data, data,
+                            eps, SCALE_SHIFT | normalization_flags.use_global_stats.value,
+                            res.own(new org.bytedeco.dnnl.primitive_attr()), false))));
             java.util.List<OneDnnOp> fixed = java.util.List.of(
                     new OneDnnOp.Host(label("effective-batch statistics"), (ex, pass) -> {
                         var f = ex.fix(node.name());
@@ -109,8 +116,8 @@ final class OneDnnBatchNorm extends OneDnnLayer {
                             vt.putAt(c, (float) f.variance()[c]);
                         }
                     }, mean, variance),
-                    p.prim(label("forward (effective-batch statistics)"), fwdFixed,
-                            p.lazy(fwdFixed, batch_normalization_forward::new), DNNL_ARG_SRC, src, DNNL_ARG_DST, dst,
+                    OneDnnPlanner.prim(label("forward (effective-batch statistics)"), (memory.desc) null, fixedForward,
+                            DNNL_ARG_SRC, src, DNNL_ARG_DST, dst,
                             DNNL_ARG_MEAN, mean, DNNL_ARG_VARIANCE, variance, DNNL_ARG_SCALE, gamma, DNNL_ARG_SHIFT, beta));
             p.forwardTrainingOnly(new OneDnnOp.Choice(label("forward"), node.name(), normal, fixed));
             p.batchNormStatistics.put(node.name(), new OneDnnBuffer[] {mean, variance});

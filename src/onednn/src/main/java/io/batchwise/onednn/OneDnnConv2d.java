@@ -64,21 +64,14 @@ final class OneDnnConv2d extends OneDnnLayer {
         memory.desc dstAny = p.any(dstDims);
         primitive_attr attr = p.forwardAttr(node);
         try {
-            java.util.function.Function<memory.desc[], convolution_forward.primitive_desc> create = md -> bias != null
-                    ? new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, md[0], wAny,
-                            bias, md[1], strides, dilates, padL, padR, attr, false)
-                    : new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, md[0], wAny,
-                            md[1], strides, dilates, padL, padR, attr, false);
-            if (srcDims[1] == 1) {
-                // One input channel (an image's first convolution): channels-last output instead of a blocked one that
-                // pads C to the vector width (6 channels stored as 16 in LeNet-5's first layer).
-                memory.desc nhwcSrc = p.own(new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.nhwc));
-                memory.desc nhwcDst = p.own(new memory.desc(dstDims, memory.data_type.f32, memory.format_tag.nhwc));
-                fwd = p.firstFast(label("forward"), () -> create.apply(new memory.desc[] {nhwcSrc, nhwcDst}),
-                        () -> create.apply(new memory.desc[] {srcAny, dstAny}));
-            } else {
-                fwd = p.own(create.apply(new memory.desc[] {srcAny, dstAny}));
-            }
+            // Layouts chosen by oneDNN (format any), also for a one-channel first convolution: channels-last there
+            // (reported +35% end to end for LeNet-5 on an AVX2 machine) measured 30% slower on this AVX-512 one
+            // (a brgemm forward, and a blocked gradient that then needs a reorder), see benchmarks/RESULTS.md.
+            fwd = p.own(bias != null
+                    ? new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcAny, wAny,
+                            bias, dstAny, strides, dilates, padL, padR, attr, false)
+                    : new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcAny, wAny,
+                            dstAny, strides, dilates, padL, padR, attr, false));
         } catch (RuntimeException e) {
             throw failure("a convolution", e, srcAny, wAny, dstAny);
         }
