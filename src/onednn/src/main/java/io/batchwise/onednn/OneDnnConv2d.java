@@ -95,13 +95,26 @@ final class OneDnnConv2d extends OneDnnLayer {
                     p.any(wDims), p.any(dstDims), strides, dilates, padL, padR, fwd, p.sharedAttr, false));
             toInput = p.contribution(node, input, "diff_src", bwdData.diff_src_desc(), false);
         }
-        bwdWeights = p.own(spec.bias()
-                ? new convolution_backward_weights.primitive_desc(p.eng, algorithm.convolution_direct, p.any(srcDims),
-                        p.any(wDims), p.plain(spec.outChannels()), p.any(dstDims), strides, dilates, padL, padR, fwd,
-                        p.sharedAttr, false)
-                : new convolution_backward_weights.primitive_desc(p.eng, algorithm.convolution_direct, p.any(srcDims),
-                        p.any(wDims), p.any(dstDims), strides, dilates, padL, padR, fwd, p.sharedAttr, false));
+        // Layouts the forward already produced first (no reorder of the source or of the gradient per step), then
+        // oneDNN's free choice: with every layout free it picks the weight-gradient kernel for its own layouts, and
+        // the source then needs a second blocked copy each step.
+        memory.desc srcMd = src.md;
+        memory.desc dstMd = fwd.dst_desc();
+        memory.desc biasMd = spec.bias() ? p.plain(spec.outChannels()) : null;
+        bwdWeights = OneDnnMd.isPlain(srcMd) // a plain source (the graph's input): oneDNN's own choice is faster
+                ? p.own(weightsPd(p, p.any(srcDims), p.any(dstDims), biasMd))
+                : p.firstFast(label("backward weights"), () -> weightsPd(p, srcMd, dstMd, biasMd),
+                        () -> weightsPd(p, srcMd, p.any(dstDims), biasMd), () -> weightsPd(p, p.any(srcDims), p.any(dstDims), biasMd));
         return p.preferredGradient(node, bwdWeights.diff_dst_desc(), bwdData != null ? bwdData.diff_dst_desc() : null);
+    }
+
+    private convolution_backward_weights.primitive_desc weightsPd(OneDnnPlanner p, memory.desc srcMd, memory.desc dstMd,
+                                                                  memory.desc biasMd) {
+        return biasMd != null
+                ? new convolution_backward_weights.primitive_desc(p.eng, algorithm.convolution_direct, srcMd, p.any(wDims),
+                        biasMd, dstMd, strides, dilates, padL, padR, fwd, p.sharedAttr, false)
+                : new convolution_backward_weights.primitive_desc(p.eng, algorithm.convolution_direct, srcMd, p.any(wDims),
+                        dstMd, strides, dilates, padL, padR, fwd, p.sharedAttr, false);
     }
 
     @Override
