@@ -40,37 +40,13 @@ fi
 
 OUT=benchmarks/target/results
 mkdir -p "$OUT"
-HZ=$(getconf CLK_TCK)
-LIMIT=0.10 # cores other processes may use while we measure
-
-busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }      # user nice system irq softirq steal
-mine() { awk '{print $14+$15+$16+$17}' "/proc/$$/stat"; }           # this shell + waited-for children
-now() { date +%s.%N; }
-others() { awk -v b="$1" -v m="$2" -v t="$3" -v hz="$HZ" 'BEGIN{v=(b-m)/hz/t; if (v<0) v=0; printf "%.2f", v}'; }
-over() { awk -v x="$1" -v l="$LIMIT" 'BEGIN{exit !(x>l)}'; }
+source benchmarks/load.sh
 
 echo "== machine"
 echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), nproc $(nproc), $(java -version 2>&1 | head -1)"
 echo "tree: $(git describe --always --dirty 2>/dev/null || echo '?')"
 git status --short -- src 2>/dev/null | sed 's/^/  uncommitted: /' || true
 echo "top processes now:"; ps -eo pid,pcpu,etime,comm --sort=-pcpu | sed -n 2,6p | sed 's/^/  /'
-
-# idle SECONDS: other processes' CPU use, in cores, over the next SECONDS.
-idle() {
-  local b0 m0 t0 b1 m1 t1
-  b0=$(busy); m0=$(mine); t0=$(now); sleep "$1"; b1=$(busy); m1=$(mine); t1=$(now)
-  others "$((b1 - b0))" "$((m1 - m0))" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
-}
-
-# wait_idle: with --wait, until 5 s pass with others under the limit (30 min at most).
-wait_idle() {
-  [[ $WAIT == 1 ]] || return 0
-  local deadline=$(($(date +%s) + 1800)) s
-  while s=$(idle 5) && over "$s"; do
-    if (($(date +%s) > deadline)); then echo "still busy after 30 min (others $s cores)"; return 0; fi
-    sleep 15
-  done
-}
 
 # Idle check before anything starts: 3 s of other processes' CPU time.
 wait_idle

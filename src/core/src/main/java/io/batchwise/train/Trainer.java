@@ -368,11 +368,7 @@ public final class Trainer implements AutoCloseable {
             total = ExactBatchNorm.step(graph, parameters, count, micro, new ExactBatchNorm.MicroBatches() {
                 @Override
                 public Executor load(int off, int m) {
-                    Executor exec = executor(m);
-                    float[] x = inputBuffer(m, data.sampleShape());
-                    data.copyInputs(indices, from + off, m, x);
-                    exec.input().write(x);
-                    return exec;
+                    return Trainer.this.load(data, indices, from + off, m);
                 }
 
                 @Override
@@ -384,10 +380,7 @@ public final class Trainer implements AutoCloseable {
         } else {
             for (int off = 0; off < count; off += micro) {
                 int m = Math.min(micro, count - off);
-                Executor exec = executor(m);
-                float[] x = inputBuffer(m, data.sampleShape());
-                data.copyInputs(indices, from + off, m, x);
-                exec.input().write(x);
+                Executor exec = load(data, indices, from + off, m);
                 exec.forward(Pass.training(stepSeed, off));
                 total = total.plus(exec.loss(loss, data.targets(indices, from + off, m), scale));
                 exec.backward(off == 0 ? GradientMode.OVERWRITE : GradientMode.ACCUMULATE);
@@ -435,10 +428,7 @@ public final class Trainer implements AutoCloseable {
         LossResult total = LossResult.ZERO;
         for (int from = 0; from < n; from += microBatch) {
             int m = Math.min(microBatch, n - from);
-            Executor exec = executor(m);
-            float[] x = inputBuffer(m, data.sampleShape());
-            data.copyInputs(order, from, m, x);
-            exec.input().write(x);
+            Executor exec = load(data, order, from, m);
             exec.forward(Pass.inference());
             Targets targets = data.targets(order, from, m);
             double[] y = exec.output().toDoubles();
@@ -551,6 +541,15 @@ public final class Trainer implements AutoCloseable {
             executors.put(m, e);
         }
         return e;
+    }
+
+    /** The executor for {@code m} samples with the inputs of {@code indices[from .. from + m)} written. */
+    private Executor load(Dataset data, int[] indices, int from, int m) {
+        Executor exec = executor(m);
+        float[] x = inputBuffer(m, data.sampleShape());
+        data.copyInputs(indices, from, m, x);
+        exec.input().write(x);
+        return exec;
     }
 
     private float[] inputBuffer(int m, Shape sample) {

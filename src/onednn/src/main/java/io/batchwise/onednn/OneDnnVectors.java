@@ -133,8 +133,12 @@ final class OneDnnVectors implements VectorOps {
         long address = ((OneDnnTensor) x).address();
         IntMemoryMap m = args.computeIfAbsent(List.of(new Identity(x)), key -> {
             IntMemoryMap map = keep(new IntMemoryMap());
-            map.put(DNNL_ARG_SRC, keep(new memory(k.row, rt.engine, OneDnnTensor.at(address))));
-            map.put(DNNL_ARG_WEIGHTS, keep(new memory(k.column, rt.engine, OneDnnTensor.at(address))));
+            // The map keeps its own (shared) handles: the Java views are freed now, not kept past the map's eviction.
+            try (memory row = new memory(k.row, rt.engine, OneDnnTensor.at(address));
+                 memory column = new memory(k.column, rt.engine, OneDnnTensor.at(address))) {
+                map.put(DNNL_ARG_SRC, row);
+                map.put(DNNL_ARG_WEIGHTS, column);
+            }
             map.put(DNNL_ARG_DST, k.sumMem);
             return map;
         });
