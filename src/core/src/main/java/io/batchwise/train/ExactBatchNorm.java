@@ -64,7 +64,7 @@ final class ExactBatchNorm {
         ParameterLayout layout = params.layout();
         Map<String, BatchNormFix> fixes = new LinkedHashMap<>();
         List<Executor> used = new ArrayList<>();
-        float[] stateBefore = params.state().toArray();
+        float[] before = params.state().toArray(); // the sweeps below move the running statistics
         try {
             // 1. Statistics, first layer first.
             for (Node bn : bns) {
@@ -133,8 +133,7 @@ final class ExactBatchNorm {
                 ex.backward(off == 0 ? GradientMode.OVERWRITE : GradientMode.ACCUMULATE);
             }
             // Running statistics: as one pass over the effective batch would have moved them.
-            params.state().write(stateBefore);
-            float[] state = stateBefore.clone();
+            float[] state = before.clone();
             for (Node bn : bns) {
                 BatchNorm spec = (BatchNorm) bn.layer();
                 BatchNormFix f = fixes.get(bn.name());
@@ -148,6 +147,9 @@ final class ExactBatchNorm {
             }
             params.state().write(state);
             return total;
+        } catch (RuntimeException | Error e) {
+            params.state().write(before); // a failed step leaves the running statistics as they were
+            throw e;
         } finally {
             for (Executor ex : used) {
                 for (Node bn : bns) {

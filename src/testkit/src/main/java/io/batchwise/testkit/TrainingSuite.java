@@ -313,6 +313,26 @@ public abstract class TrainingSuite {
         }
     }
 
+    /**
+     * Exact BatchNorm gathers statistics from micro-batches, so a 1d BatchNorm needs two samples per micro-batch:
+     * micro-batches of one are refused with the node's name, and nothing is updated.
+     */
+    @Test
+    void exactBatchNormRefusesMicroBatchesOfOneSampleForA1dBatchNorm() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(exactBatchNorm(), backend().name() + " has no exact BatchNorm yet");
+        Graph g = withThreeBatchNorms();
+        InMemoryDataset d = data(Shape.of(2, 6, 6), 8, 9);
+        try (Trainer t = Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(Optimizer.Sgd.plain(0.1))
+                .batch(BatchSize.mini(8)).microBatch(1).batchNorm(BatchNormMode.EXACT).seed(6).build()) {
+            float[] before = t.parameters().values().toArray();
+            float[] stateBefore = t.parameters().state().toArray();
+            var e = assertThrows(IllegalStateException.class, () -> t.trainBatch(d, identity(8), 0, 8));
+            assertTrue(e.getMessage().contains("bn3"), e.getMessage());
+            assertArrayEquals(before, t.parameters().values().toArray());
+            assertArrayEquals(stateBefore, t.parameters().state().toArray());
+        }
+    }
+
     // --- gradient noise scale ---
 
     /**
