@@ -225,6 +225,7 @@ final class TrainCommand implements Callable<Integer> {
                 .seed(seed)
                 .batchNorm(batchNorm)
                 .measureNoiseScale(noiseScale)
+                .reportGradientNorm(true) // a metrics.csv column
                 .adaptiveBatch(adaptiveBatch == null ? null : AdaptiveBatch.upTo(cap))
                 .listener(relay)
                 .build()) {

@@ -11,7 +11,8 @@ package io.batchwise.train;
  * @param loss          mean loss over the effective batch
  * @param accuracy      share of the batch classified right (NaN for regression)
  * @param learningRate  the learning rate applied
- * @param gradientNorm  global L2 norm of the gradient before clipping
+ * @param gradientNorm  global L2 norm of the gradient before clipping; NaN unless computed (see
+ *                      {@link Trainer.Builder#reportGradientNorm})
  * @param noiseScale    the smoothed gradient noise scale B_simple so far (NaN until measured; see {@link NoiseScale})
  * @param samplesPerSec throughput of this step
  */

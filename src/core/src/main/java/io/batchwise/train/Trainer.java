@@ -69,6 +69,7 @@ public final class Trainer implements AutoCloseable {
     private final boolean hasBatchNorm; // the graph has BatchNorm layers
     private final List<TrainingListener> listeners;
     private final NoiseScale noiseScale;
+    private final boolean trackNorm; // compute the gradient norm on every step, not only when clipping or measuring
     private final boolean splitSinglePass; // measure the noise scale on k = 1 steps by splitting them in two
     private final int noiseEvery; // measure on steps 1, 1 + n, 1 + 2n, ...
     private final AdaptiveBatch adaptive;
@@ -111,6 +112,7 @@ public final class Trainer implements AutoCloseable {
         this.noiseScale = b.noiseScaleDecay >= 0 ? new NoiseScale(b.noiseScaleDecay) : null;
         this.adaptive = b.adaptive;
         this.splitSinglePass = b.measureNoiseScale || b.adaptive != null;
+        this.trackNorm = b.gradientNorm;
         this.noiseEvery = b.noiseEvery;
         this.parameters = backend.createParameters(graph, DataType.FLOAT32).initialize(seed);
         long n = parameters.layout().trainableSize();
@@ -392,10 +394,16 @@ public final class Trainer implements AutoCloseable {
                 k++;
             }
         }
-        double squared = updater.loadGradients(parameters.gradients());
-        double norm = Math.sqrt(squared);
-        if (first > 0) {
-            noiseScale.add(firstSquared, first, squared, count);
+        // The norm is one more pass over the gradients (about a fifth of a stochastic MLP step): only when used.
+        double norm = Double.NaN;
+        if (trackNorm || clipNorm > 0 || first > 0) {
+            double squared = updater.loadGradients(parameters.gradients());
+            norm = Math.sqrt(squared);
+            if (first > 0) {
+                noiseScale.add(firstSquared, first, squared, count);
+            }
+        } else {
+            updater.useGradients(parameters.gradients());
         }
         if (clipNorm > 0 && norm > clipNorm) {
             // torch.nn.utils.clip_grad_norm_: g *= maxNorm / (norm + 1e-6)
@@ -611,6 +619,7 @@ public final class Trainer implements AutoCloseable {
         private final List<TrainingListener> listeners = new ArrayList<>();
         private double noiseScaleDecay = 0.95;
         private boolean measureNoiseScale;
+        private boolean gradientNorm;
         private int noiseEvery = 1;
         private AdaptiveBatch adaptive;
 
@@ -689,6 +698,17 @@ public final class Trainer implements AutoCloseable {
                 throw new IllegalArgumentException("max gradient norm must be >= 0, got " + maxNorm);
             }
             this.clipNorm = maxNorm;
+            return this;
+        }
+
+        /**
+         * Report the gradient's global L2 norm in {@link StepMetrics#gradientNorm()} on every step (default
+         * off: NaN on steps where neither clipping nor the noise-scale measurement computes it). Costs one
+         * pass over the gradients per step: about 0.04 ms for 235k parameters on one CPU core, a fifth of a
+         * stochastic (b = 1) MLP step, under 2% from b = 32.
+         */
+        public Builder reportGradientNorm(boolean report) {
+            this.gradientNorm = report;
             return this;
         }
 

@@ -42,6 +42,11 @@ final class Updater {
         return ops.sumOfSquares(grads);
     }
 
+    /** Names the gradients the next step applies, without their norm. */
+    void useGradients(Tensor grads) {
+        this.grads = grads;
+    }
+
     /** Scales the gradients in place (clipping), so the tensor shows what the step uses. */
     void scaleGradients(Tensor grads, double factor) {
         ops.axpby(grads, 0, grads, factor);

@@ -210,6 +210,45 @@ public abstract class TrainingSuite {
         }
     }
 
+    @Test
+    void gradientNormIsReportedWhenAskedAndClippingScalesTheStep() {
+        Graph g = mlp();
+        int n = 24;
+        InMemoryDataset d = data(g.inputs().get(0).outputShape(), n, 13);
+        double lr = 0.1;
+        Optimizer sgd = Optimizer.Sgd.plain(lr);
+        try (Trainer fresh = trainer(g, sgd, n, n, 3);
+             Trainer silent = trainer(g, sgd, n, n, 3);
+             Trainer reporting = Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(sgd)
+                     .batch(BatchSize.mini(n)).microBatch(n).seed(3).reportGradientNorm(true).build()) {
+            float[] w0 = fresh.parameters().values().toArray();
+            StepMetrics quiet = silent.trainBatch(d, identity(n), 0, n);
+            StepMetrics told = reporting.trainBatch(d, identity(n), 0, n);
+            assertTrue(Double.isNaN(quiet.gradientNorm()), "no norm unless asked: " + quiet.gradientNorm());
+            float[] w1 = reporting.parameters().values().toArray();
+            assertEquals(0, relativeError(silent.parameters().values().toArray(), w1), 0, "the norm changes nothing");
+            // Plain SGD: w1 = w0 - lr g, so |g| = |w0 - w1| / lr.
+            double norm = told.gradientNorm();
+            assertEquals(displacement(w0, w1) / lr, norm, 1e-4 * norm);
+            assertTrue(norm > 0.05, "a gradient worth clipping: " + norm);
+            try (Trainer clipped = Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(sgd)
+                    .batch(BatchSize.mini(n)).microBatch(n).seed(3).clipGradientNorm(norm / 2).build()) {
+                StepMetrics c = clipped.trainBatch(d, identity(n), 0, n);
+                assertEquals(norm, c.gradientNorm(), 1e-5 * norm, "the norm before clipping");
+                float[] w2 = clipped.parameters().values().toArray();
+                assertEquals(norm / 2, displacement(w0, w2) / lr, 1e-4 * norm, "the step is clipped to half");
+            }
+        }
+    }
+
+    private static double displacement(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+        }
+        return Math.sqrt(s);
+    }
+
     static Stream<String> modelNames() {
         return Stream.of("mlp", "cnn", "residual");
     }
