@@ -7,7 +7,9 @@
 #   --quick  1 fork, 1 warm-up and 2 measured iterations (a smoke run, not for RESULTS.md)
 #   --wait   on a shared machine: before each suite wait (up to 30 min) until others are idle, and
 #            rerun a disturbed suite (3 attempts in all)
-#   suites   the ones to run (default: all, in this order)
+#   suites   the ones to run (default: all, in this order); step and accumulation also run the hand-written
+#            direct oneDNN loop (DirectStepBenchmark, DirectAccumulationBenchmark) in the same JMH run and print
+#            Batchwise next to it (twice the configurations of Batchwise alone)
 #
 # oneDNN's OpenMP threads spin-wait: any other busy process on a small machine slows a run by up to
 # 10-50x. So this script measures what other processes took (all CPU time in /proc/stat minus this

@@ -1,14 +1,18 @@
 package io.batchwise.benchmarks;
 
+import io.batchwise.DataType;
 import io.batchwise.Graph;
 import io.batchwise.Shape;
 import io.batchwise.backend.Backend;
+import io.batchwise.backend.Backends;
+import io.batchwise.backend.Parameters;
 import io.batchwise.layer.BatchNorm;
 import io.batchwise.layer.Conv2d;
 import io.batchwise.layer.Dense;
 import io.batchwise.layer.GlobalAvgPool2d;
 import io.batchwise.layer.ReLU;
 import io.batchwise.loss.SoftmaxCrossEntropy;
+import io.batchwise.loss.Targets;
 import io.batchwise.models.Models;
 import io.batchwise.train.BatchSize;
 import io.batchwise.train.InMemoryDataset;
@@ -16,10 +20,13 @@ import io.batchwise.train.Optimizer;
 import io.batchwise.train.Trainer;
 import java.util.SplittableRandom;
 
-/** Models, synthetic data and trainers shared by the benchmarks. */
+/** Models, synthetic data, trainers and direct oneDNN loops shared by the benchmarks. */
 final class Fixtures {
     private Fixtures() {
     }
+
+    /** The trainers' seed: their initial weights (and the direct loop's, see {@link #direct}). */
+    static final long TRAINER_SEED = 7;
 
     /** Layers in {@link #deep50()}, the input node not counted. */
     static final int DEEP50_LAYERS = 50;
@@ -64,6 +71,41 @@ final class Fixtures {
         return InMemoryDataset.labelled(x, Shape.of(1, 28, 28), y);
     }
 
+    /** All of {@code data}'s inputs, flat, sample-major. */
+    static float[] inputs(InMemoryDataset data) {
+        float[] x = new float[Math.toIntExact((long) data.size() * data.sampleShape().size())];
+        data.copyInputs(identity(data.size()), 0, data.size(), x);
+        return x;
+    }
+
+    /** All of {@code data}'s class labels. */
+    static int[] labels(InMemoryDataset data) {
+        Targets.Labels t = (Targets.Labels) data.targets(identity(data.size()), 0, data.size());
+        int[] y = new int[data.size()];
+        for (int i = 0; i < y.length; i++) {
+            y[i] = t.label(i);
+        }
+        return y;
+    }
+
+    /**
+     * The direct oneDNN loop for {@code model} ({@code mlp} or {@code lenet}) on {@code data} ({@code k m} samples) as
+     * {@code k} micro-batches of {@code m}, starting from the weights a {@link #trainer} of the same model starts from
+     * (its parameters initialised with seed 7).
+     */
+    static DirectLoop direct(String model, InMemoryDataset data, int m, int k) {
+        DirectLoop d = new DirectLoop(model, m, k, inputs(data), labels(data));
+        try (Parameters p = Backends.get("onednn").createParameters(model(model), DataType.FLOAT32).initialize(TRAINER_SEED)) {
+            for (String[] name : d.parameterNames()) {
+                d.setParameter(name[0], name[1], p.read(name[0], name[1]));
+            }
+        } catch (RuntimeException e) {
+            d.close();
+            throw e;
+        }
+        return d;
+    }
+
     /** 0, 1, ..., n-1: the sample order of one effective batch. */
     static int[] identity(int n) {
         int[] o = new int[n];
@@ -81,7 +123,7 @@ final class Fixtures {
                 .batch(BatchSize.mini(batch))
                 .microBatch(micro)
                 .shuffle(false)
-                .seed(7)
+                .seed(TRAINER_SEED)
                 .build();
     }
 }
