@@ -63,15 +63,15 @@ final class OneDnnConv2d extends OneDnnLayer {
         memory.desc bias = spec.bias() ? p.plain(spec.outChannels()) : null;
         memory.desc dstAny = p.any(dstDims);
         primitive_attr attr = p.forwardAttr(node);
+        // Layouts: the producer's first (no reorder of the input), then channels-last, then oneDNN's free choice;
+        // the first with a fast (non-ref) kernel. A 6-channel blocked nChw16c source has none (LeNet-5's conv2), and
+        // channels-last then keeps conv2, pool2 and fc1 in nhwc with jit/brgemm kernels. A one-channel plain input stays
+        // plain: channels-last there measured 30% slower on this AVX-512 machine (benchmarks/RESULTS.md).
+        memory.desc nhwc = srcDims.length == 4 ? p.own(new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.nhwc))
+                : srcAny;
         try {
-            // Layouts chosen by oneDNN (format any), also for a one-channel first convolution: channels-last there
-            // (reported +35% end to end for LeNet-5 on an AVX2 machine) measured 30% slower on this AVX-512 one
-            // (a brgemm forward, and a blocked gradient that then needs a reorder), see benchmarks/RESULTS.md.
-            fwd = p.own(bias != null
-                    ? new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcAny, wAny,
-                            bias, dstAny, strides, dilates, padL, padR, attr, false)
-                    : new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcAny, wAny,
-                            dstAny, strides, dilates, padL, padR, attr, false));
+            fwd = p.firstFast(label("forward"), () -> forwardPd(p, in.md, wAny, bias, dstAny, attr),
+                    () -> forwardPd(p, nhwc, wAny, bias, dstAny, attr), () -> forwardPd(p, srcAny, wAny, bias, dstAny, attr));
         } catch (RuntimeException e) {
             throw failure("a convolution", e, srcAny, wAny, dstAny);
         }
@@ -85,6 +85,15 @@ final class OneDnnConv2d extends OneDnnLayer {
         p.forward(p.prim(label("forward"), fwd, p.lazy(fwd, convolution_forward::new),
                 DNNL_ARG_SRC, src, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_BIAS, b, DNNL_ARG_DST, dst));
         p.setOutput(node, dst);
+    }
+
+    private convolution_forward.primitive_desc forwardPd(OneDnnPlanner p, memory.desc srcMd, memory.desc wMd, memory.desc bias,
+                                                         memory.desc dstMd, primitive_attr attr) {
+        return bias != null
+                ? new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcMd, wMd, bias,
+                        dstMd, strides, dilates, padL, padR, attr, false)
+                : new convolution_forward.primitive_desc(p.eng, forwardKind(p), algorithm.convolution_direct, srcMd, wMd, dstMd,
+                        strides, dilates, padL, padR, attr, false);
     }
 
     @Override

@@ -58,11 +58,16 @@ final class OneDnnDense extends OneDnnLayer {
         memory.desc dstAny = p.any(dstDims);
         memory.desc srcAny = p.any(srcDims);
         primitive_attr attr = p.forwardAttr(node);
-        // Plain weights first: the parameters are plain, so no weight reorder per step (an inner product
-        // reads a blocked source directly); a reorder of the source or the weights only where needed.
-        fwd = p.firstFast(label("forward"), () -> create(p, in.md, wPlain, bias, dstAny, attr),
-                () -> create(p, srcAny, wPlain, bias, dstAny, attr), () -> create(p, in.md, wAny, bias, dstAny, attr),
-                () -> create(p, srcAny, wAny, bias, dstAny, attr));
+        // A plain source: plain weights first (the parameters are plain, so no weight reorder per step). A blocked or
+        // channels-last source (after a convolution): the source as it is, with the weights in oneDNN's matching layout
+        // (a brgemm kernel; reordering the small weights per step is cheaper than the activation, LeNet-5's fc1).
+        fwd = OneDnnMd.isPlain(in.md)
+                ? p.firstFast(label("forward"), () -> create(p, in.md, wPlain, bias, dstAny, attr),
+                        () -> create(p, srcAny, wPlain, bias, dstAny, attr), () -> create(p, in.md, wAny, bias, dstAny, attr),
+                        () -> create(p, srcAny, wAny, bias, dstAny, attr))
+                : p.firstFast(label("forward"), () -> create(p, in.md, wAny, bias, dstAny, attr),
+                        () -> create(p, in.md, wPlain, bias, dstAny, attr), () -> create(p, srcAny, wPlain, bias, dstAny, attr),
+                        () -> create(p, srcAny, wAny, bias, dstAny, attr));
         src = p.convert(label("src"), in, fwd.src_desc(), () -> p.workspace(node, "src", fwd.src_desc()), p::forward);
         wView = p.parameter(node, "weight", OneDnnBuffer.Store.VALUES, wDims);
         weights = p.convert(label("weights"), wView, fwd.weights_desc(), () -> p.workspace(node, "weights", fwd.weights_desc()),
@@ -85,8 +90,14 @@ final class OneDnnDense extends OneDnnLayer {
     memory.desc planBackward(OneDnnPlanner p) {
         String input = node.inputs().get(0);
         memory.desc wPlain = p.plain(wDims);
+        // After a convolution the forward runs on its source's layout with matching (non-plain) weights: the backward
+        // passes try those layouts first.
+        boolean matched = !OneDnnMd.isPlain(src.md) && !OneDnnMd.isPlain(fwd.weights_desc());
+        memory.desc wFwd = fwd.weights_desc();
         if (p.requiresGrad(input)) {
             bwdData = p.firstFast(label("backward data"),
+                    () -> new inner_product_backward_data.primitive_desc(p.eng, matched ? src.md : p.any(srcDims),
+                            matched ? wFwd : wPlain, p.any(dstDims), fwd, p.sharedAttr, false),
                     () -> new inner_product_backward_data.primitive_desc(p.eng, p.any(srcDims), wPlain, p.any(dstDims), fwd,
                             p.sharedAttr, false),
                     () -> new inner_product_backward_data.primitive_desc(p.eng, p.any(srcDims), p.any(wDims), p.any(dstDims), fwd,
@@ -94,7 +105,8 @@ final class OneDnnDense extends OneDnnLayer {
             toInput = p.contribution(node, input, "diff_src", bwdData.diff_src_desc(), false);
         }
         memory.desc srcMd = src.md;
-        bwdWeights = p.firstFast(label("backward weights"), () -> weightsPd(p, srcMd, wPlain), () -> weightsPd(p, p.any(srcDims), wPlain),
+        bwdWeights = p.firstFast(label("backward weights"), () -> weightsPd(p, srcMd, matched ? wFwd : wPlain),
+                () -> weightsPd(p, srcMd, wPlain), () -> weightsPd(p, p.any(srcDims), wPlain),
                 () -> weightsPd(p, srcMd, p.any(wDims)), () -> weightsPd(p, p.any(srcDims), p.any(wDims)));
         return p.preferredGradient(node, bwdWeights.diff_dst_desc(), bwdData != null ? bwdData.diff_dst_desc() : null);
     }
