@@ -561,6 +561,15 @@ final class OneDnnPlanner {
     }
 
     /**
+     * Whether {@link #declareGradient}{@code (node, md)} will give {@code node} a gradient buffer of its own (not a
+     * view of a consumer's, not the loss gradient): then {@code node}'s backward may overwrite it in place.
+     */
+    boolean ownsGradient(Node node, memory.desc md) {
+        List<Contribution> cs = contributions.getOrDefault(node.name(), List.of());
+        return node != graph.output() && !(cs.size() == 1 && cs.get(0).passThrough && cs.get(0).md.equals(md));
+    }
+
+    /**
      * Declares {@code node}'s gradient buffer in layout {@code md} once all its consumers have
      * registered their contributions. A single pass-through contribution in the same layout becomes
      * the buffer itself (no copy).
