@@ -200,6 +200,8 @@ final class DirectLoop implements AutoCloseable {
     private final int micro;
     private final int k;
     private final List<Pointer> owned = new ArrayList<>();
+    private float[] batch; // the (k m, ...) input samples, for stagedStep
+    private FloatPointer batchMemory; // where they live natively (k consecutive micro-batches)
     private final List<Op> ops = new ArrayList<>();
     private final List<Slot> slots = new ArrayList<>();
     private final List<Layer> layers = new ArrayList<>();
@@ -262,6 +264,8 @@ final class DirectLoop implements AutoCloseable {
         // The batch: images (k m, 1, 28, 28) and one-hot labels (k m, 10), plain, written once; a view per micro-batch.
         long[] inDims = specs.get(0) instanceof Conv ? new long[] {micro, 1, 28, 28} : new long[] {micro, PIXELS};
         Buf input = perMicro(plain(inDims), x);
+        batch = x;
+        batchMemory = new FloatPointer(input.m[0].get_data_handle());
         float[] onehot = new float[k * micro * CLASSES];
         for (int i = 0; i < labels.length; i++) {
             onehot[i * CLASSES + labels[i]] = 1f;
@@ -767,6 +771,15 @@ final class DirectLoop implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ the step
+
+    /**
+     * Copies the batch from its Java array into the input memory (one bulk copy, the least a loop over a data set held
+     * in Java does per step), then {@link #step}: {@code DirectStepBenchmark.stagedStep}.
+     */
+    void stagedStep() {
+        batchMemory.put(batch);
+        step();
+    }
 
     /** One optimizer step: k x (forward, loss gradient, backward), then the SGD update. */
     void step() {

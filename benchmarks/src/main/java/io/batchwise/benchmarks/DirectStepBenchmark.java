@@ -14,9 +14,12 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * {@link TrainingStepBenchmark}'s step without Batchwise: a hand-written {@link DirectLoop} driving oneDNN directly
- * (forward, loss gradient, backward, plain SGD lr 0.01 as one {@code sum}), same model, batch, synthetic images and
- * initial weights. Operations per second are steps per second; samples/s = ops/s x batch. {@code Suites step} runs
- * both and prints Batchwise / direct. Threads: OMP_NUM_THREADS, as for Batchwise.
+ * (forward, loss gradient, backward, plain SGD lr 0.01 as one in-place {@code binary_add}), same model, batch, synthetic
+ * images and initial weights. {@code step}: the batch stays resident in native memory (the ceiling); {@code stagedStep}:
+ * the batch is copied from its Java array into native memory first, one bulk copy per step, as Batchwise's trainer and
+ * any loop over a data set held in Java must move each batch. Operations per second are steps per second; samples/s =
+ * ops/s x batch. {@code Suites step} runs these and Batchwise's and prints the ratios. Threads: OMP_NUM_THREADS, as for
+ * Batchwise.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -38,6 +41,11 @@ public class DirectStepBenchmark {
     @Benchmark
     public void step() {
         loop.step();
+    }
+
+    @Benchmark
+    public void stagedStep() {
+        loop.stagedStep();
     }
 
     @TearDown(Level.Trial)

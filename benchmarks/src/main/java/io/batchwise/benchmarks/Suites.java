@@ -95,26 +95,35 @@ public final class Suites {
         return r.getParams().getBenchmark().startsWith(DirectStepBenchmark.class.getPackageName() + ".Direct");
     }
 
-    /** Per model and batch: Batchwise's and the direct loop's samples/s (ops/s x batch), and their ratio. */
+    /**
+     * Per model and batch: samples/s (ops/s x batch) of Batchwise, of the direct loop with its batch resident and with
+     * the batch copied in per step, and Batchwise's ratio to each.
+     */
     private static void step(Collection<RunResult> results) {
-        Map<String, Statistics[]> byConfig = new LinkedHashMap<>(); // "model batch" -> {Batchwise, direct}
+        Map<String, Statistics[]> byConfig = new LinkedHashMap<>(); // "model batch" -> {Batchwise, direct, direct staged}
         for (RunResult r : results) {
             BenchmarkParams p = r.getParams();
-            byConfig.computeIfAbsent(p.getParam("model") + " " + p.getParam("batch"), c -> new Statistics[2])[direct(r) ? 1 : 0] =
+            int which = !direct(r) ? 0 : p.getBenchmark().endsWith(".stagedStep") ? 2 : 1;
+            byConfig.computeIfAbsent(p.getParam("model") + " " + p.getParam("batch"), c -> new Statistics[3])[which] =
                     r.getPrimaryResult().getStatistics();
         }
-        System.out.printf("%-6s %6s %14s %22s %14s %22s %17s%n", "model", "batch", "Batchwise", "(min .. max)", "direct",
-                "(min .. max)", "Batchwise/direct");
+        System.out.printf("%-6s %6s %11s %20s %11s %20s %11s %20s %9s %9s%n", "model", "batch", "Batchwise", "(min .. max)",
+                "direct", "(min .. max)", "staged", "(min .. max)", "B/direct", "B/staged");
         for (Map.Entry<String, Statistics[]> e : byConfig.entrySet()) {
             String[] c = e.getKey().split(" ");
             int batch = Integer.parseInt(c[1]);
             Statistics[] s = e.getValue();
-            System.out.printf("%-6s %6d %14s %22s %14s %22s %17s%n", c[0], batch, samples(s[0], batch), range(s[0], batch),
-                    samples(s[1], batch), range(s[1], batch), s[0] == null || s[1] == null ? "-"
-                            : String.format("%.2f", s[0].getPercentile(50) / s[1].getPercentile(50)));
+            System.out.printf("%-6s %6d %11s %20s %11s %20s %11s %20s %9s %9s%n", c[0], batch, samples(s[0], batch),
+                    range(s[0], batch), samples(s[1], batch), range(s[1], batch), samples(s[2], batch), range(s[2], batch),
+                    ratio(s[0], s[1]), ratio(s[0], s[2]));
         }
         System.out.println("samples/s (medians) = steps/s x batch; direct = the hand-written oneDNN loop (DirectLoop), same"
-                + " model, batch, data and initial weights");
+                + " model, batch, data and initial weights, batch resident in native memory; staged = the same with the batch"
+                + " copied from its Java array into native memory each step (as Batchwise's trainer moves every batch)");
+    }
+
+    private static String ratio(Statistics a, Statistics b) {
+        return a == null || b == null ? "-" : String.format("%.2f", a.getPercentile(50) / b.getPercentile(50));
     }
 
     private static String samples(Statistics s, int batch) {

@@ -13,7 +13,7 @@ public final class HostLoss {
 
     /**
      * @param out     network output, {@code batch * outputShape.size()} values, sample-major
-     * @param gradOut receives {@code scale * d(sum loss)/d(out)}, same length
+     * @param gradOut receives {@code scale * d(sum loss)/d(out)}, same length; a different array from {@code out}
      */
     public static LossResult compute(Loss loss, Shape outputShape, int batch, double[] out, Targets targets,
                                      double scale, double[] gradOut) {
@@ -41,16 +41,19 @@ public final class HostLoss {
                 if (arg == y) {
                     correct++;
                 }
+                // One exp per logit (kept in gradOut until the gradient overwrites it), one log per sample.
                 double z = 0;
                 for (int k = 0; k < per; k++) {
-                    z += Math.exp(out[o + k] - max);
+                    double e = Math.exp(out[o + k] - max);
+                    gradOut[o + k] = e;
+                    z += e;
                 }
                 double logZ = Math.log(z) + max;
+                double invZ = 1 / z;
                 for (int k = 0; k < per; k++) {
                     double q = (k == y ? 1 - eps : 0) + eps / per;
-                    double logp = out[o + k] - logZ;
-                    sum -= q * logp;
-                    gradOut[o + k] = scale * (Math.exp(logp) - q);
+                    sum -= q * (out[o + k] - logZ);
+                    gradOut[o + k] = scale * (gradOut[o + k] * invZ - q);
                 }
             }
         } else {

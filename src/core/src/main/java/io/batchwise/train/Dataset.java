@@ -14,6 +14,16 @@ public interface Dataset {
     /** Copies the inputs of samples {@code indices[from..from+count)} into {@code dst}, sample-major. */
     void copyInputs(int[] indices, int from, int count, float[] dst);
 
+    /**
+     * Writes the inputs of samples {@code indices[from..from+count)} into {@code dst} ({@code (count, ...)},
+     * sample-major), using {@code staging} (at least {@code count} samples long) where a copy is needed on the way.
+     * The default gathers into {@code staging} and writes it in one piece (one transfer to a device).
+     */
+    default void copyInputs(int[] indices, int from, int count, io.batchwise.backend.Tensor dst, float[] staging) {
+        copyInputs(indices, from, count, staging);
+        dst.write(0, staging, 0, count * sampleShape().sizeAsInt());
+    }
+
     /** The targets of samples {@code indices[from..from+count)}. */
     Targets targets(int[] indices, int from, int count);
 }

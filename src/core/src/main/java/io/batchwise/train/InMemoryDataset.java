@@ -72,6 +72,19 @@ public final class InMemoryDataset implements Dataset {
         }
     }
 
+    /** Into host memory: one copy per sample straight from the data set's array, no staging copy of the batch. */
+    @Override
+    public void copyInputs(int[] indices, int from, int count, io.batchwise.backend.Tensor dst, float[] staging) {
+        if (!(dst instanceof io.batchwise.backend.HostTensor)) {
+            Dataset.super.copyInputs(indices, from, count, dst, staging);
+            return;
+        }
+        int per = sampleShape.sizeAsInt();
+        for (int i = 0; i < count; i++) {
+            dst.write((long) i * per, inputs, indices[from + i] * per, per);
+        }
+    }
+
     @Override
     public Targets targets(int[] indices, int from, int count) {
         if (labels != null) {

@@ -554,9 +554,7 @@ public final class Trainer implements AutoCloseable {
     /** The executor for {@code m} samples with the inputs of {@code indices[from .. from + m)} written. */
     private Executor load(Dataset data, int[] indices, int from, int m) {
         Executor exec = executor(m);
-        float[] x = inputBuffer(m, data.sampleShape());
-        data.copyInputs(indices, from, m, x);
-        exec.input().write(x);
+        data.copyInputs(indices, from, m, exec.input(), inputBuffer(m, data.sampleShape()));
         return exec;
     }
 
