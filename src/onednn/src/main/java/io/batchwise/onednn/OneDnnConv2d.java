@@ -69,9 +69,15 @@ final class OneDnnConv2d extends OneDnnLayer {
         // plain: channels-last there measured 30% slower on this AVX-512 machine (benchmarks/RESULTS.md).
         memory.desc nhwc = srcDims.length == 4 ? p.own(new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.nhwc))
                 : srcAny;
+        // A plain source of several channels (an image input): channels-last first, one reorder of the input per step
+        // buys fast channels-last kernels for the forward and the weight gradient.
+        boolean manyPlain = OneDnnMd.isPlain(in.md) && srcDims.length == 4 && srcDims[1] > 1;
         try {
-            fwd = p.firstFast(label("forward"), () -> forwardPd(p, in.md, wAny, bias, dstAny, attr),
-                    () -> forwardPd(p, nhwc, wAny, bias, dstAny, attr), () -> forwardPd(p, srcAny, wAny, bias, dstAny, attr));
+            fwd = manyPlain
+                    ? p.firstFast(label("forward"), () -> forwardPd(p, nhwc, wAny, bias, dstAny, attr),
+                            () -> forwardPd(p, in.md, wAny, bias, dstAny, attr), () -> forwardPd(p, srcAny, wAny, bias, dstAny, attr))
+                    : p.firstFast(label("forward"), () -> forwardPd(p, in.md, wAny, bias, dstAny, attr),
+                            () -> forwardPd(p, nhwc, wAny, bias, dstAny, attr), () -> forwardPd(p, srcAny, wAny, bias, dstAny, attr));
         } catch (RuntimeException e) {
             throw failure("a convolution", e, srcAny, wAny, dstAny);
         }

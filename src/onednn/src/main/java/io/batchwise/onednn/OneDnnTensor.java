@@ -8,6 +8,7 @@ import io.batchwise.backend.MemoryTracker;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.reorder;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -35,10 +36,46 @@ final class OneDnnTensor implements HostTensor {
     private FloatPointer bigFloats;  // element access beyond what a Java buffer can address
     private final MemoryTracker tracker; // null for views
     private final String label;
+    private final OneDnnRuntime rt;
+    private Stage stage; // whole-tensor copies of a non-plain layout, made on first use
     private boolean closed;
 
-    private OneDnnTensor(Shape shape, memory.desc md, boolean ownsDesc, memory memory, Pointer data, MemoryTracker tracker,
-                         String label) {
+    /**
+     * A plain copy of a non-plain tensor and the two reorders between them: a whole-tensor read or write of a
+     * blocked layout is one bulk copy and one oneDNN reorder instead of a Java loop over logical indices.
+     */
+    private static final class Stage {
+        final memory plain;
+        final reorder in;  // plain -> the tensor's layout
+        final reorder out; // the tensor's layout -> plain
+        final FloatPointer floats;
+        final long bytes;
+
+        Stage(OneDnnRuntime rt, memory.desc md, long elements) {
+            try (memory.desc pmd = OneDnnMd.plain(OneDnnMd.dims(md))) {
+                plain = new memory(pmd, rt.engine);
+                try (reorder.primitive_desc a = new reorder.primitive_desc(rt.engine, pmd, rt.engine, md);
+                     reorder.primitive_desc b = new reorder.primitive_desc(rt.engine, md, rt.engine, pmd)) {
+                    in = new reorder(a);
+                    out = new reorder(b);
+                }
+            }
+            floats = new FloatPointer(plain.get_data_handle()).capacity(elements).limit(elements);
+            bytes = 4 * elements;
+            OneDnnRuntime.TRACKER.allocated(bytes);
+        }
+
+        void close() {
+            in.close();
+            out.close();
+            plain.close();
+            OneDnnRuntime.TRACKER.freed(bytes);
+        }
+    }
+
+    private OneDnnTensor(OneDnnRuntime rt, Shape shape, memory.desc md, boolean ownsDesc, memory memory, Pointer data,
+                         MemoryTracker tracker, String label) {
+        this.rt = rt;
         this.shape = shape;
         this.md = md;
         this.ownsDesc = ownsDesc;
@@ -78,14 +115,14 @@ final class OneDnnTensor implements HostTensor {
         Pointer data = mem.get_data_handle();
         Pointer.memset(data, 0, bytes);
         OneDnnRuntime.TRACKER.allocated(bytes);
-        return new OneDnnTensor(shape, md, ownsDesc, mem, data, OneDnnRuntime.TRACKER, label);
+        return new OneDnnTensor(rt, shape, md, ownsDesc, mem, data, OneDnnRuntime.TRACKER, label);
     }
 
     /** A view of {@code shape} over memory at {@code data} with layout {@code md}; owns neither. */
     static OneDnnTensor view(OneDnnRuntime rt, Shape shape, memory.desc md, Pointer data, String label) {
         memory mem = new memory(md, rt.engine, data);
         mem.retainReference();
-        return new OneDnnTensor(shape, md, false, mem, data, null, label);
+        return new OneDnnTensor(rt, shape, md, false, mem, data, null, label);
     }
 
     /** A pointer to {@code address}, without a deallocator. */
@@ -181,6 +218,11 @@ final class OneDnnTensor implements HostTensor {
         check(offset, len);
         if (layout.plain() && floats() != null) {
             floats.get((int) offset, dst, dstOff, len);
+        } else if (offset == 0 && len == size()) {
+            Stage st = stage();
+            st.out.execute(rt.stream, memory, st.plain);
+            rt.stream._wait();
+            st.floats.get(dst, dstOff, len);
         } else {
             for (int i = 0; i < len; i++) {
                 dst[dstOff + i] = getAt(layout.offset(offset + i));
@@ -193,6 +235,11 @@ final class OneDnnTensor implements HostTensor {
         check(offset, len);
         if (layout.plain() && floats() != null) {
             floats.put((int) offset, src, srcOff, len);
+        } else if (offset == 0 && len == size()) {
+            Stage st = stage();
+            st.floats.put(src, srcOff, len);
+            st.in.execute(rt.stream, st.plain, memory);
+            rt.stream._wait();
         } else {
             for (int i = 0; i < len; i++) {
                 putAt(layout.offset(offset + i), src[srcOff + i]);
@@ -219,6 +266,13 @@ final class OneDnnTensor implements HostTensor {
                 : " (not a whole number of samples of shape " + sample + ")";
     }
 
+    private Stage stage() {
+        if (stage == null) {
+            stage = new Stage(rt, md, size());
+        }
+        return stage;
+    }
+
     private void check(long offset, long len) {
         if (closed) {
             throw new IllegalStateException((label == null ? "tensor" : label) + " is closed");
@@ -235,6 +289,10 @@ final class OneDnnTensor implements HostTensor {
             return;
         }
         closed = true;
+        if (stage != null) {
+            stage.close();
+            stage = null;
+        }
         memory.releaseReference();
         if (ownsDesc) {
             md.releaseReference();

@@ -11,8 +11,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Host access to blocked layouts agrees with oneDNN's own addressing: a plain tensor of
- * {@code 0, 1, 2, ...} reordered by oneDNN into a blocked layout reads back as {@code 0, 1, 2, ...}
- * through {@link OneDnnLayout}, and values written through it reorder back to plain unchanged.
+ * {@code 0, 1, 2, ...} reordered by oneDNN into a blocked layout reads back as {@code 0, 1, 2, ...}, whole
+ * (a staged reorder) and as a range (through {@link OneDnnLayout}), and values written through it reorder
+ * back to plain unchanged.
  */
 class OneDnnLayoutTest {
 
@@ -33,14 +34,23 @@ class OneDnnLayoutTest {
                 plain.write(values);
                 new reorder(plain.memory(), blocked.memory()).execute(rt.stream, plain.memory(), blocked.memory());
                 rt.stream._wait();
-                float[] back = blocked.toArray();
+                float[] back = blocked.toArray(); // whole tensor: a staged reorder
                 for (int i = 0; i < values.length; i++) {
                     assertEquals(values[i], back[i], tag + " element " + i);
+                }
+                float[] part = new float[13]; // a range: OneDnnLayout's addressing, element by element
+                blocked.read(7, part, 0, part.length);
+                for (int i = 0; i < part.length; i++) {
+                    assertEquals(values[7 + i], part[i], tag + " element " + (7 + i) + " read as part of a range");
                 }
                 for (int i = 0; i < values.length; i++) {
                     values[i] = -2 * i;
                 }
                 blocked.write(values);
+                for (int i = 11; i < 14; i++) {
+                    values[i] = 1000 + i; // then a range, element by element
+                }
+                blocked.write(11, values, 11, 3);
                 new reorder(blocked.memory(), plain.memory()).execute(rt.stream, blocked.memory(), plain.memory());
                 rt.stream._wait();
                 float[] again = plain.toArray();
