@@ -51,7 +51,8 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * The cost of the Java layer for one layer: forward + backward (data and weights) of a single layer through a
- * Batchwise executor ({@code via=batchwise}: input write, forward, output-gradient write, backward) against the
+ * Batchwise executor ({@code via=batchwise}: input write, forward, output-gradient write, backward with the input's
+ * gradient, as the direct side computes it) against the
  * same oneDNN primitives created once and executed directly on memory in the layouts oneDNN chose
  * ({@code via=direct}: three executes and a stream wait; no reorders, no data copies).
  * {@code dense}: 784 -> 256 at batch {@code batch}; {@code conv}: 6 -> 16 channels, 5x5, on 12x12 (LeNet-5's second
@@ -91,7 +92,7 @@ public class LayerOverheadBenchmark {
         if (via.equals("batchwise")) {
             Backend b = Backends.get("onednn");
             params = b.createParameters(g, DataType.FLOAT32).initialize(1);
-            plan = b.plan(g, batch, PlanOptions.forTraining());
+            plan = b.plan(g, batch, PlanOptions.forTraining().withInputGradients()); // data gradient too, as the direct side
             exec = plan.bind(params);
             input = new float[(int) (batch * in.size())];
             gradient = new float[(int) (batch * g.output().outputShape().size())];
