@@ -113,6 +113,13 @@ final class OneDnnExecutor implements Executor {
         Node out = plan.graph().output();
         this.output = tensors.get(plan.outputs.get(out.name()));
         this.outputGradient = plan.options().training() ? tensors.get(plan.diffs.get(out.name())) : null;
+        if (plan.outputStage != null) {
+            OneDnnTensor stage = tensors.get(plan.outputStage);
+            output.stageThrough(stage);
+            if (outputGradient != null) {
+                outputGradient.stageThrough(stage);
+            }
+        }
         for (Node n : plan.graph().inputs()) {
             inputs.put(n.name(), tensors.get(plan.outputs.get(n.name())));
             OneDnnBuffer g = plan.diffs.get(n.name());

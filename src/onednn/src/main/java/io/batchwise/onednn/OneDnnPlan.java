@@ -43,6 +43,8 @@ final class OneDnnPlan implements Plan {
     final List<OneDnnBuffer> buffers;
     final Map<String, OneDnnBuffer> outputs;
     final Map<String, OneDnnBuffer> diffs;
+    /** A plain buffer through which a non-plain output and its gradient are read and written whole; or null. */
+    final OneDnnBuffer outputStage;
     final long scratchpadBytes;
     final Map<String, OneDnnBuffer[]> batchNormStatistics;
     private final Map<String, String> implementations;
@@ -63,6 +65,7 @@ final class OneDnnPlan implements Plan {
         this.buffers = List.copyOf(p.buffers);
         this.outputs = Map.copyOf(p.outputs);
         this.diffs = Map.copyOf(p.diffs);
+        this.outputStage = p.outputStage;
         this.scratchpadBytes = p.scratchpadBytes;
         this.batchNormStatistics = Map.copyOf(p.batchNormStatistics);
         this.implementations = Collections.unmodifiableMap(new LinkedHashMap<>(p.implementations));
@@ -137,6 +140,15 @@ final class OneDnnPlan implements Plan {
             open.add(p.output(graph.output().name()));
             if (options.training()) {
                 open.add(p.diff(graph.output().name()));
+            }
+            // A non-plain output or output gradient is read and written whole (the loss) through a plain staging
+            // buffer (OneDnnTensor): planned here, so the predicted peak holds it.
+            Node outNode = graph.output();
+            if (!OneDnnMd.isPlain(p.output(outNode.name()).md)
+                    || (options.training() && !OneDnnMd.isPlain(p.diff(outNode.name()).md))) {
+                p.outputStage = p.workspace(outNode, "plain_stage",
+                        p.plain(OneDnnMd.dims(outNode.outputShape().withBatch(batch))));
+                open.add(p.outputStage);
             }
             for (OneDnnBuffer b : open) {
                 p.use(b, 0);

@@ -63,6 +63,7 @@ final class OneDnnPlanner {
     final List<OneDnnOp.Tagged> backward = new ArrayList<>();
     final Map<String, OneDnnBuffer> outputs = new HashMap<>();
     final Map<String, OneDnnBuffer> diffs = new HashMap<>();
+    OneDnnBuffer outputStage; // see OneDnnPlan.outputStage
     final List<OneDnnBuffer> buffers = new ArrayList<>();
     final Map<String, String> implementations = new LinkedHashMap<>();
     long scratchpadBytes;

@@ -50,10 +50,22 @@ final class OneDnnTensor implements HostTensor {
         final reorder out; // the tensor's layout -> plain
         final FloatPointer floats;
         final long bytes;
+        final boolean owns;
 
+        /** Over {@code buffer}, a plain tensor of the same logical shape that someone else owns (a planned arena slot). */
+        Stage(OneDnnRuntime rt, memory.desc md, long elements, OneDnnTensor buffer) {
+            this(rt, md, elements, buffer.memory, false);
+        }
+
+        /** Over memory of its own, counted by the tracker. */
         Stage(OneDnnRuntime rt, memory.desc md, long elements) {
+            this(rt, md, elements, null, true);
+        }
+
+        private Stage(OneDnnRuntime rt, memory.desc md, long elements, memory external, boolean owns) {
+            this.owns = owns;
             try (memory.desc pmd = OneDnnMd.plain(OneDnnMd.dims(md))) {
-                plain = new memory(pmd, rt.engine);
+                plain = owns ? new memory(pmd, rt.engine) : external;
                 try (reorder.primitive_desc a = new reorder.primitive_desc(rt.engine, pmd, rt.engine, md);
                      reorder.primitive_desc b = new reorder.primitive_desc(rt.engine, md, rt.engine, pmd)) {
                     in = new reorder(a);
@@ -61,14 +73,16 @@ final class OneDnnTensor implements HostTensor {
                 }
             }
             floats = new FloatPointer(plain.get_data_handle()).capacity(elements).limit(elements);
-            bytes = 4 * elements;
+            bytes = owns ? 4 * elements : 0;
             OneDnnRuntime.TRACKER.allocated(bytes);
         }
 
         void close() {
             in.close();
             out.close();
-            plain.close();
+            if (owns) {
+                plain.close();
+            }
             OneDnnRuntime.TRACKER.freed(bytes);
         }
     }
@@ -264,6 +278,20 @@ final class OneDnnTensor implements HostTensor {
         long per = sample.size();
         return got % per == 0 ? " = " + (got / per) + " samples of shape " + sample + " instead of " + shape.dim(0)
                 : " (not a whole number of samples of shape " + sample + ")";
+    }
+
+    /** Whole-tensor copies go through {@code plain} (same logical shape, plain layout, owned elsewhere). */
+    void stageThrough(OneDnnTensor plain) {
+        if (layout.plain()) {
+            return;
+        }
+        if (plain.size() != size() || !plain.layout.plain()) {
+            throw new IllegalArgumentException(plain + " cannot stage " + this);
+        }
+        if (stage != null) {
+            stage.close();
+        }
+        stage = new Stage(rt, md, size(), plain);
     }
 
     private Stage stage() {

@@ -45,6 +45,38 @@ class OneDnnMemoryTest {
         }
     }
 
+    /**
+     * A graph whose output oneDNN keeps blocked (a convolution's {@code nChw16c}): reading the output and writing its
+     * gradient whole go through a planned plain buffer, so they allocate nothing beyond the plan, and round-trip.
+     */
+    @Test
+    void aBlockedOutputIsReadAndWrittenThroughThePlannedBuffer() {
+        Graph g = Graph.builder().input("x", Shape.of(3, 9, 9)).then("conv", io.batchwise.layer.Conv2d.of(5, 3)).build();
+        int b = 2;
+        try (Parameters p = backend.createParameters(g, DataType.FLOAT32).initialize(1);
+             Plan plan = backend.plan(g, b, PlanOptions.forTraining());
+             Executor ex = plan.bind(p)) {
+            OneDnnPlan op = (OneDnnPlan) plan;
+            assertTrue(!OneDnnMd.isPlain(op.outputs.get("conv").md), "the test needs a non-plain output: "
+                    + OneDnnMd.describe(op.outputs.get("conv").md));
+            ex.input().write(new float[Math.toIntExact(ex.input().size())]);
+            ex.forward(Pass.training(1, 0));
+            long live = backend.memory().liveBytes();
+            float[] out = ex.output().toArray();
+            float[] grad = new float[out.length];
+            for (int i = 0; i < grad.length; i++) {
+                grad[i] = i - 0.5f * grad.length;
+            }
+            ex.outputGradient().write(grad);
+            assertEquals(live, backend.memory().liveBytes(), "no allocation beyond the plan");
+            float[] back = ex.outputGradient().toArray();
+            for (int i = 0; i < grad.length; i++) {
+                assertEquals(grad[i], back[i], "gradient element " + i);
+                assertEquals(out[i], ((HostTensor) ex.output()).get(i), 0f, "output element " + i + " (element-wise path)");
+            }
+        }
+    }
+
     @Test
     void closingReturnsTrackedBytesAndNativeObjects() {
         for (String model : new String[] {"mlp", "lenet", "resnet-small"}) {
