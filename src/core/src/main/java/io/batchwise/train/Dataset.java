@@ -1,6 +1,7 @@
 package io.batchwise.train;
 
 import io.batchwise.Shape;
+import io.batchwise.backend.Tensor;
 import io.batchwise.loss.Targets;
 
 /** Samples addressed by index: inputs of one per-sample shape, and their targets. */
@@ -19,7 +20,7 @@ public interface Dataset {
      * sample-major), using {@code staging} (at least {@code count} samples long) where a copy is needed on the way.
      * The default gathers into {@code staging} and writes it in one piece (one transfer to a device).
      */
-    default void copyInputs(int[] indices, int from, int count, io.batchwise.backend.Tensor dst, float[] staging) {
+    default void copyInputs(int[] indices, int from, int count, Tensor dst, float[] staging) {
         copyInputs(indices, from, count, staging);
         dst.write(0, staging, 0, count * sampleShape().sizeAsInt());
     }

@@ -1,6 +1,8 @@
 package io.batchwise.train;
 
 import io.batchwise.Shape;
+import io.batchwise.backend.HostTensor;
+import io.batchwise.backend.Tensor;
 import io.batchwise.loss.Targets;
 import java.util.Objects;
 
@@ -74,8 +76,8 @@ public final class InMemoryDataset implements Dataset {
 
     /** Into host memory: one copy per sample straight from the data set's array, no staging copy of the batch. */
     @Override
-    public void copyInputs(int[] indices, int from, int count, io.batchwise.backend.Tensor dst, float[] staging) {
-        if (!(dst instanceof io.batchwise.backend.HostTensor)) {
+    public void copyInputs(int[] indices, int from, int count, Tensor dst, float[] staging) {
+        if (!(dst instanceof HostTensor)) {
             Dataset.super.copyInputs(indices, from, count, dst, staging);
             return;
         }

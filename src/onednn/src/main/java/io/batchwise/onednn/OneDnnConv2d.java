@@ -67,17 +67,15 @@ final class OneDnnConv2d extends OneDnnLayer {
         // the first with a fast (non-ref) kernel. A 6-channel blocked nChw16c source has none (LeNet-5's conv2), and
         // channels-last then keeps conv2, pool2 and fc1 in nhwc with jit/brgemm kernels. A one-channel plain input stays
         // plain: channels-last there measured 30% slower on this AVX-512 machine (benchmarks/RESULTS.md).
-        memory.desc nhwc = srcDims.length == 4 ? p.own(new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.nhwc))
-                : srcAny;
+        memory.desc nhwc = p.own(new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.nhwc));
         // A plain source of several channels (an image input): channels-last first, one reorder of the input per step
         // buys fast channels-last kernels for the forward and the weight gradient.
-        boolean manyPlain = OneDnnMd.isPlain(in.md) && srcDims.length == 4 && srcDims[1] > 1;
+        boolean manyPlain = OneDnnMd.isPlain(in.md) && srcDims[1] > 1;
+        memory.desc first = manyPlain ? nhwc : in.md;
+        memory.desc second = manyPlain ? in.md : nhwc;
         try {
-            fwd = manyPlain
-                    ? p.firstFast(label("forward"), () -> forwardPd(p, nhwc, wAny, bias, dstAny, attr),
-                            () -> forwardPd(p, in.md, wAny, bias, dstAny, attr), () -> forwardPd(p, srcAny, wAny, bias, dstAny, attr))
-                    : p.firstFast(label("forward"), () -> forwardPd(p, in.md, wAny, bias, dstAny, attr),
-                            () -> forwardPd(p, nhwc, wAny, bias, dstAny, attr), () -> forwardPd(p, srcAny, wAny, bias, dstAny, attr));
+            fwd = p.firstFast(label("forward"), () -> forwardPd(p, first, wAny, bias, dstAny, attr),
+                    () -> forwardPd(p, second, wAny, bias, dstAny, attr), () -> forwardPd(p, srcAny, wAny, bias, dstAny, attr));
         } catch (RuntimeException e) {
             throw failure("a convolution", e, srcAny, wAny, dstAny);
         }

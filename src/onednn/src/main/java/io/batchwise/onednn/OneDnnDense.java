@@ -13,7 +13,10 @@ import io.batchwise.Node;
 import io.batchwise.layer.Dense;
 import io.batchwise.backend.GradientMode;
 import io.batchwise.plan.MemoryPlan.Kind;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.bytedeco.dnnl.inner_product_backward_data;
 import org.bytedeco.dnnl.inner_product_backward_weights;
 import org.bytedeco.dnnl.inner_product_forward;
@@ -95,19 +98,25 @@ final class OneDnnDense extends OneDnnLayer {
         boolean matched = !OneDnnMd.isPlain(src.md) && !OneDnnMd.isPlain(fwd.weights_desc());
         memory.desc wFwd = fwd.weights_desc();
         if (p.requiresGrad(input)) {
-            bwdData = p.firstFast(label("backward data"),
-                    () -> new inner_product_backward_data.primitive_desc(p.eng, matched ? src.md : p.any(srcDims),
-                            matched ? wFwd : wPlain, p.any(dstDims), fwd, p.sharedAttr, false),
-                    () -> new inner_product_backward_data.primitive_desc(p.eng, p.any(srcDims), wPlain, p.any(dstDims), fwd,
-                            p.sharedAttr, false),
-                    () -> new inner_product_backward_data.primitive_desc(p.eng, p.any(srcDims), p.any(wDims), p.any(dstDims), fwd,
-                            p.sharedAttr, false));
+            List<Supplier<inner_product_backward_data.primitive_desc>> dataCandidates = new ArrayList<>();
+            if (matched) {
+                dataCandidates.add(() -> dataPd(p, src.md, wFwd));
+            }
+            dataCandidates.add(() -> dataPd(p, p.any(srcDims), wPlain));
+            dataCandidates.add(() -> dataPd(p, p.any(srcDims), p.any(wDims)));
+            bwdData = p.firstFast(label("backward data"), dataCandidates);
             toInput = p.contribution(node, input, "diff_src", bwdData.diff_src_desc(), false);
         }
         memory.desc srcMd = src.md;
-        bwdWeights = p.firstFast(label("backward weights"), () -> weightsPd(p, srcMd, matched ? wFwd : wPlain),
-                () -> weightsPd(p, srcMd, wPlain), () -> weightsPd(p, p.any(srcDims), wPlain),
-                () -> weightsPd(p, srcMd, p.any(wDims)), () -> weightsPd(p, p.any(srcDims), p.any(wDims)));
+        List<Supplier<inner_product_backward_weights.primitive_desc>> weightCandidates = new ArrayList<>();
+        if (matched) {
+            weightCandidates.add(() -> weightsPd(p, srcMd, wFwd));
+        }
+        weightCandidates.add(() -> weightsPd(p, srcMd, wPlain));
+        weightCandidates.add(() -> weightsPd(p, p.any(srcDims), wPlain));
+        weightCandidates.add(() -> weightsPd(p, srcMd, p.any(wDims)));
+        weightCandidates.add(() -> weightsPd(p, p.any(srcDims), p.any(wDims)));
+        bwdWeights = p.firstFast(label("backward weights"), weightCandidates);
         return p.preferredGradient(node, bwdWeights.diff_dst_desc(), bwdData != null ? bwdData.diff_dst_desc() : null);
     }
 
@@ -156,6 +165,10 @@ final class OneDnnDense extends OneDnnLayer {
         po.append_sum(1f, 0, memory.data_type.undef);
         a.set_post_ops(po);
         return a;
+    }
+
+    private inner_product_backward_data.primitive_desc dataPd(OneDnnPlanner p, memory.desc srcMd, memory.desc wMd) {
+        return new inner_product_backward_data.primitive_desc(p.eng, srcMd, wMd, p.any(dstDims), fwd, p.sharedAttr, false);
     }
 
     private inner_product_backward_weights.primitive_desc weightsPd(OneDnnPlanner p, memory.desc srcMd, memory.desc dwMd) {

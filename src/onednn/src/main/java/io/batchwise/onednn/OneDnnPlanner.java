@@ -233,6 +233,11 @@ final class OneDnnPlanner {
      */
     @SafeVarargs
     final <T extends primitive_desc_base> T firstFast(String what, Supplier<T>... candidates) {
+        return firstFast(what, List.of(candidates));
+    }
+
+    /** As above, for a candidate list built conditionally. */
+    <T extends primitive_desc_base> T firstFast(String what, List<Supplier<T>> candidates) {
         T fallback = null;
         RuntimeException failure = null;
         for (Supplier<T> c : candidates) {

@@ -52,18 +52,12 @@ final class OneDnnTensor implements HostTensor {
         final long bytes;
         final boolean owns;
 
-        /** Over {@code buffer}, a plain tensor of the same logical shape that someone else owns (a planned arena slot). */
-        Stage(OneDnnRuntime rt, memory.desc md, long elements, OneDnnTensor buffer) {
-            this(rt, md, elements, buffer.memory, false);
-        }
-
-        /** Over memory of its own, counted by the tracker. */
-        Stage(OneDnnRuntime rt, memory.desc md, long elements) {
-            this(rt, md, elements, null, true);
-        }
-
-        private Stage(OneDnnRuntime rt, memory.desc md, long elements, memory external, boolean owns) {
-            this.owns = owns;
+        /**
+         * Over {@code external} (a plain tensor of the same logical shape that someone else owns: a planned arena slot),
+         * or, when null, over memory of its own, counted by the tracker.
+         */
+        Stage(OneDnnRuntime rt, memory.desc md, long elements, memory external) {
+            this.owns = external == null;
             try (memory.desc pmd = OneDnnMd.plain(OneDnnMd.dims(md))) {
                 plain = owns ? new memory(pmd, rt.engine) : external;
                 try (reorder.primitive_desc a = new reorder.primitive_desc(rt.engine, pmd, rt.engine, md);
@@ -291,12 +285,12 @@ final class OneDnnTensor implements HostTensor {
         if (stage != null) {
             stage.close();
         }
-        stage = new Stage(rt, md, size(), plain);
+        stage = new Stage(rt, md, size(), plain.memory);
     }
 
     private Stage stage() {
         if (stage == null) {
-            stage = new Stage(rt, md, size());
+            stage = new Stage(rt, md, size(), null);
         }
         return stage;
     }
