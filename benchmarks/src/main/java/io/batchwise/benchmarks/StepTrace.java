@@ -13,8 +13,9 @@ import java.util.Locale;
  * milliseconds; the lines after {@code MARK} are the timed steps (the per-primitive tables in RESULTS.md come from
  * these). Same model, data, optimizer and initial weights as {@link TrainingStepBenchmark} / {@link DirectStepBenchmark}.
  *
- * <p>Usage: {@code java -cp benchmarks.jar io.batchwise.benchmarks.StepTrace batchwise|direct mlp|lenet BATCH
- * [MICRO=BATCH] [WARMUP=200] [STEPS=100]}.
+ * <p>Usage: {@code java -cp benchmarks.jar io.batchwise.benchmarks.StepTrace batchwise|direct|staged mlp|lenet BATCH
+ * [MICRO=BATCH] [WARMUP=200] [STEPS=100]} ({@code staged}: the direct loop copying its batch from Java each step,
+ * {@link DirectLoop#stagedStep}).
  */
 public final class StepTrace {
     private StepTrace() {
@@ -22,7 +23,7 @@ public final class StepTrace {
 
     public static void main(String[] args) {
         if (args.length < 3) {
-            throw new IllegalArgumentException("usage: StepTrace batchwise|direct mlp|lenet BATCH [MICRO] [WARMUP] [STEPS]");
+            throw new IllegalArgumentException("usage: StepTrace batchwise|direct|staged mlp|lenet BATCH [MICRO] [WARMUP] [STEPS]");
         }
         String via = args[0];
         String model = args[1];
@@ -48,7 +49,12 @@ public final class StepTrace {
                 step = d::step;
                 owner = d;
             }
-            default -> throw new IllegalArgumentException("batchwise or direct, got '" + via + "'");
+            case "staged" -> {
+                DirectLoop d = Fixtures.direct(model, data, micro, batch / micro);
+                step = d::stagedStep;
+                owner = d;
+            }
+            default -> throw new IllegalArgumentException("batchwise, direct or staged, got '" + via + "'");
         }
         try (AutoCloseable o = owner) {
             for (int i = 0; i < warmup; i++) {

@@ -123,7 +123,7 @@ class AdaptiveBatchTrainingTest {
             Events ev = new Events();
             try (Trainer t = trainer(0.02, 2, 4, new AdaptiveBatch(64, 10, 1.25), ev).build()) {
                 t.fit(d, 2, Long.MAX_VALUE);
-                weights.add(t.parameters().values().toArray());
+                weights.add(t.parameters().logicalValues());
             }
             batches.add(ev.steps.stream().map(StepMetrics::batch).toList());
             assertTrue(!ev.changes.isEmpty(), "the batch grew");
@@ -141,7 +141,7 @@ class AdaptiveBatchTrainingTest {
         float[] expected;
         try (Trainer t = trainer(0.02, 2, 4, rule, straight).build()) {
             t.fit(d, 2, Long.MAX_VALUE);
-            expected = t.parameters().values().toArray();
+            expected = t.parameters().logicalValues();
         }
         long stop = straight.changes.get(1).step() + 3;
         Path ckpt = tmp.resolve("a.ckpt");
@@ -154,7 +154,7 @@ class AdaptiveBatchTrainingTest {
             t.restore(ckpt);
             assertEquals(straight.changes.get(1).to(), t.effectiveBatch(d.size()));
             t.fit(d, 2, Long.MAX_VALUE);
-            assertArrayEquals(expected, t.parameters().values().toArray());
+            assertArrayEquals(expected, t.parameters().logicalValues());
         }
         List<StepMetrics> tail = straight.steps.subList((int) stop, straight.steps.size());
         assertEquals(tail.stream().map(StepMetrics::batch).toList(), resumed.steps.stream().map(StepMetrics::batch).toList());
@@ -178,7 +178,7 @@ class AdaptiveBatchTrainingTest {
                     .optimizer(Optimizer.Sgd.plain(0.05)).batch(BatchSize.mini(32)).microBatch(32).seed(4)
                     .measureNoiseScale(i == 1).listener(ev).build()) {
                 t.fit(d, 1, Long.MAX_VALUE);
-                w[i] = t.parameters().values().toArray();
+                w[i] = t.parameters().logicalValues();
             }
             StepMetrics last = ev.steps.get(ev.steps.size() - 1);
             assertEquals(i == 1 ? 2 : 1, last.microBatches());
@@ -216,7 +216,7 @@ class AdaptiveBatchTrainingTest {
         float[] expected;
         try (Trainer t = trainer(0.05, 32, 8, null, null).build()) {
             t.fit(d, 2, 30);
-            expected = t.parameters().values().toArray();
+            expected = t.parameters().logicalValues();
         }
         Path v2 = tmp.resolve("v2.ckpt");
         try (Trainer t = trainer(0.05, 32, 8, null, null).build()) {
@@ -229,7 +229,7 @@ class AdaptiveBatchTrainingTest {
             t.restore(v1);
             assertEquals(13, t.step());
             t.fit(d, 2, 30);
-            assertArrayEquals(expected, t.parameters().values().toArray());
+            assertArrayEquals(expected, t.parameters().logicalValues());
         }
     }
 

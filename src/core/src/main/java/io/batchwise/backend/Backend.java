@@ -40,6 +40,15 @@ public interface Backend {
      */
     Plan plan(Graph graph, int microBatch, PlanOptions options);
 
+    /**
+     * Parameters this backend keeps in a kernel's element order rather than the logical one, by slot key
+     * ({@code node.param}), so that no step reorders them; every plan of {@code graph} expects them so.
+     * None by default.
+     */
+    default java.util.Map<String, Parameters.Order> parameterOrders(Graph graph) {
+        return java.util.Map.of();
+    }
+
     /** Flat parameter, gradient and state storage for {@code graph}, zero-filled; the caller closes it. */
     default Parameters createParameters(Graph graph, DataType type) {
         return Parameters.allocate(this, graph, type);

@@ -66,6 +66,11 @@ public abstract class ForwardingBackend implements Backend {
     }
 
     @Override
+    public java.util.Map<String, Parameters.Order> parameterOrders(Graph graph) {
+        return inner.parameterOrders(graph);
+    }
+
+    @Override
     public Parameters createParameters(Graph graph, DataType type) {
         return Parameters.allocate(this, graph, type);
     }

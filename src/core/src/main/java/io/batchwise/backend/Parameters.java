@@ -3,38 +3,103 @@ package io.batchwise.backend;
 import io.batchwise.DataType;
 import io.batchwise.Graph;
 import io.batchwise.Shape;
+import java.util.Arrays;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
  * A graph's parameters in a backend's memory: flat {@link #values()}, {@link #gradients()} (same
- * layout) and {@link #state()} (running statistics), each in its parameters' logical layout.
- * Executors bind views into these buffers. Owns the three tensors; {@code close()} frees them.
+ * layout) and {@link #state()} (running statistics). Executors bind views into these buffers and
+ * optimizers update them element-wise. Owns the three tensors; {@code close()} frees them.
+ *
+ * <p>Each parameter occupies its {@link ParameterLayout} slot. Within a slot the elements are in
+ * logical (row-major) order unless the backend keeps that parameter in a kernel's layout (an
+ * {@link Order}, e.g. oneDNN's blocked convolution weights), so that no step reorders it. Values and
+ * gradients share the order, which element-wise updates never notice; {@link #read}, {@link #write},
+ * {@link #readGradient}, {@link #logicalValues()} and checkpoints always speak logical order.
  */
 public final class Parameters implements AutoCloseable {
+    /**
+     * A parameter stored in another element order: stored element {@code i} is logical element
+     * {@code logical[i]}; {@code layout} names that order for the backend (e.g. oneDNN's {@code Acdb16a}).
+     */
+    public record Order(String layout, int[] logical) {
+        public Order {
+            logical = logical.clone();
+        }
+
+        @Override
+        public int[] logical() {
+            return logical.clone();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Order other && layout.equals(other.layout) && Arrays.equals(logical, other.logical);
+        }
+
+        @Override
+        public int hashCode() {
+            return layout.hashCode() * 31 + Arrays.hashCode(logical);
+        }
+
+        @Override
+        public String toString() {
+            return layout + " (" + logical.length + " elements)";
+        }
+    }
+
     private final Graph graph;
     private final ParameterLayout layout;
     private final Backend backend;
     private final Tensor values;
     private final Tensor gradients;
     private final Tensor state;
+    private final Map<String, Order> orders;
+    private final Map<String, int[]> permutations; // Order.logical, not copied per access
 
-    private Parameters(Graph graph, Backend backend, Tensor values, Tensor gradients, Tensor state) {
+    private Parameters(Graph graph, ParameterLayout layout, Backend backend, Tensor values, Tensor gradients, Tensor state,
+                       Map<String, Order> orders) {
         this.graph = graph;
-        this.layout = new ParameterLayout(graph);
+        this.layout = layout;
         this.backend = backend;
         this.values = values;
         this.gradients = gradients;
         this.state = state;
+        this.orders = Map.copyOf(orders);
+        this.permutations = new java.util.HashMap<>();
+        orders.forEach((k, o) -> permutations.put(k, o.logical()));
     }
 
-    /** Allocates zero-filled buffers for {@code graph} with {@code backend}. */
+    /** Allocates zero-filled buffers for {@code graph} with {@code backend}, in its {@link Backend#parameterOrders}. */
     public static Parameters allocate(Backend backend, Graph graph, DataType type) {
         ParameterLayout l = new ParameterLayout(graph);
+        Map<String, Order> orders = backend.parameterOrders(graph);
+        orders.forEach((key, o) -> checkOrder(l, key, o));
         // A graph without parameters still gets one-element buffers: tensors are never empty.
         Tensor v = backend.allocate(Shape.of((int) Math.max(1, l.trainableSize())), type);
         Tensor g = backend.allocate(Shape.of((int) Math.max(1, l.trainableSize())), type);
         Tensor s = backend.allocate(Shape.of((int) Math.max(1, l.stateSize())), type);
-        return new Parameters(graph, backend, v, g, s);
+        return new Parameters(graph, l, backend, v, g, s, orders);
+    }
+
+    private static void checkOrder(ParameterLayout l, String key, Order o) {
+        ParameterLayout.Slot slot = l.slots().stream().filter(s -> s.key().equals(key)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("an order for '" + key + "', which is no parameter; parameters: "
+                        + l.slots().stream().map(ParameterLayout.Slot::key).toList()));
+        int[] p = o.logical;
+        boolean[] seen = new boolean[p.length];
+        boolean permutation = slot.spec().trainable() && p.length == slot.size();
+        for (int i = 0; permutation && i < p.length; i++) {
+            permutation = p[i] >= 0 && p[i] < p.length && !seen[p[i]];
+            if (permutation) {
+                seen[p[i]] = true;
+            }
+        }
+        if (!permutation) {
+            throw new IllegalArgumentException("order " + o + " of " + key + " (" + slot.size() + " values, "
+                    + (slot.spec().trainable() ? "trainable" : "state") + ") is not a permutation of a trainable parameter");
+        }
     }
 
     public Graph graph() {
@@ -74,16 +139,20 @@ public final class Parameters implements AutoCloseable {
             float[] a = new float[Math.toIntExact(s.size())];
             long stream = seed * 0x9E3779B97F4A7C15L + s.key().hashCode();
             s.spec().init().fill(s.spec().shape(), a, new SplittableRandom(stream));
-            buffer(s).write(s.offset(), a, 0, a.length);
+            writeSlot(buffer(s), s, a);
         }
         return this;
     }
 
+    /** The backend's storage orders, by slot key ({@code node.param}); parameters not named are in logical order. */
+    public Map<String, Order> orders() {
+        return orders;
+    }
+
+    /** Parameter {@code param} of {@code node}, in logical (row-major) order. */
     public float[] read(String node, String param) {
         ParameterLayout.Slot s = layout.slot(node, param);
-        float[] a = new float[Math.toIntExact(s.size())];
-        buffer(s).read(s.offset(), a, 0, a.length);
-        return a;
+        return readSlot(buffer(s), s);
     }
 
     public void write(String node, String param, float[] src) {
@@ -92,7 +161,7 @@ public final class Parameters implements AutoCloseable {
             throw new IllegalArgumentException("parameter " + s.key() + " of shape " + s.spec().shape() + " takes "
                     + s.size() + " values, got " + src.length);
         }
-        buffer(s).write(s.offset(), src, 0, src.length);
+        writeSlot(buffer(s), s, src);
     }
 
     public float[] readGradient(String node, String param) {
@@ -100,15 +169,93 @@ public final class Parameters implements AutoCloseable {
         if (!s.spec().trainable()) {
             throw new IllegalArgumentException(s.key() + " is state and has no gradient");
         }
-        float[] a = new float[Math.toIntExact(s.size())];
-        gradients.read(s.offset(), a, 0, a.length);
-        return a;
+        return readSlot(gradients, s);
     }
 
-    /** Copies values and state from {@code other} (same graph, any backend). */
+    /** All trainable values, flat, each parameter in logical order (the layout of checkpoints). */
+    public float[] logicalValues() {
+        return toLogical(values.toArray());
+    }
+
+    /** All gradients, flat, each parameter in logical order. */
+    public float[] logicalGradients() {
+        return toLogical(gradients.toArray());
+    }
+
+    /** Writes all trainable values from a flat array in logical order (as {@link #logicalValues()} gives). */
+    public void writeLogicalValues(float[] logical) {
+        values.write(toStored(logical));
+    }
+
+    /** Copies values and state from {@code other} (same graph, any backend, any storage order). */
     public void copyFrom(Parameters other) {
-        values.write(other.values.toArray());
+        writeLogicalValues(other.logicalValues());
         state.write(other.state.toArray());
+    }
+
+    /**
+     * A flat array laid out like {@link #values()} (values, gradients, an optimizer's per-value state) in
+     * logical order: each ordered parameter's stretch un-permuted; a new array.
+     */
+    public float[] toLogical(float[] stored) {
+        checkFlat(stored);
+        float[] logical = stored.clone();
+        permutations.forEach((key, p) -> {
+            int off = (int) slot(key).offset();
+            for (int i = 0; i < p.length; i++) {
+                logical[off + p[i]] = stored[off + i];
+            }
+        });
+        return logical;
+    }
+
+    /** The inverse of {@link #toLogical}: a flat logical array in this storage's order; a new array. */
+    public float[] toStored(float[] logical) {
+        checkFlat(logical);
+        float[] stored = logical.clone();
+        permutations.forEach((key, p) -> {
+            int off = (int) slot(key).offset();
+            for (int i = 0; i < p.length; i++) {
+                stored[off + i] = logical[off + p[i]];
+            }
+        });
+        return stored;
+    }
+
+    private void checkFlat(float[] a) {
+        if (a.length != values.size()) {
+            throw new IllegalArgumentException("the trainable parameters take " + values.size() + " values, got " + a.length);
+        }
+    }
+
+    private ParameterLayout.Slot slot(String key) {
+        return layout.slots().stream().filter(s -> s.key().equals(key)).findFirst().orElseThrow();
+    }
+
+    private float[] readSlot(Tensor t, ParameterLayout.Slot s) {
+        float[] a = new float[Math.toIntExact(s.size())];
+        t.read(s.offset(), a, 0, a.length);
+        int[] p = permutations.get(s.key());
+        if (p == null) {
+            return a;
+        }
+        float[] logical = new float[a.length];
+        for (int i = 0; i < p.length; i++) {
+            logical[p[i]] = a[i];
+        }
+        return logical;
+    }
+
+    private void writeSlot(Tensor t, ParameterLayout.Slot s, float[] logical) {
+        int[] p = permutations.get(s.key());
+        float[] a = logical;
+        if (p != null) {
+            a = new float[logical.length];
+            for (int i = 0; i < p.length; i++) {
+                a[i] = logical[p[i]];
+            }
+        }
+        t.write(s.offset(), a, 0, a.length);
     }
 
     private Tensor buffer(ParameterLayout.Slot s) {

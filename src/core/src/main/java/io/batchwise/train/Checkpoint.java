@@ -62,12 +62,13 @@ final class Checkpoint {
                 out.writeDouble(v);
             }
         }
-        writeFloats(out, t.parameters().values().toArray());
+        // Parameters and optimizer state in logical order, whatever order the backend stores them in.
+        writeFloats(out, t.parameters().logicalValues());
         writeFloats(out, t.parameters().state().toArray());
         Tensor[] slots = t.optimizerState();
         out.writeInt(slots.length);
         for (Tensor s : slots) {
-            writeFloats(out, s.toArray());
+            writeFloats(out, t.parameters().toLogical(s.toArray())); // one value per parameter value
         }
         CRC32 crc = new CRC32();
         crc.update(bytes.toByteArray());
@@ -160,10 +161,10 @@ final class Checkpoint {
                 throw new IOException(file + " has " + buf.remaining() + " unexpected bytes at offset " + buf.position());
             }
             // Everything checked: only now touch the trainer.
-            p.values().write(values);
+            p.writeLogicalValues(values);
             p.state().write(state);
             for (int i = 0; i < n; i++) {
-                slots[i].write(slotValues[i]);
+                slots[i].write(p.toStored(slotValues[i]));
             }
             if (v1) {
                 t.legacyPosition(position[0], (int) position[1], (int) position[2], position[3]);

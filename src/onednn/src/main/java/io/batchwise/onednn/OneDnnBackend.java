@@ -59,6 +59,13 @@ public final class OneDnnBackend implements Backend {
         return OneDnnTensor.allocate(rt, shape, OneDnnMd.plain(OneDnnMd.dims(shape)), true, null);
     }
 
+    /** Convolution and inner-product weights in the layouts their kernels read ({@link OneDnnParameterOrders}). */
+    @Override
+    public java.util.Map<String, io.batchwise.backend.Parameters.Order> parameterOrders(Graph graph) {
+        Objects.requireNonNull(graph, "graph");
+        return OneDnnParameterOrders.orders(graph);
+    }
+
     @Override
     public Plan plan(Graph graph, int microBatch, PlanOptions options) {
         Objects.requireNonNull(graph, "graph");

@@ -12,6 +12,9 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 import io.batchwise.Node;
 import io.batchwise.layer.Conv2d;
 import io.batchwise.plan.MemoryPlan.Kind;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
 import org.bytedeco.dnnl.convolution_backward_data;
 import org.bytedeco.dnnl.convolution_backward_weights;
 import org.bytedeco.dnnl.convolution_forward;
@@ -21,9 +24,9 @@ import org.bytedeco.dnnl.global.dnnl.algorithm;
 
 /**
  * Convolution: {@code {b, C, H, W} (x) {OC, C, KH, KW} -> {b, OC, OH, OW}}. Every tensor's layout is
- * left to oneDNN ({@code any}); the input is reordered into the chosen source layout, the plain
- * weights into the chosen weight layout, once per step, only where they differ. oneDNN counts
- * dilation from 0 (ours from 1).
+ * left to oneDNN ({@code any}); the input is reordered into the chosen source layout, the stored
+ * weights (plain, or the kernel's layout: {@link OneDnnParameterOrders}) into the chosen weight
+ * layout, once per step, only where they differ. oneDNN counts dilation from 0 (ours from 1).
  */
 final class OneDnnConv2d extends OneDnnLayer {
     private final Conv2d spec;
@@ -73,12 +76,21 @@ final class OneDnnConv2d extends OneDnnLayer {
         boolean manyPlain = OneDnnMd.isPlain(in.md) && srcDims[1] > 1;
         memory.desc first = manyPlain ? nhwc : in.md;
         memory.desc second = manyPlain ? in.md : nhwc;
+        // Weights stored in a kernel's layout (OneDnnParameterOrders): that layout first, so no reorder per step.
+        List<Supplier<convolution_forward.primitive_desc>> candidates = new ArrayList<>();
+        if (p.storedNonPlain(node, "weight")) {
+            memory.desc wStored = p.storedLayout(node, "weight", wDims);
+            candidates.add(() -> forwardPd(p, first, wStored, bias, dstAny, attr));
+        }
+        candidates.add(() -> forwardPd(p, first, wAny, bias, dstAny, attr));
+        candidates.add(() -> forwardPd(p, second, wAny, bias, dstAny, attr));
+        candidates.add(() -> forwardPd(p, srcAny, wAny, bias, dstAny, attr));
         try {
-            fwd = p.firstFast(label("forward"), () -> forwardPd(p, first, wAny, bias, dstAny, attr),
-                    () -> forwardPd(p, second, wAny, bias, dstAny, attr), () -> forwardPd(p, srcAny, wAny, bias, dstAny, attr));
+            fwd = p.firstFast(label("forward"), candidates);
         } catch (RuntimeException e) {
             throw failure("a convolution", e, srcAny, wAny, dstAny);
         }
+        p.kernelWeights(node, "weight", fwd.weights_desc(), false);
         // {b, C, H, W} in the producer's layout -> the layout the convolution chose.
         src = p.convert(label("src"), in, fwd.src_desc(), () -> p.workspace(node, "src", fwd.src_desc()), p::forward);
         wView = p.parameter(node, "weight", OneDnnBuffer.Store.VALUES, wDims);

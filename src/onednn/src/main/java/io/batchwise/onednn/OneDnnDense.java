@@ -28,8 +28,9 @@ import org.bytedeco.dnnl.primitive_attr;
 /**
  * Inner product: {@code {b, ...in} . {units, ...in}^T + {units} -> {b, units}}. The source is read in
  * whatever layout its producer chose (an inner product reads a blocked {@code {b, C, H, W}} directly,
- * so no flatten copy); the weight {@code (units, in)} is the plain {@code {units, ...in}} tensor, reordered
- * into the layout oneDNN chose once per step where that differs.
+ * so no flatten copy); the weight {@code (units, in)} is the {@code {units, ...in}} tensor as stored (plain,
+ * or channels-last after a channels-last convolution: {@link OneDnnParameterOrders}), reordered into the
+ * layout oneDNN chose once per step only where that differs.
  */
 final class OneDnnDense extends OneDnnLayer {
     private final Dense spec;
@@ -64,13 +65,24 @@ final class OneDnnDense extends OneDnnLayer {
         // A plain source: plain weights first (the parameters are plain, so no weight reorder per step). A blocked or
         // channels-last source (after a convolution): the source as it is, with the weights in oneDNN's matching layout
         // (a brgemm kernel; reordering the small weights per step is cheaper than the activation, LeNet-5's fc1).
-        fwd = OneDnnMd.isPlain(in.md)
-                ? p.firstFast(label("forward"), () -> create(p, in.md, wPlain, bias, dstAny, attr),
-                        () -> create(p, srcAny, wPlain, bias, dstAny, attr), () -> create(p, in.md, wAny, bias, dstAny, attr),
-                        () -> create(p, srcAny, wAny, bias, dstAny, attr))
-                : p.firstFast(label("forward"), () -> create(p, in.md, wAny, bias, dstAny, attr),
-                        () -> create(p, in.md, wPlain, bias, dstAny, attr), () -> create(p, srcAny, wPlain, bias, dstAny, attr),
-                        () -> create(p, srcAny, wAny, bias, dstAny, attr));
+        // Weights stored in a kernel's layout (OneDnnParameterOrders, channels-last after a convolution): that first.
+        List<Supplier<inner_product_forward.primitive_desc>> candidates = new ArrayList<>();
+        if (p.storedNonPlain(node, "weight")) {
+            memory.desc wStored = p.storedLayout(node, "weight", wDims);
+            candidates.add(() -> create(p, in.md, wStored, bias, dstAny, attr));
+        }
+        if (OneDnnMd.isPlain(in.md)) {
+            candidates.add(() -> create(p, in.md, wPlain, bias, dstAny, attr));
+            candidates.add(() -> create(p, srcAny, wPlain, bias, dstAny, attr));
+            candidates.add(() -> create(p, in.md, wAny, bias, dstAny, attr));
+        } else {
+            candidates.add(() -> create(p, in.md, wAny, bias, dstAny, attr));
+            candidates.add(() -> create(p, in.md, wPlain, bias, dstAny, attr));
+            candidates.add(() -> create(p, srcAny, wPlain, bias, dstAny, attr));
+        }
+        candidates.add(() -> create(p, srcAny, wAny, bias, dstAny, attr));
+        fwd = p.firstFast(label("forward"), candidates);
+        p.kernelWeights(node, "weight", fwd.weights_desc(), true);
         src = p.convert(label("src"), in, fwd.src_desc(), () -> p.workspace(node, "src", fwd.src_desc()), p::forward);
         wView = p.parameter(node, "weight", OneDnnBuffer.Store.VALUES, wDims);
         weights = p.convert(label("weights"), wView, fwd.weights_desc(), () -> p.workspace(node, "weights", fwd.weights_desc()),
@@ -130,8 +142,14 @@ final class OneDnnDense extends OneDnnLayer {
         long b = p.batch;
         long units = spec.units();
         long in = OneDnnMd.product(wDims) / units;
-        OneDnnBuffer srcP = p.convert(label("src, plain"), src, p.plain(srcDims),
-                () -> p.temporary(node, "src_plain", Kind.WORKSPACE, OneDnnMd.plain(srcDims), step), emit);
+        // The source in the weights' stored order (plain, or e.g. channels-last acdb for acdb weights): both are then
+        // row-major matrices {b, in} and {units, in} over the same ordering of the input features.
+        memory.desc srcOrder = p.storedNonPlain(node, "weight")
+                ? p.own(new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.valueOf(
+                        p.stored.get(OneDnnParameterOrders.key(node, "weight")).tag())))
+                : p.plain(srcDims);
+        OneDnnBuffer srcP = p.convert(label("src, in the weights' order"), src, srcOrder,
+                () -> p.temporary(node, "src_plain", Kind.WORKSPACE, srcOrder, step), emit);
         OneDnnBuffer ddP = p.convert(label("diff_dst, plain"), diff, p.plain(b, units),
                 () -> p.temporary(node, "diff_dst_plain", Kind.ACTIVATION_GRADIENT, OneDnnMd.plain(b, units), step), emit);
         OneDnnBuffer ddT = p.alias(node.name() + ".diff_dst_t", ddP, p.own(new memory.desc(new long[] {units, b},

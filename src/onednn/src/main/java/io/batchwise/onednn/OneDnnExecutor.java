@@ -155,6 +155,11 @@ final class OneDnnExecutor implements Executor {
                     + p.layout().stateSize() + " state values do not fit this plan's graph (" + mine.trainableSize() + " and "
                     + mine.stateSize() + ")");
         }
+        if (!OneDnnParameterOrders.matches(plan.storedWeights, p)) {
+            throw new IllegalArgumentException("parameters stored in orders " + p.orders() + " do not fit this plan, which"
+                    + " expects weights in the layouts " + plan.storedWeights.keySet() + " (create them with"
+                    + " OneDnnBackend.createParameters or Parameters.allocate on this backend)");
+        }
         Tensor[] t = {p.values(), p.gradients(), p.state()};
         OneDnnTensor[] o = new OneDnnTensor[3];
         for (int i = 0; i < 3; i++) {

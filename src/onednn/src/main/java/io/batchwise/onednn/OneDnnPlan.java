@@ -42,6 +42,8 @@ final class OneDnnPlan implements Plan {
     final List<OneDnnOp> backwardAccumulate;
     final List<OneDnnBuffer> buffers;
     final Map<String, OneDnnBuffer> outputs;
+    /** Weights the plan expects in a kernel's layout (OneDnnParameterOrders). */
+    final Map<String, OneDnnParameterOrders.Stored> storedWeights;
     final Map<String, OneDnnBuffer> diffs;
     /** A plain buffer through which a non-plain output and its gradient are read and written whole; or null. */
     final OneDnnBuffer outputStage;
@@ -64,6 +66,7 @@ final class OneDnnPlan implements Plan {
         this.backwardAccumulate = select(p.backward, GradientMode.ACCUMULATE);
         this.buffers = List.copyOf(p.buffers);
         this.outputs = Map.copyOf(p.outputs);
+        this.storedWeights = p.stored;
         this.diffs = Map.copyOf(p.diffs);
         this.outputStage = p.outputStage;
         this.scratchpadBytes = p.scratchpadBytes;

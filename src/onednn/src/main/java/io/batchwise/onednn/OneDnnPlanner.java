@@ -14,6 +14,7 @@ import io.batchwise.layer.ParamSpec;
 import io.batchwise.plan.MemoryPlan;
 import io.batchwise.plan.MemoryPlan.Kind;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,6 +58,10 @@ final class OneDnnPlanner {
     final ParameterLayout params;
     final MemoryPlan.Builder mem;
     final OneDnnResources res;
+    /** Weights stored in a kernel's layout (see {@link OneDnnParameterOrders}), by slot key. */
+    final Map<String, OneDnnParameterOrders.Stored> stored;
+    /** A probe's findings (the weight layouts the forward kernels chose), or null when planning for real. */
+    private final Map<String, OneDnnParameterOrders.Stored> probed;
 
     final List<OneDnnOp> forwardTraining = new ArrayList<>();
     final List<OneDnnOp> forwardInference = new ArrayList<>();
@@ -128,6 +133,14 @@ final class OneDnnPlanner {
     }
 
     OneDnnPlanner(OneDnnRuntime rt, Graph graph, int batch, PlanOptions options, OneDnnResources res) {
+        this(rt, graph, batch, options, res, OneDnnParameterOrders.of(graph), null);
+    }
+
+    /** A planner over weights stored as {@code stored} says; {@code probed}, when not null, collects kernel layouts. */
+    OneDnnPlanner(OneDnnRuntime rt, Graph graph, int batch, PlanOptions options, OneDnnResources res,
+                  Map<String, OneDnnParameterOrders.Stored> stored, Map<String, OneDnnParameterOrders.Stored> probed) {
+        this.stored = stored;
+        this.probed = probed;
         this.rt = rt;
         this.eng = rt.engine;
         this.graph = graph;
@@ -314,16 +327,51 @@ final class OneDnnPlanner {
         return add(OneDnnBuffer.alias(name, of, own(md)));
     }
 
-    /** A plain view of parameter {@code param} of {@code node} in values, gradients or state. */
+    /**
+     * A view of parameter {@code param} of {@code node} in values, gradients or state: plain, or in the layout
+     * the parameter is stored in ({@link #storedLayout}).
+     */
     OneDnnBuffer parameter(Node node, String param, OneDnnBuffer.Store store, long... dims) {
         ParameterLayout.Slot slot = params.slot(node.name(), param);
-        memory.desc md = plain(dims);
+        memory.desc md = store == OneDnnBuffer.Store.STATE ? plain(dims) : storedLayout(node, param, dims);
         if (md.get_size() != 4L * slot.size()) {
             throw new IllegalStateException(slot.key() + ": descriptor of " + OneDnnMd.describe(md) + " for " + slot.size()
                     + " elements");
         }
         return add(OneDnnBuffer.parameter(slot.key() + (store == OneDnnBuffer.Store.GRADIENTS ? ".grad" : ""), md, store,
                 slot.offset()));
+    }
+
+    /** The layout parameter {@code param} of {@code node} (logical dims {@code dims}) is stored in: plain unless a kernel's. */
+    memory.desc storedLayout(Node node, String param, long... dims) {
+        OneDnnParameterOrders.Stored s = stored.get(OneDnnParameterOrders.key(node, param));
+        if (s == null) {
+            return plain(dims);
+        }
+        if (!Arrays.equals(s.dims(), dims)) {
+            throw new IllegalStateException(OneDnnParameterOrders.key(node, param) + " is stored as " + s.tag() + " over "
+                    + Arrays.toString(s.dims()) + " but planned over " + Arrays.toString(dims));
+        }
+        return own(s.md());
+    }
+
+    /** Whether {@code param} of {@code node} is stored in a kernel's layout rather than plain. */
+    boolean storedNonPlain(Node node, String param) {
+        return stored.containsKey(OneDnnParameterOrders.key(node, param));
+    }
+
+    /**
+     * The weight layout a forward kernel chose for {@code param}: a probe keeps it as the layout to store the
+     * weight in where {@link OneDnnParameterOrders#tagOf} names it ({@code unblockedOnly} for inner products).
+     */
+    void kernelWeights(Node node, String param, memory.desc md, boolean unblockedOnly) {
+        if (probed == null) {
+            return;
+        }
+        String tag = OneDnnParameterOrders.tagOf(md, unblockedOnly);
+        if (tag != null) {
+            probed.put(OneDnnParameterOrders.key(node, param), new OneDnnParameterOrders.Stored(tag, OneDnnMd.dims(md)));
+        }
     }
 
     // ---------------------------------------------------------------- ops

@@ -405,7 +405,7 @@ public abstract class BackendConformanceSuite {
                 r.tensors.put("d input " + in.name(), ex.inputGradient(in.name()).toDoubles());
             }
             ParameterLayout layout = p.layout();
-            double[] grads = p.gradients().toDoubles();
+            double[] grads = doubles(p.logicalGradients()); // each parameter in logical order, whatever the storage
             double[] state = p.state().toDoubles();
             for (ParameterLayout.Slot s : layout.slots()) {
                 if (s.spec().trainable()) {
@@ -416,7 +416,7 @@ public abstract class BackendConformanceSuite {
             }
             if (accumulate) {
                 ex.backward(GradientMode.ACCUMULATE);
-                double[] twice = p.gradients().toDoubles();
+                double[] twice = doubles(p.logicalGradients());
                 for (ParameterLayout.Slot s : layout.slots()) {
                     if (s.spec().trainable()) {
                         r.tensors.put("d " + s.key() + " after OVERWRITE + ACCUMULATE", slice(twice, s));
@@ -427,6 +427,14 @@ public abstract class BackendConformanceSuite {
             r.tensors.put("inference output", ex.output().toDoubles());
         }
         return r;
+    }
+
+    private static double[] doubles(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            d[i] = a[i];
+        }
+        return d;
     }
 
     private static double[] slice(double[] flat, ParameterLayout.Slot s) {

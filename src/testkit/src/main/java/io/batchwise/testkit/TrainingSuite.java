@@ -184,12 +184,12 @@ public abstract class TrainingSuite {
             assertEquals((big + micro - 1) / micro, b.microBatches());
             assertEquals(a.loss(), b.loss(), 1e-5 * Math.abs(a.loss()));
             assertEquals(a.accuracy(), b.accuracy(), 0);
-            float[] wa = whole.parameters().values().toArray();
-            float[] wb = split.parameters().values().toArray();
+            float[] wa = whole.parameters().logicalValues();
+            float[] wb = split.parameters().logicalValues();
             assertTrue(relativeError(wb, wa) <= 1e-5, "weights differ by " + relativeError(wb, wa));
             // The step moved the weights by far more than the tolerance: the check has teeth.
             try (Trainer fresh = trainer(g, sgd, big, big, 3)) {
-                assertTrue(relativeError(fresh.parameters().values().toArray(), wa) > 1e-3);
+                assertTrue(relativeError(fresh.parameters().logicalValues(), wa) > 1e-3);
             }
         }
     }
@@ -204,8 +204,8 @@ public abstract class TrainingSuite {
             whole.fit(d, 1, 20);
             split.fit(d, 1, 20);
             assertEquals(20, split.step());
-            float[] wa = whole.parameters().values().toArray();
-            float[] wb = split.parameters().values().toArray();
+            float[] wa = whole.parameters().logicalValues();
+            float[] wb = split.parameters().logicalValues();
             assertTrue(relativeError(wb, wa) <= 1e-5, "weights differ by " + relativeError(wb, wa));
         }
     }
@@ -221,12 +221,12 @@ public abstract class TrainingSuite {
              Trainer silent = trainer(g, sgd, n, n, 3);
              Trainer reporting = Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(sgd)
                      .batch(BatchSize.mini(n)).microBatch(n).seed(3).reportGradientNorm(true).build()) {
-            float[] w0 = fresh.parameters().values().toArray();
+            float[] w0 = fresh.parameters().logicalValues();
             StepMetrics quiet = silent.trainBatch(d, identity(n), 0, n);
             StepMetrics told = reporting.trainBatch(d, identity(n), 0, n);
             assertTrue(Double.isNaN(quiet.gradientNorm()), "no norm unless asked: " + quiet.gradientNorm());
-            float[] w1 = reporting.parameters().values().toArray();
-            assertEquals(0, relativeError(silent.parameters().values().toArray(), w1), 0, "the norm changes nothing");
+            float[] w1 = reporting.parameters().logicalValues();
+            assertEquals(0, relativeError(silent.parameters().logicalValues(), w1), 0, "the norm changes nothing");
             // Plain SGD: w1 = w0 - lr g, so |g| = |w0 - w1| / lr.
             double norm = told.gradientNorm();
             assertEquals(displacement(w0, w1) / lr, norm, 1e-4 * norm);
@@ -235,7 +235,7 @@ public abstract class TrainingSuite {
                     .batch(BatchSize.mini(n)).microBatch(n).seed(3).clipGradientNorm(norm / 2).build()) {
                 StepMetrics c = clipped.trainBatch(d, identity(n), 0, n);
                 assertEquals(norm, c.gradientNorm(), 1e-5 * norm, "the norm before clipping");
-                float[] w2 = clipped.parameters().values().toArray();
+                float[] w2 = clipped.parameters().logicalValues();
                 assertEquals(norm / 2, displacement(w0, w2) / lr, 1e-4 * norm, "the step is clipped to half");
             }
         }
@@ -261,8 +261,8 @@ public abstract class TrainingSuite {
              Trainer split = trainer(g, Optimizer.Sgd.plain(0.5), 64, 8, 4)) {
             whole.fit(d, 3, Long.MAX_VALUE);
             split.fit(d, 3, Long.MAX_VALUE);
-            float[] wa = whole.parameters().values().toArray();
-            assertTrue(relativeError(split.parameters().values().toArray(), wa) <= 1e-5);
+            float[] wa = whole.parameters().logicalValues();
+            assertTrue(relativeError(split.parameters().logicalValues(), wa) <= 1e-5);
         }
     }
 
@@ -281,19 +281,19 @@ public abstract class TrainingSuite {
             assertTrue(split.report(64).contains("ghost statistics over each micro-batch of 16"), split.report(64));
             split.trainBatch(d, all, 0, 64);
             whole.trainBatch(d, all, 0, 64);
-            float[] accumulated = split.parameters().gradients().toArray();
+            float[] accumulated = split.parameters().logicalGradients();
             float[] summed = new float[accumulated.length];
             for (int part = 0; part < 4; part++) {
                 try (Trainer one = trainer(g, Optimizer.Sgd.plain(0), 16, 16, 6)) {
                     one.trainBatch(d, all, part * 16, 16);
-                    float[] g16 = one.parameters().gradients().toArray();
+                    float[] g16 = one.parameters().logicalGradients();
                     for (int i = 0; i < summed.length; i++) {
                         summed[i] += g16[i] * 16f / 64f;
                     }
                 }
             }
             assertTrue(relativeError(accumulated, summed) <= 1e-5, "differs by " + relativeError(accumulated, summed));
-            float[] big = whole.parameters().gradients().toArray();
+            float[] big = whole.parameters().logicalGradients();
             assertTrue(relativeError(accumulated, big) > 1e-3, "ghost statistics should differ from the big batch's");
         }
     }
@@ -324,10 +324,10 @@ public abstract class TrainingSuite {
         float[][] whole = new float[3][];
         try (Trainer t = trainer(g, sgd, 24, 24, 6)) {
             t.trainBatch(d, all, 0, 24);
-            whole[0] = t.parameters().gradients().toArray();
+            whole[0] = t.parameters().logicalGradients();
             t.trainBatch(d, all, 24, 24);
             t.trainBatch(d, all, 48, 24);
-            whole[1] = t.parameters().values().toArray();
+            whole[1] = t.parameters().logicalValues();
             whole[2] = t.parameters().state().toArray();
         }
         for (int micro : new int[] {8, 5, 7}) {
@@ -335,11 +335,11 @@ public abstract class TrainingSuite {
                     .batch(BatchSize.mini(24)).microBatch(micro).batchNorm(BatchNormMode.EXACT).seed(6).build()) {
                 assertTrue(t.report(24).contains("exact statistics over the effective batch of 24"), t.report(24));
                 t.trainBatch(d, all, 0, 24);
-                double eg = relativeError(t.parameters().gradients().toArray(), whole[0]);
+                double eg = relativeError(t.parameters().logicalGradients(), whole[0]);
                 assertTrue(eg <= 1e-5, "micro-batch " + micro + ": gradient differs by " + eg);
                 t.trainBatch(d, all, 24, 24);
                 t.trainBatch(d, all, 48, 24);
-                double ew = relativeError(t.parameters().values().toArray(), whole[1]);
+                double ew = relativeError(t.parameters().logicalValues(), whole[1]);
                 double es = relativeError(t.parameters().state().toArray(), whole[2]);
                 assertTrue(ew <= 1e-5, "micro-batch " + micro + ": weights after 3 steps differ by " + ew);
                 assertTrue(es <= 1e-5, "micro-batch " + micro + ": running statistics differ by " + es);
@@ -347,7 +347,7 @@ public abstract class TrainingSuite {
         }
         try (Trainer ghost = trainer(g, sgd, 24, 8, 6)) {
             ghost.trainBatch(d, all, 0, 24);
-            assertTrue(relativeError(ghost.parameters().gradients().toArray(), whole[0]) > 1e-3,
+            assertTrue(relativeError(ghost.parameters().logicalGradients(), whole[0]) > 1e-3,
                     "ghost statistics should differ from the big batch's");
         }
     }
@@ -363,11 +363,11 @@ public abstract class TrainingSuite {
         InMemoryDataset d = data(Shape.of(2, 6, 6), 8, 9);
         try (Trainer t = Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(Optimizer.Sgd.plain(0.1))
                 .batch(BatchSize.mini(8)).microBatch(1).batchNorm(BatchNormMode.EXACT).seed(6).build()) {
-            float[] before = t.parameters().values().toArray();
+            float[] before = t.parameters().logicalValues();
             float[] stateBefore = t.parameters().state().toArray();
             var e = assertThrows(IllegalStateException.class, () -> t.trainBatch(d, identity(8), 0, 8));
             assertTrue(e.getMessage().contains("bn3"), e.getMessage());
-            assertArrayEquals(before, t.parameters().values().toArray());
+            assertArrayEquals(before, t.parameters().logicalValues());
             assertArrayEquals(stateBefore, t.parameters().state().toArray());
         }
     }
@@ -491,8 +491,8 @@ public abstract class TrainingSuite {
             }
             assertEquals(1, f2.injected());
             assertEquals(16, t.microBatch());
-            float[] wa = clean.parameters().values().toArray();
-            assertTrue(relativeError(t.parameters().values().toArray(), wa) <= 1e-5);
+            float[] wa = clean.parameters().logicalValues();
+            assertTrue(relativeError(t.parameters().logicalValues(), wa) <= 1e-5);
         }
     }
 
@@ -510,7 +510,7 @@ public abstract class TrainingSuite {
             clean.trainBatch(d, identity(64), 0, 64);
             assertEquals(16, t.microBatch());
             assertArrayEquals(clean.parameters().state().toArray(), t.parameters().state().toArray());
-            assertArrayEquals(clean.parameters().values().toArray(), t.parameters().values().toArray());
+            assertArrayEquals(clean.parameters().logicalValues(), t.parameters().logicalValues());
         }
     }
 
@@ -523,7 +523,7 @@ public abstract class TrainingSuite {
         try (Trainer a = trainer(g, Optimizer.Adam.of(1e-2), 32, 8, 21); Trainer b = trainer(g, Optimizer.Adam.of(1e-2), 32, 8, 21)) {
             a.fit(d, 2, Long.MAX_VALUE);
             b.fit(d, 2, Long.MAX_VALUE);
-            assertArrayEquals(a.parameters().values().toArray(), b.parameters().values().toArray());
+            assertArrayEquals(a.parameters().logicalValues(), b.parameters().logicalValues());
         }
     }
 
@@ -575,7 +575,7 @@ public abstract class TrainingSuite {
         float[] expected;
         try (Trainer full = trainer(g, opt, 16, 8, 13)) {
             full.fit(d, 100, 20);
-            expected = full.parameters().values().toArray();
+            expected = full.parameters().logicalValues();
         }
         Path ckpt = dir.resolve("run.ckpt");
         for (int stop : new int[] {7, 10}) {
@@ -587,7 +587,7 @@ public abstract class TrainingSuite {
                 second.restore(ckpt);
                 assertEquals(stop, second.step());
                 second.fit(d, 100, 20);
-                assertArrayEquals(expected, second.parameters().values().toArray(), "resumed after step " + stop);
+                assertArrayEquals(expected, second.parameters().logicalValues(), "resumed after step " + stop);
             }
         }
         assertTrue(Files.exists(ckpt) && !Files.exists(dir.resolve("run.ckpt.tmp")));
@@ -607,12 +607,12 @@ public abstract class TrainingSuite {
         Path foreign = dir.resolve("f.ckpt");
         Files.writeString(foreign, "definitely not a checkpoint");
         try (Trainer t = trainer(g, Optimizer.Adam.of(1e-2), 16, 16, 1)) {
-            float[] before = t.parameters().values().toArray();
+            float[] before = t.parameters().logicalValues();
             var e = assertThrows(IOException.class, () -> t.restore(truncated));
             assertTrue(e.getMessage().contains("truncated or corrupt"), e.getMessage());
             e = assertThrows(IOException.class, () -> t.restore(foreign));
             assertTrue(e.getMessage().contains("not a Batchwise checkpoint"), e.getMessage());
-            assertArrayEquals(before, t.parameters().values().toArray());
+            assertArrayEquals(before, t.parameters().logicalValues());
             assertEquals(0, t.step());
         }
         try (Trainer other = trainer(cnn(), Optimizer.Adam.of(1e-2), 16, 16, 1)) {
