@@ -53,6 +53,12 @@ echo "top processes now:"; ps -eo pid,pcpu,etime,comm --sort=-pcpu | sed -n 2,6p
 # Idle check before anything starts: 3 s of other processes' CPU time.
 wait_idle
 pre=$(idle 3)
+for retry in 1 2 3; do # with --wait, a passing blip (an editor saving, a shell) is waited out too
+  over "$pre" && [[ $WAIT == 1 ]] || break
+  echo "other processes before starting: $pre cores; waiting"
+  wait_idle
+  pre=$(idle 3)
+done
 echo "other processes before starting: $pre cores"
 if over "$pre" && [[ $FORCE == 0 ]]; then
   echo "machine busy (other processes use $pre cores > $LIMIT): not starting; wait, use --wait, or --force" >&2

@@ -88,6 +88,11 @@ final class OneDnnParameterOrders {
                 || (unblockedOnly && md.get_inner_nblks() != 0)) {
             return null;
         }
+        String derived = derivedTag(md, dims);
+        if (derived != null) {
+            return derived;
+        }
+        // Ties the derivation cannot break (dims of size 1 have arbitrary strides): ask every tag of this rank.
         for (memory.format_tag t : memory.format_tag.values()) {
             String name = t.name();
             // A tag's leading letters name its dimensions (a..f, capitals for blocked ones), digits start the blocks.
@@ -105,6 +110,39 @@ final class OneDnnParameterOrders {
             }
         }
         return null;
+    }
+
+    /**
+     * The tag spelled from {@code md}'s blocking: outer dims by decreasing stride (capitals for blocked ones), then
+     * the inner blocks ({@code Acdb16a}, {@code ABcd16a16b}, {@code acdb}); null unless that tag exists and describes
+     * exactly {@code md}.
+     */
+    private static String derivedTag(memory.desc md, long[] dims) {
+        long[] strides = OneDnnMd.strides(md);
+        long[] blocks = OneDnnMd.innerBlocks(md);
+        long[] idx = OneDnnMd.innerIndices(md);
+        Integer[] order = new Integer[dims.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (x, y) -> Long.compare(strides[y], strides[x])); // stable: ties keep logical order
+        StringBuilder name = new StringBuilder();
+        for (int d : order) {
+            boolean blocked = false;
+            for (long b : idx) {
+                blocked |= b == d;
+            }
+            char c = (char) ('a' + d);
+            name.append(blocked ? Character.toUpperCase(c) : c);
+        }
+        for (int i = 0; i < blocks.length; i++) {
+            name.append(blocks[i]).append((char) ('a' + idx[i]));
+        }
+        try (memory.desc d = new memory.desc(dims, memory.data_type.f32, memory.format_tag.valueOf(name.toString()))) {
+            return d.equals(md) ? name.toString() : null;
+        } catch (RuntimeException e) {
+            return null; // no such tag, or not for these dims
+        }
     }
 
     /** For each stored element, the logical (row-major) index it holds: a reorder of 0, 1, 2, ... into the layout. */
