@@ -97,29 +97,34 @@ public final class Suites {
 
     /**
      * Per model and batch: samples/s (ops/s x batch) of Batchwise, of the direct loop with its batch resident and with
-     * the batch copied in per step, and Batchwise's ratio to each.
+     * the batch copied in per step, and Batchwise's ratio to each; then Batchwise with its batch resident too and its
+     * ratio to the resident direct loop (the same work on both sides).
      */
     private static void step(Collection<RunResult> results) {
-        Map<String, Statistics[]> byConfig = new LinkedHashMap<>(); // "model batch" -> {Batchwise, direct, direct staged}
+        // "model batch" -> {Batchwise, direct, direct staged, Batchwise resident}
+        Map<String, Statistics[]> byConfig = new LinkedHashMap<>();
         for (RunResult r : results) {
             BenchmarkParams p = r.getParams();
-            int which = !direct(r) ? 0 : p.getBenchmark().endsWith(".stagedStep") ? 2 : 1;
-            byConfig.computeIfAbsent(p.getParam("model") + " " + p.getParam("batch"), c -> new Statistics[3])[which] =
+            String name = p.getBenchmark();
+            int which = !direct(r) ? (name.endsWith(".residentStep") ? 3 : 0) : name.endsWith(".stagedStep") ? 2 : 1;
+            byConfig.computeIfAbsent(p.getParam("model") + " " + p.getParam("batch"), c -> new Statistics[4])[which] =
                     r.getPrimaryResult().getStatistics();
         }
-        System.out.printf("%-6s %6s %11s %20s %11s %20s %11s %20s %9s %9s%n", "model", "batch", "Batchwise", "(min .. max)",
-                "direct", "(min .. max)", "staged", "(min .. max)", "B/direct", "B/staged");
+        System.out.printf("%-6s %6s %11s %20s %11s %20s %11s %20s %9s %9s %11s %9s%n", "model", "batch", "Batchwise",
+                "(min .. max)", "direct", "(min .. max)", "staged", "(min .. max)", "B/direct", "B/staged", "B resident",
+                "Br/direct");
         for (Map.Entry<String, Statistics[]> e : byConfig.entrySet()) {
             String[] c = e.getKey().split(" ");
             int batch = Integer.parseInt(c[1]);
             Statistics[] s = e.getValue();
-            System.out.printf("%-6s %6d %11s %20s %11s %20s %11s %20s %9s %9s%n", c[0], batch, samples(s[0], batch),
+            System.out.printf("%-6s %6d %11s %20s %11s %20s %11s %20s %9s %9s %11s %9s%n", c[0], batch, samples(s[0], batch),
                     range(s[0], batch), samples(s[1], batch), range(s[1], batch), samples(s[2], batch), range(s[2], batch),
-                    ratio(s[0], s[1]), ratio(s[0], s[2]));
+                    ratio(s[0], s[1]), ratio(s[0], s[2]), samples(s[3], batch), ratio(s[3], s[1]));
         }
         System.out.println("samples/s (medians) = steps/s x batch; direct = the hand-written oneDNN loop (DirectLoop), same"
                 + " model, batch, data and initial weights, batch resident in native memory; staged = the same with the batch"
-                + " copied from its Java array into native memory each step (as Batchwise's trainer moves every batch)");
+                + " copied from its Java array into native memory each step (as Batchwise's trainer moves every batch);"
+                + " B resident = Batchwise with its batch left in the input tensor (TrainingStepBenchmark.residentStep)");
     }
 
     private static String ratio(Statistics a, Statistics b) {

@@ -20,7 +20,7 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * One optimizer step (forward, loss, backward, plain SGD lr 0.01) through {@link Trainer#trainBatch} on the
  * oneDNN backend, micro-batch = effective batch = {@code batch}, synthetic (1, 28, 28) images. Operations
- * per second are steps per second; samples/s = ops/s x batch (the runner prints both). Threads: oneDNN's
+ * per second are steps per second ({@link #residentStep}: the same without the per-step batch copy); samples/s = ops/s x batch (the runner prints both). Threads: oneDNN's
  * OpenMP pool, sized by OMP_NUM_THREADS in the environment of the java process (JMH forks inherit it).
  */
 @State(Scope.Benchmark)
@@ -35,18 +35,26 @@ public class TrainingStepBenchmark {
 
     private Trainer trainer;
     private InMemoryDataset data; // (batch, 1, 28, 28), labels in [0, 10)
+    private ResidentBatch resident; // the same batch, written into the input tensor once
     private int[] order;
 
     @Setup(Level.Trial)
     public void setUp() {
         trainer = Fixtures.trainer(Fixtures.model(model), Backends.get("onednn"), Optimizer.Sgd.plain(0.01), batch, batch);
         data = Fixtures.images(batch, 1);
+        resident = new ResidentBatch(data);
         order = Fixtures.identity(batch);
     }
 
     @Benchmark
     public StepMetrics step() {
         return trainer.trainBatch(data, order, 0, batch);
+    }
+
+    /** The step without the batch copy (it stays in the input tensor), the work {@code DirectStepBenchmark.step} does. */
+    @Benchmark
+    public StepMetrics residentStep() {
+        return trainer.trainBatch(resident, order, 0, batch);
     }
 
     @TearDown(Level.Trial)

@@ -4,6 +4,7 @@ import io.batchwise.DataType;
 import io.batchwise.Graph;
 import io.batchwise.Shape;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -67,7 +68,7 @@ public final class Parameters implements AutoCloseable {
         this.gradients = gradients;
         this.state = state;
         this.orders = Map.copyOf(orders);
-        this.permutations = new java.util.HashMap<>();
+        this.permutations = new HashMap<>();
         orders.forEach((k, o) -> permutations.put(k, o.logical()));
     }
 
