@@ -105,8 +105,13 @@ for suite in "${SUITES[@]}"; do
     trial-search)
       run trial-search 2 "${J[@]}" io.batchwise.benchmarks.PlannerVsTrialSearch deep50 lenet ;;
     step|accumulation)
+      # JIT thresholds x 0.05 in the forks: with the defaults a per-step method reaches C2 only after ~10,000 calls
+      # (Trainer.attempt at 7 s for the MLP at b = 128, later for slower steps), past the 3 s warm-up, and on two cores
+      # the compiler thread then competes with oneDNN's second OpenMP thread during measured iterations (Batchwise's
+      # per-step Java is compiled, the direct loop's is a few lines). Steady state is what a training run sees.
       for omp in 1 2; do
-        run "$suite" "$omp" "${J[@]}" io.batchwise.benchmarks.Suites "$suite" "${JMH[@]}" log="$OUT/$suite-omp$omp.log"
+        run "$suite" "$omp" "${J[@]}" io.batchwise.benchmarks.Suites "$suite" "${JMH[@]}" log="$OUT/$suite-omp$omp.log" \
+            jvm="-XX:CompileThresholdScaling=0.05"
       done ;;
   esac
 done
