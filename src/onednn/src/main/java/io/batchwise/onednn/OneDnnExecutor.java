@@ -22,6 +22,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.primitive;
@@ -156,9 +157,11 @@ final class OneDnnExecutor implements Executor {
                     + mine.stateSize() + ")");
         }
         if (!OneDnnParameterOrders.matches(plan.storedWeights, p)) {
+            Map<String, String> want = new TreeMap<>();
+            plan.storedWeights.forEach((k, v) -> want.put(k, v.tag()));
             throw new IllegalArgumentException("parameters stored in orders " + p.orders() + " do not fit this plan, which"
-                    + " expects weights in the layouts " + plan.storedWeights.keySet() + " (create them with"
-                    + " OneDnnBackend.createParameters or Parameters.allocate on this backend)");
+                    + " expects weights in the layouts " + want + " (create them with OneDnnBackend.createParameters or"
+                    + " Parameters.allocate on this backend)");
         }
         Tensor[] t = {p.values(), p.gradients(), p.state()};
         OneDnnTensor[] o = new OneDnnTensor[3];
