@@ -62,10 +62,10 @@ final class OneDnnDense extends OneDnnLayer {
         memory.desc dstAny = p.any(dstDims);
         memory.desc srcAny = p.any(srcDims);
         primitive_attr attr = p.forwardAttr(node);
-        // A plain source: plain weights first (the parameters are plain, so no weight reorder per step). A blocked or
-        // channels-last source (after a convolution): the source as it is, with the weights in oneDNN's matching layout
-        // (a brgemm kernel; reordering the small weights per step is cheaper than the activation, LeNet-5's fc1).
         // Weights stored in a kernel's layout (OneDnnParameterOrders, channels-last after a convolution): that first.
+        // Otherwise, a plain source: plain weights first (plain storage, so no weight reorder per step); a blocked or
+        // channels-last source: the source as it is, with the weights in oneDNN's matching layout (a brgemm kernel;
+        // reordering the small weights is cheaper than the activation).
         List<Supplier<inner_product_forward.primitive_desc>> candidates = new ArrayList<>();
         if (p.storedNonPlain(node, "weight")) {
             memory.desc wStored = p.storedLayout(node, "weight", wDims);
@@ -145,8 +145,8 @@ final class OneDnnDense extends OneDnnLayer {
         // The source in the weights' stored order (plain, or e.g. channels-last acdb for acdb weights): both are then
         // row-major matrices {b, in} and {units, in} over the same ordering of the input features.
         memory.desc srcOrder = p.storedNonPlain(node, "weight")
-                ? p.own(new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.valueOf(
-                        p.stored.get(OneDnnParameterOrders.key(node, "weight")).tag())))
+                ? p.own(new OneDnnParameterOrders.Stored(p.stored.get(OneDnnParameterOrders.key(node, "weight")).tag(),
+                        srcDims).md())
                 : p.plain(srcDims);
         OneDnnBuffer srcP = p.convert(label("src, in the weights' order"), src, srcOrder,
                 () -> p.temporary(node, "src_plain", Kind.WORKSPACE, srcOrder, step), emit);

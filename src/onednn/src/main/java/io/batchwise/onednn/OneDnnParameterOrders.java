@@ -84,43 +84,49 @@ final class OneDnnParameterOrders {
      */
     static String tagOf(memory.desc md, boolean unblockedOnly) {
         long[] dims = OneDnnMd.dims(md);
-        if (OneDnnMd.isPlain(md) || md.get_data_type().value != memory.data_type.f32.value || md.get_size() != 4 * OneDnnMd.product(dims)
-                || (unblockedOnly && md.get_inner_nblks() != 0)) {
+        if (OneDnnMd.isPlain(md) || md.get_data_type().value != memory.data_type.f32.value
+                || md.get_size() != 4 * OneDnnMd.product(dims)
+                || (unblockedOnly && md.get_inner_nblks() != 0)) { // (no unblocked tag would match: spares the scan)
             return null;
         }
-        String derived = derivedTag(md, dims);
-        if (derived != null) {
+        // The tag spelled from the blocking names it in one check; ties it cannot break (dims of size 1 have arbitrary
+        // strides) fall back to asking every tag of this rank.
+        String derived = spelledTag(dims, OneDnnMd.strides(md), OneDnnMd.innerBlocks(md), OneDnnMd.innerIndices(md));
+        if (eligible(derived, dims.length, unblockedOnly) && describes(derived, dims, md)) {
             return derived;
         }
-        // Ties the derivation cannot break (dims of size 1 have arbitrary strides): ask every tag of this rank.
         for (memory.format_tag t : memory.format_tag.values()) {
-            String name = t.name();
-            // A tag's leading letters name its dimensions (a..f, capitals for blocked ones), digits start the blocks.
-            String letters = name.replaceAll("[0-9].*$", "");
-            if (letters.length() != dims.length || !letters.matches("[a-fA-F]+") || (unblockedOnly && !name.equals(letters))
-                    || (unblockedOnly && letters.charAt(0) != 'a')) {
-                continue;
-            }
-            try (memory.desc d = new memory.desc(dims, memory.data_type.f32, t)) {
-                if (d.equals(md)) {
-                    return name;
-                }
-            } catch (RuntimeException e) {
-                // a tag that does not apply to these dims
+            if (eligible(t.name(), dims.length, unblockedOnly) && describes(t.name(), dims, md)) {
+                return t.name();
             }
         }
         return null;
     }
 
     /**
-     * The tag spelled from {@code md}'s blocking: outer dims by decreasing stride (capitals for blocked ones), then
-     * the inner blocks ({@code Acdb16a}, {@code ABcd16a16b}, {@code acdb}); null unless that tag exists and describes
-     * exactly {@code md}.
+     * Whether tag {@code name} can be stored for a weight of rank {@code rank}: its leading letters name the dims (a..f,
+     * capitals for blocked ones; digits start the blocks); {@code unblockedOnly}: no blocks, dimension 0 outermost.
      */
-    private static String derivedTag(memory.desc md, long[] dims) {
-        long[] strides = OneDnnMd.strides(md);
-        long[] blocks = OneDnnMd.innerBlocks(md);
-        long[] idx = OneDnnMd.innerIndices(md);
+    private static boolean eligible(String name, int rank, boolean unblockedOnly) {
+        String letters = name.replaceAll("[0-9].*$", "");
+        return letters.length() == rank && letters.matches("[a-fA-F]+")
+                && (!unblockedOnly || (name.equals(letters) && letters.charAt(0) == 'a'));
+    }
+
+    /** Whether format tag {@code name} over {@code dims} is exactly {@code md}. */
+    private static boolean describes(String name, long[] dims, memory.desc md) {
+        try (memory.desc d = new memory.desc(dims, memory.data_type.f32, memory.format_tag.valueOf(name))) {
+            return d.equals(md);
+        } catch (RuntimeException e) {
+            return false; // no such tag, or not for these dims
+        }
+    }
+
+    /**
+     * A tag spelled from a blocking: outer dims by decreasing stride (capitals for blocked ones), then the inner
+     * blocks ({@code Acdb16a}, {@code ABcd16a16b}, {@code acdb}); whether it exists is for {@link #describes}.
+     */
+    private static String spelledTag(long[] dims, long[] strides, long[] blocks, long[] idx) {
         Integer[] order = new Integer[dims.length];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
@@ -138,11 +144,7 @@ final class OneDnnParameterOrders {
         for (int i = 0; i < blocks.length; i++) {
             name.append(blocks[i]).append((char) ('a' + idx[i]));
         }
-        try (memory.desc d = new memory.desc(dims, memory.data_type.f32, memory.format_tag.valueOf(name.toString()))) {
-            return d.equals(md) ? name.toString() : null;
-        } catch (RuntimeException e) {
-            return null; // no such tag, or not for these dims
-        }
+        return name.toString();
     }
 
     /** For each stored element, the logical (row-major) index it holds: a reorder of 0, 1, 2, ... into the layout. */

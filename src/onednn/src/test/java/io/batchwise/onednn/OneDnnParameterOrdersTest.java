@@ -51,6 +51,29 @@ class OneDnnParameterOrdersTest {
         assertTrue(onednn.parameterOrders(Models.mlp()).isEmpty(), "the MLP's inner products read plain weights");
     }
 
+    /**
+     * Which layouts may be stored: an inner product's only unblocked with the output dim outermost (its accumulation
+     * reads the weight as a {units, in} matrix), so a transposed {@code ba} is refused for it whichever way the tag is
+     * found; padded layouts never (the flat buffer holds the logical size).
+     */
+    @Test
+    void storableLayouts() {
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            org.bytedeco.dnnl.memory.desc ba = new org.bytedeco.dnnl.memory.desc(new long[] {4, 3},
+                    org.bytedeco.dnnl.memory.data_type.f32, org.bytedeco.dnnl.memory.format_tag.ba);
+            assertEquals("ba", OneDnnParameterOrders.tagOf(ba, false));
+            assertEquals(null, OneDnnParameterOrders.tagOf(ba, true));
+            org.bytedeco.dnnl.memory.desc blocked = new org.bytedeco.dnnl.memory.desc(new long[] {16, 6, 5, 5},
+                    org.bytedeco.dnnl.memory.data_type.f32, org.bytedeco.dnnl.memory.format_tag.Acdb16a);
+            assertEquals("Acdb16a", OneDnnParameterOrders.tagOf(blocked, false));
+            assertEquals(null, OneDnnParameterOrders.tagOf(blocked, true));
+            org.bytedeco.dnnl.memory.desc padded = new org.bytedeco.dnnl.memory.desc(new long[] {6, 1, 5, 5},
+                    org.bytedeco.dnnl.memory.data_type.f32, org.bytedeco.dnnl.memory.format_tag.Acdb16a);
+            assertEquals(null, OneDnnParameterOrders.tagOf(padded, false));
+            assertEquals(null, OneDnnParameterOrders.tagOf(OneDnnMd.plain(4, 3), false));
+        }
+    }
+
     /** Channels-last {@code acdb} over {120, 16, 4, 4}: stored element i = (o, h, w, c) holds logical (o, c, h, w). */
     @Test
     void theOrderIsTheLayoutsPermutation() {
