@@ -57,7 +57,7 @@ public final class Parameters implements AutoCloseable {
     private final Tensor gradients;
     private final Tensor state;
     private final Map<String, Order> orders;
-    private final Map<String, int[]> permutations; // Order.logical, not copied per access
+    private final Map<ParameterLayout.Slot, int[]> permutations; // Order.logical by slot, not copied per access
 
     private Parameters(Graph graph, ParameterLayout layout, Backend backend, Tensor values, Tensor gradients, Tensor state,
                        Map<String, Order> orders) {
@@ -69,7 +69,12 @@ public final class Parameters implements AutoCloseable {
         this.state = state;
         this.orders = Map.copyOf(orders);
         this.permutations = new HashMap<>();
-        orders.forEach((k, o) -> permutations.put(k, o.logical()));
+        for (ParameterLayout.Slot slot : layout.slots()) {
+            Order o = orders.get(slot.key());
+            if (o != null) {
+                permutations.put(slot, o.logical());
+            }
+        }
     }
 
     /** Allocates zero-filled buffers for {@code graph} with {@code backend}, in its {@link Backend#parameterOrders}. */
@@ -201,12 +206,7 @@ public final class Parameters implements AutoCloseable {
     public float[] toLogical(float[] stored) {
         checkFlat(stored);
         float[] logical = stored.clone();
-        permutations.forEach((key, p) -> {
-            int off = (int) slot(key).offset();
-            for (int i = 0; i < p.length; i++) {
-                logical[off + p[i]] = stored[off + i];
-            }
-        });
+        permutations.forEach((slot, p) -> unpermute(p, stored, logical, (int) slot.offset()));
         return logical;
     }
 
@@ -214,13 +214,22 @@ public final class Parameters implements AutoCloseable {
     public float[] toStored(float[] logical) {
         checkFlat(logical);
         float[] stored = logical.clone();
-        permutations.forEach((key, p) -> {
-            int off = (int) slot(key).offset();
-            for (int i = 0; i < p.length; i++) {
-                stored[off + i] = logical[off + p[i]];
-            }
-        });
+        permutations.forEach((slot, p) -> permute(p, logical, stored, (int) slot.offset()));
         return stored;
+    }
+
+    /** {@code logical[off + p[i]] = stored[off + i]} over one parameter's stretch. */
+    private static void unpermute(int[] p, float[] stored, float[] logical, int off) {
+        for (int i = 0; i < p.length; i++) {
+            logical[off + p[i]] = stored[off + i];
+        }
+    }
+
+    /** {@code stored[off + i] = logical[off + p[i]]}: the inverse of {@link #unpermute}. */
+    private static void permute(int[] p, float[] logical, float[] stored, int off) {
+        for (int i = 0; i < p.length; i++) {
+            stored[off + i] = logical[off + p[i]];
+        }
     }
 
     private void checkFlat(float[] a) {
@@ -229,32 +238,24 @@ public final class Parameters implements AutoCloseable {
         }
     }
 
-    private ParameterLayout.Slot slot(String key) {
-        return layout.slots().stream().filter(s -> s.key().equals(key)).findFirst().orElseThrow();
-    }
-
     private float[] readSlot(Tensor t, ParameterLayout.Slot s) {
         float[] a = new float[Math.toIntExact(s.size())];
         t.read(s.offset(), a, 0, a.length);
-        int[] p = permutations.get(s.key());
+        int[] p = permutations.get(s);
         if (p == null) {
             return a;
         }
         float[] logical = new float[a.length];
-        for (int i = 0; i < p.length; i++) {
-            logical[p[i]] = a[i];
-        }
+        unpermute(p, a, logical, 0);
         return logical;
     }
 
     private void writeSlot(Tensor t, ParameterLayout.Slot s, float[] logical) {
-        int[] p = permutations.get(s.key());
+        int[] p = permutations.get(s);
         float[] a = logical;
         if (p != null) {
             a = new float[logical.length];
-            for (int i = 0; i < p.length; i++) {
-                a[i] = logical[p[i]];
-            }
+            permute(p, logical, a, 0);
         }
         t.write(s.offset(), a, 0, a.length);
     }
