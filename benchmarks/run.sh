@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark suites and prints their medians, refusing figures taken on a busy machine.
 #
-#   benchmarks/run.sh [--force] [--quick] [--wait] [planner|trial-search|step|accumulation ...]
+#   benchmarks/run.sh [--force] [--quick] [--wait] [planner|trial-search|step|accumulation|paired ...]
 #
 #   --force  measure and report even when other processes use the CPU (figures marked DISTURBED)
 #   --quick  1 fork, 1 warm-up and 2 measured iterations (a smoke run, not for RESULTS.md)
@@ -9,7 +9,10 @@
 #            rerun a disturbed suite (3 attempts in all)
 #   suites   the ones to run (default: all, in this order); step and accumulation also run the hand-written
 #            direct oneDNN loop (DirectStepBenchmark, DirectAccumulationBenchmark) in the same JMH run and print
-#            Batchwise next to it (twice the configurations of Batchwise alone)
+#            Batchwise next to it (twice the configurations of Batchwise alone); paired runs Batchwise and the direct
+#            loop alternated in one JVM (Paired: step and accumulation, OMP_NUM_THREADS 1 and 2), the ratios taken per
+#            round from blocks seconds apart, which this VM's drift between JMH forks does not reach (not in the default
+#            set; --quick makes it 5 rounds)
 #
 # oneDNN's OpenMP threads spin-wait: any other busy process on a small machine slows a run by up to
 # 10-50x. So this script measures what other processes took (all CPU time in /proc/stat minus this
@@ -22,14 +25,15 @@ cd "$(dirname "$0")/.."
 FORCE=0
 WAIT=0
 JMH=(forks=2 warmups=3 iterations=5 seconds=1)
+PAIRED=(rounds=15)
 SUITES=()
 for a in "$@"; do
   case "$a" in
     --force) FORCE=1 ;;
-    --quick) JMH=(forks=1 warmups=1 iterations=2 seconds=1) ;;
+    --quick) JMH=(forks=1 warmups=1 iterations=2 seconds=1); PAIRED=(rounds=5 warmupS=2) ;;
     --wait) WAIT=1 ;;
-    planner|trial-search|step|accumulation) SUITES+=("$a") ;;
-    *) echo "usage: $0 [--force] [--quick] [--wait] [planner|trial-search|step|accumulation ...]" >&2; exit 64 ;;
+    planner|trial-search|step|accumulation|paired) SUITES+=("$a") ;;
+    *) echo "usage: $0 [--force] [--quick] [--wait] [planner|trial-search|step|accumulation|paired ...]" >&2; exit 64 ;;
   esac
 done
 [[ ${#SUITES[@]} -gt 0 ]] || SUITES=(planner trial-search step accumulation)
@@ -112,6 +116,13 @@ for suite in "${SUITES[@]}"; do
       for omp in 1 2; do
         run "$suite" "$omp" "${J[@]}" io.batchwise.benchmarks.Suites "$suite" "${JMH[@]}" log="$OUT/$suite-omp$omp.log" \
             jvm="-XX:CompileThresholdScaling=0.05"
+      done ;;
+    paired)
+      # One JVM per suite and thread count, JIT thresholds as in the JMH forks above (so warm-up reaches C2).
+      for omp in 1 2; do
+        for what in step accumulation; do
+          run "paired-$what" "$omp" "${J[@]}" -XX:CompileThresholdScaling=0.05 io.batchwise.benchmarks.Paired "$what" "${PAIRED[@]}"
+        done
       done ;;
   esac
 done
