@@ -27,7 +27,7 @@ class OneDnnVectorsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {1, 7, 1000, 70_001})
+    @ValueSource(ints = {1, 7, 1000, 1024, 1055, 70_001, 235_146}) // batched sum of squares from 1024, with a tail
     void axpbyAndSumOfSquaresMatchFloat64(int n) {
         VectorOps ops = backend.vectors();
         try (Tensor y = random(n, 1); Tensor x = random(n, 2)) {
