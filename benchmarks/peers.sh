@@ -19,7 +19,7 @@
 #
 # What runs (each a fresh JVM, environment as shown; T is the thread budget):
 #   Batchwise  OMP_NUM_THREADS=T java -Djmh.ignoreLock=true -jar benchmarks/target/benchmarks.jar
-#              TrainingStepBenchmark -p model=M -p batch=B -f 1 -wi 3 -i 5 -w 1 -r 1 -rf json
+#              'TrainingStepBenchmark\.step$' -p model=M -p batch=B -f 1 -wi 3 -i 5 -w 1 -r 1 -rf json
 #              (the JMH step suite, one configuration; JMH's lock against concurrent runs is ignored because
 #              the load check below refuses a run disturbed by another one anyway)
 #   DL4J       OMP_NUM_THREADS=T java -jar benchmarks/peers/dl4j/target/peer-dl4j.jar model=M batch=B threads=T
@@ -154,7 +154,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
           case $step in
             batchwise)
               measure "batchwise-$m-b$b-t$t" "$round" OMP_NUM_THREADS="$t" -- \
-                  java -Djmh.ignoreLock=true -jar "$JAR" TrainingStepBenchmark -p model="$m" -p batch="$b" "${JMH[@]}" -rf json -rff @JSON@ ;;
+                  java -Djmh.ignoreLock=true -jar "$JAR" 'TrainingStepBenchmark\.step$' -p model="$m" -p batch="$b" "${JMH[@]}" -rf json -rff @JSON@ ;;
             dl4j)
               measure "dl4j-$m-b$b-t$t" "$round" OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" -- \
                   java -jar "$DL4J" model="$m" batch="$b" threads="$t" "${PEER[@]}" ;;
