@@ -94,6 +94,22 @@ final class Updater {
         ops.axpby(w, -lr, d, 1);
     }
 
+    /**
+     * Flush to zero for decaying optimizer state. A parameter whose gradient is exactly 0 (a dead ReLU unit) lets its
+     * moments decay into float32's subnormal range, where every operation on them takes a microcode assist: the MLP's
+     * AdamW loop ran 10x slower (4.5 ns per element against 0.4) once they got there, and they never leave (0.9 times
+     * the smallest subnormal rounds back to it). {@code (x + FLUSH) - FLUSH} is {@code x} exactly for
+     * {@code |x| >= 2^-55}, within {@code 2^-78} of it below, and zero or at least {@code 2^-104} in magnitude (far
+     * from subnormal, and far below anything an update of a float32 weight can see); unlike a branch it keeps the loop
+     * vectorized. The float64 rules store through {@link #stored}.
+     */
+    static final float FLUSH = 0x1p-80f;
+
+    /** {@code x} as stored float32 state: zero below {@link #FLUSH} in magnitude, never subnormal. */
+    static float stored(double x) {
+        return Math.abs(x) < FLUSH ? 0f : (float) x;
+    }
+
     /** The adaptive rules over {@code n} staged elements; arithmetic in float64, stored as float32. */
     static void rule(Optimizer opt, float[] w, float[] g, float[][] s, int n, long t, double lr) {
         if (opt instanceof Optimizer.Sgd) {
@@ -115,17 +131,17 @@ final class Updater {
             for (int i = 0; i < n; i++) {
                 double gi = g[i] + o.weightDecay() * w[i];
                 double v = o.alpha() * s[0][i] + (1 - o.alpha()) * gi * gi;
-                s[0][i] = (float) v;
+                s[0][i] = stored(v);
                 double d = v;
                 if (o.centered()) {
                     double a = o.alpha() * s[centredSlot][i] + (1 - o.alpha()) * gi;
-                    s[centredSlot][i] = (float) a;
+                    s[centredSlot][i] = stored(a);
                     d = v - a * a;
                 }
                 double step = gi / (Math.sqrt(d) + o.eps());
                 if (o.momentum() > 0) {
                     step = o.momentum() * s[1][i] + step;
-                    s[1][i] = (float) step;
+                    s[1][i] = stored(step);
                 }
                 w[i] = (float) (w[i] - lr * step);
             }
@@ -133,10 +149,10 @@ final class Updater {
             for (int i = 0; i < n; i++) {
                 double gi = g[i] + o.weightDecay() * w[i];
                 double v = o.rho() * s[0][i] + (1 - o.rho()) * gi * gi;
-                s[0][i] = (float) v;
+                s[0][i] = stored(v);
                 double u = s[1][i];
                 double dx = Math.sqrt(u + o.eps()) / Math.sqrt(v + o.eps()) * gi;
-                s[1][i] = (float) (o.rho() * u + (1 - o.rho()) * dx * dx);
+                s[1][i] = stored(o.rho() * u + (1 - o.rho()) * dx * dx);
                 w[i] = (float) (w[i] - lr * dx);
             }
         }
@@ -164,8 +180,8 @@ final class Updater {
         for (int i = 0; i < n; i++) {
             float wi = w[i] * keep;
             float gi = g[i] + decay * wi;
-            float mi = beta1 * m[i] + a1 * gi;
-            float vi = beta2 * v[i] + a2 * gi * gi;
+            float mi = (beta1 * m[i] + a1 * gi + FLUSH) - FLUSH;
+            float vi = (beta2 * v[i] + a2 * gi * gi + FLUSH) - FLUSH;
             m[i] = mi;
             v[i] = vi;
             w[i] = wi - stepSize * mi / ((float) Math.sqrt(vi) * invSqrtC2 + e);
