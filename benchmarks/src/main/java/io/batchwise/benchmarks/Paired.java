@@ -26,7 +26,9 @@ import java.util.TreeMap;
  * batch from Java each step ("staged"); figures in samples/s. {@code accumulation}: per model, one step of 512 samples as
  * 8 x 64 and as 1 x 512 on both sides; figures in ms per step.
  *
- * <p>Usage: {@code java -cp benchmarks.jar io.batchwise.benchmarks.Paired step|accumulation [rounds=15] [blockMs=250]
+ * <p>{@code optimizers}: Batchwise's whole step under each optimizer at batch 32, ms per step and its ratio to plain SGD.
+ *
+ * <p>Usage: {@code java -cp benchmarks.jar io.batchwise.benchmarks.Paired step|accumulation|optimizers [rounds=15] [blockMs=250]
  * [warmupS=4] [models=mlp,lenet] [batches=1,32,128,512]}. Threads: OMP_NUM_THREADS of the process.
  */
 public final class Paired {
@@ -57,9 +59,9 @@ public final class Paired {
 
     /** {@link #main}, printing to {@code out}. */
     static void run(String[] args, PrintStream out) throws Exception {
-        if (args.length == 0 || !(args[0].equals("step") || args[0].equals("accumulation"))) {
-            throw new IllegalArgumentException("usage: Paired step|accumulation [rounds=15] [blockMs=250] [warmupS=4] "
-                    + "[models=mlp,lenet] [batches=1,32,128,512]");
+        if (args.length == 0 || !List.of("step", "accumulation", "optimizers").contains(args[0])) {
+            throw new IllegalArgumentException("usage: Paired step|accumulation|optimizers [rounds=15] [blockMs=250] "
+                    + "[warmupS=4] [models=mlp,lenet] [batches=1,32,128,512]");
         }
         Map<String, String> o = new TreeMap<>(Map.of("rounds", "15", "blockMs", "250", "warmupS", "4",
                 "models", "mlp,lenet", "batches", "1,32,128,512"));
@@ -78,10 +80,11 @@ public final class Paired {
         String omp = System.getenv().getOrDefault("OMP_NUM_THREADS", "unset");
         out.printf(Locale.ROOT, "Paired %s, OMP_NUM_THREADS=%s: %d rounds of one ~%.0f ms block per side after %.1f s "
                 + "of warm-up per side, order rotated each round; medians over rounds%n", args[0], omp, rounds, blockMs, warmupS);
-        if (args[0].equals("step")) {
-            step(out, models, batches, rounds, blockMs, warmupS);
-        } else {
-            accumulation(out, models, rounds, blockMs, warmupS);
+        switch (args[0]) {
+            case "step" -> step(out, models, batches, rounds, blockMs, warmupS);
+            case "accumulation" -> accumulation(out, models, rounds, blockMs, warmupS);
+            default -> optimizers(out, models, o.get("batches").equals("1,32,128,512") ? new int[] {32} : batches, rounds,
+                    blockMs, warmupS);
         }
     }
 
@@ -140,6 +143,49 @@ public final class Paired {
         }
         out.println("ms per optimizer step of 512 samples (median block over rounds); ratios: per round, time of the first "
                 + "over the second, median (quartiles) over rounds; issue target: B 8x64/1x512 at most 1.05");
+    }
+
+    /**
+     * The whole training step (Batchwise only) under each optimizer, at the CLI's default batch of 32 unless {@code batches}
+     * says otherwise: what the update costs on top of plain SGD's single pass. Hyper-parameters are the records' defaults
+     * (AdamW with the CLI's weight decay 0.1); the update's cost does not depend on their values.
+     */
+    private static void optimizers(PrintStream out, String[] models, int[] batches, int rounds, double blockMs, double warmupS)
+            throws Exception {
+        List<Optimizer> opts = List.of(Optimizer.Sgd.plain(0.01), Optimizer.Sgd.momentum(0.01, 0.9), Optimizer.Sgd.nesterov(0.01, 0.9),
+                Optimizer.Adam.of(0.001), new Optimizer.AdamW(0.004, 0.9, 0.999, 1e-8, 0.1), Optimizer.Adagrad.of(0.01),
+                Optimizer.RmsProp.of(0.01), Optimizer.Adadelta.of(1.0));
+        List<String> names = List.of("sgd", "momentum", "nesterov", "adam", "adamw", "adagrad", "rmsprop", "adadelta");
+        out.printf(Locale.ROOT, "%-6s %5s %s%n", "model", "batch", String.join(" ", names.stream()
+                .map(n -> String.format(Locale.ROOT, "%14s", n)).toList()));
+        for (String model : models) {
+            for (int batch : batches) {
+                InMemoryDataset data = Fixtures.images(batch, 1);
+                int[] order = Fixtures.identity(batch);
+                List<Trainer> trainers = new ArrayList<>();
+                try {
+                    List<Side> sides = new ArrayList<>();
+                    List<Ratio> ratios = new ArrayList<>();
+                    for (int i = 0; i < opts.size(); i++) {
+                        Trainer t = Fixtures.trainer(Fixtures.model(model), Backends.get("onednn"), opts.get(i), batch, batch);
+                        trainers.add(t);
+                        sides.add(new Side(names.get(i), () -> t.trainBatch(data, order, 0, batch)));
+                        ratios.add(new Ratio(names.get(i) + "/sgd", i, 0, false));
+                    }
+                    Result r = measure(sides, ratios, rounds, blockMs, warmupS);
+                    List<String> cells = new ArrayList<>();
+                    for (int i = 0; i < opts.size(); i++) {
+                        cells.add(String.format(Locale.ROOT, "%14s", String.format(Locale.ROOT, "%.3f (%.2fx)", r.medianMs[i],
+                                quantile(r.ratios[i], 0.5))));
+                    }
+                    out.printf(Locale.ROOT, "%-6s %5d %s%n", model, batch, String.join(" ", cells));
+                } finally {
+                    trainers.forEach(Trainer::close);
+                }
+            }
+        }
+        out.println("ms per training step (median block over rounds) and, in brackets, its time over plain SGD's (median of "
+                + "per-round ratios); defaults of each optimizer record, AdamW with weight decay 0.1 (the CLI's)");
     }
 
     /**

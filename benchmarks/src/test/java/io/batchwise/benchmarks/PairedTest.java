@@ -81,6 +81,17 @@ class PairedTest {
     }
 
     @Test
+    void optimizerSuiteTimesEveryOptimizer() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Paired.run(new String[] {"optimizers", "rounds=1", "blockMs=2", "warmupS=0.01", "models=mlp", "batches=2"},
+                new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        String out = bytes.toString(StandardCharsets.UTF_8);
+        String row = out.lines().filter(l -> l.startsWith("mlp")).findFirst().orElseThrow(() -> new AssertionError(out));
+        assertEquals(8, row.split("x\\)", -1).length - 1, "eight optimizers: " + row);
+        assertTrue(row.contains("(1.00x)"), "plain SGD against itself: " + row);
+    }
+
+    @Test
     void unknownOptionsAreRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Paired.run(new String[] {"step", "round=3"}, System.out));

@@ -11,7 +11,7 @@ import io.batchwise.backend.VectorOps;
  *   <li>SGD (plain, momentum, Nesterov, weight decay) is a chain of {@code y = a x + b y} passes in the
  *       backend's {@link VectorOps} (one oneDNN binary primitive per pass on the CPU backend: plain SGD
  *       is a single pass over the weights);</li>
- *   <li>the adaptive rules (Adam, AdamW, Adagrad, RMSProp, Adadelta) run as one fused float64 loop per
+ *   <li>the adaptive rules (Adam, AdamW, Adagrad, RMSProp, Adadelta) run as one fused float32 loop per
  *       element over chunks of {@value HostChunk#CHUNK} elements, read and written back in bulk (a
  *       memcpy for host tensors; no copy of the whole vector is ever held);</li>
  *   <li>gradient norms and clipping go through {@link VectorOps} too.</li>
@@ -101,16 +101,15 @@ final class Updater {
      * the smallest subnormal rounds back to it). {@code (x + FLUSH) - FLUSH} is {@code x} exactly for
      * {@code |x| >= 2^-55}, within {@code 2^-78} of it below, and zero or at least {@code 2^-104} in magnitude (far
      * from subnormal, and far below anything an update of a float32 weight can see); unlike a branch it keeps the loop
-     * vectorized. The float64 rules store through {@link #stored}.
+     * vectorized.
      */
     static final float FLUSH = 0x1p-80f;
 
-    /** {@code x} as stored float32 state: zero below {@link #FLUSH} in magnitude, never subnormal. */
-    static float stored(double x) {
-        return Math.abs(x) < FLUSH ? 0f : (float) x;
-    }
-
-    /** The adaptive rules over {@code n} staged elements; arithmetic in float64, stored as float32. */
+    /**
+     * The adaptive rules over {@code n} staged elements, in float32 like torch.optim's float32 path, with the
+     * step's scalars hoisted: loops the JIT vectorizes (in float64 the RMSProp, Adagrad and Adadelta loops ran
+     * 11-22x a plain SGD step for the MLP at batch 32). Decaying state goes through {@link #FLUSH}.
+     */
     static void rule(Optimizer opt, float[] w, float[] g, float[][] s, int n, long t, double lr) {
         if (opt instanceof Optimizer.Sgd) {
             throw new IllegalArgumentException("SGD runs as VectorOps passes, not as a fused rule");
@@ -119,48 +118,87 @@ final class Updater {
         } else if (opt instanceof Optimizer.AdamW o) {
             adam(w, g, s, n, t, lr, o.beta1(), o.beta2(), o.eps(), 0, o.weightDecay());
         } else if (opt instanceof Optimizer.Adagrad o) {
-            double clr = lr / (1 + (t - 1) * o.lrDecay());
-            for (int i = 0; i < n; i++) {
-                double gi = g[i] + o.weightDecay() * w[i];
-                double acc = (t == 1 ? o.initialAccumulator() : s[0][i]) + gi * gi;
-                s[0][i] = (float) acc;
-                w[i] = (float) (w[i] - clr * gi / (Math.sqrt(acc) + o.eps()));
-            }
+            adagrad(o, w, g, s[0], n, t, lr);
         } else if (opt instanceof Optimizer.RmsProp o) {
-            int centredSlot = o.momentum() > 0 ? 2 : 1;
-            for (int i = 0; i < n; i++) {
-                double gi = g[i] + o.weightDecay() * w[i];
-                double v = o.alpha() * s[0][i] + (1 - o.alpha()) * gi * gi;
-                s[0][i] = stored(v);
-                double d = v;
-                if (o.centered()) {
-                    double a = o.alpha() * s[centredSlot][i] + (1 - o.alpha()) * gi;
-                    s[centredSlot][i] = stored(a);
-                    d = v - a * a;
-                }
-                double step = gi / (Math.sqrt(d) + o.eps());
-                if (o.momentum() > 0) {
-                    step = o.momentum() * s[1][i] + step;
-                    s[1][i] = stored(step);
-                }
-                w[i] = (float) (w[i] - lr * step);
-            }
+            rmsProp(o, w, g, s, n, lr);
         } else if (opt instanceof Optimizer.Adadelta o) {
-            for (int i = 0; i < n; i++) {
-                double gi = g[i] + o.weightDecay() * w[i];
-                double v = o.rho() * s[0][i] + (1 - o.rho()) * gi * gi;
-                s[0][i] = stored(v);
-                double u = s[1][i];
-                double dx = Math.sqrt(u + o.eps()) / Math.sqrt(v + o.eps()) * gi;
-                s[1][i] = stored(o.rho() * u + (1 - o.rho()) * dx * dx);
-                w[i] = (float) (w[i] - lr * dx);
-            }
+            adadelta(o, w, g, s[0], s[1], n, lr);
+        }
+    }
+
+    /** torch.optim.Adagrad: {@code g += wd w; sum += g^2; w -= lr / (1 + (t - 1) lr_decay) g / (sqrt(sum) + eps)}. */
+    private static void adagrad(Optimizer.Adagrad o, float[] w, float[] g, float[] sum, int n, long t, double lr) {
+        float clr = (float) (lr / (1 + (t - 1) * o.lrDecay()));
+        float wd = (float) o.weightDecay();
+        float e = (float) o.eps();
+        if (t == 1) {
+            java.util.Arrays.fill(sum, 0, n, (float) o.initialAccumulator());
+        }
+        for (int i = 0; i < n; i++) {
+            float gi = g[i] + wd * w[i];
+            float acc = sum[i] + gi * gi;
+            sum[i] = acc;
+            w[i] = w[i] - clr * gi / ((float) Math.sqrt(acc) + e);
         }
     }
 
     /**
-     * Adam with L2 decay ({@code l2}) or AdamW's decoupled decay ({@code decoupled}); never both. In float32
-     * like torch.optim's float32 path, with the bias corrections folded into two scalars
+     * torch.optim.RMSprop: {@code g += wd w; v = alpha v + (1 - alpha) g^2}; centred {@code a = alpha a + (1 - alpha) g},
+     * denominator {@code sqrt(v - a^2) + eps}, else {@code sqrt(v) + eps}; with momentum {@code buf = mu buf + g / den,
+     * w -= lr buf}, else {@code w -= lr g / den}. Slots: v, then buf (with momentum), then a (centred).
+     */
+    private static void rmsProp(Optimizer.RmsProp o, float[] w, float[] g, float[][] s, int n, double lr) {
+        float wd = (float) o.weightDecay();
+        float alpha = (float) o.alpha();
+        float a1 = (float) (1 - o.alpha());
+        float e = (float) o.eps();
+        float mu = (float) o.momentum();
+        float rate = (float) lr;
+        float[] v = s[0];
+        float[] buf = o.momentum() > 0 ? s[1] : null;
+        float[] avg = o.centered() ? s[o.momentum() > 0 ? 2 : 1] : null;
+        for (int i = 0; i < n; i++) {
+            float gi = g[i] + wd * w[i];
+            float vi = (alpha * v[i] + a1 * gi * gi + FLUSH) - FLUSH;
+            v[i] = vi;
+            float d = vi;
+            if (avg != null) {
+                float ai = (alpha * avg[i] + a1 * gi + FLUSH) - FLUSH;
+                avg[i] = ai;
+                d = vi - ai * ai;
+            }
+            float step = gi / ((float) Math.sqrt(d) + e);
+            if (buf != null) {
+                step = (mu * buf[i] + step + FLUSH) - FLUSH;
+                buf[i] = step;
+            }
+            w[i] = w[i] - rate * step;
+        }
+    }
+
+    /**
+     * torch.optim.Adadelta: {@code g += wd w; v = rho v + (1 - rho) g^2; dx = sqrt(u + eps) / sqrt(v + eps) g;
+     * u = rho u + (1 - rho) dx^2; w -= lr dx}.
+     */
+    private static void adadelta(Optimizer.Adadelta o, float[] w, float[] g, float[] v, float[] u, int n, double lr) {
+        float wd = (float) o.weightDecay();
+        float rho = (float) o.rho();
+        float r1 = (float) (1 - o.rho());
+        float e = (float) o.eps();
+        float rate = (float) lr;
+        for (int i = 0; i < n; i++) {
+            float gi = g[i] + wd * w[i];
+            float vi = (rho * v[i] + r1 * gi * gi + FLUSH) - FLUSH;
+            v[i] = vi;
+            float ui = u[i];
+            float dx = (float) Math.sqrt(ui + e) / (float) Math.sqrt(vi + e) * gi;
+            u[i] = (rho * ui + r1 * dx * dx + FLUSH) - FLUSH;
+            w[i] = w[i] - rate * dx;
+        }
+    }
+
+    /**
+     * Adam with L2 decay ({@code l2}) or AdamW's decoupled decay ({@code decoupled}); never both. With the bias corrections folded into two scalars
      * ({@code w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)}): one square root and one division per
      * element, a loop the JIT vectorizes.
      */

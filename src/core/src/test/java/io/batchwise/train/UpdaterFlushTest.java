@@ -53,8 +53,6 @@ class UpdaterFlushTest {
             if (Math.abs(x) >= 0x1p-55f) {
                 assertEquals(x, y, 0, "exact from 2^-55 up");
             }
-            float z = Updater.stored(x);
-            assertEquals(Math.abs(x) < Updater.FLUSH ? 0f : x, z, 0);
         }
     }
 }
