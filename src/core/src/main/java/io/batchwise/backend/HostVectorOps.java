@@ -14,6 +14,15 @@ final class HostVectorOps implements VectorOps {
 
     @Override
     public void axpby(Tensor y, double a, Tensor x, double b) {
+        axpby(y, a, x, b, false);
+    }
+
+    @Override
+    public void axpbyFlushed(Tensor y, double a, Tensor x, double b) {
+        axpby(y, a, x, b, true);
+    }
+
+    private static void axpby(Tensor y, double a, Tensor x, double b, boolean flush) {
         long n = sameSize(y, x);
         float[] cy = new float[(int) Math.min(n, CHUNK)];
         float[] cx = x == y ? cy : new float[cy.length];
@@ -25,6 +34,11 @@ final class HostVectorOps implements VectorOps {
             }
             for (int i = 0; i < len; i++) {
                 cy[i] = (float) (a * cx[i] + b * cy[i]);
+            }
+            if (flush) {
+                for (int i = 0; i < len; i++) {
+                    cy[i] = (cy[i] + FLUSH) - FLUSH;
+                }
             }
             y.write(off, cy, 0, len);
         }

@@ -83,7 +83,7 @@ final class Updater {
             if (t == 1) {
                 ops.axpby(s[0], 1, g, 0);
             } else {
-                ops.axpby(s[0], 1 - o.dampening(), g, o.momentum());
+                ops.axpbyFlushed(s[0], 1 - o.dampening(), g, o.momentum()); // decays where g stays 0: never subnormal
             }
             if (o.nesterov()) {
                 ops.axpby(g, o.momentum(), s[0], 1);
@@ -103,7 +103,7 @@ final class Updater {
      * from subnormal, and far below anything an update of a float32 weight can see); unlike a branch it keeps the loop
      * vectorized.
      */
-    static final float FLUSH = 0x1p-80f;
+    static final float FLUSH = VectorOps.FLUSH;
 
     /**
      * The adaptive rules over {@code n} staged elements, in float32 like torch.optim's float32 path, with the

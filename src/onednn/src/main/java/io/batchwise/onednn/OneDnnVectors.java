@@ -16,6 +16,7 @@ import java.util.Map;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.binary;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.post_ops;
 import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.global.dnnl.algorithm;
@@ -58,6 +59,8 @@ final class OneDnnVectors implements VectorOps {
     /** The primitives for vectors of {@code n} elements and their scalar operands. */
     private final class Kernels {
         final binary axpby;
+        /** axpby with two linear post-ops, + 2^-80 then - 2^-80: {@link VectorOps#axpbyFlushed}. */
+        final binary axpbyFlushed;
         /** sum x^2 over the first rows x length elements: {rows, 1, length} x {rows, length, 1}; null if only ref. */
         final matmul squares;
         final int rows;
@@ -75,11 +78,8 @@ final class OneDnnVectors implements VectorOps {
         Kernels(long n) {
             memory.desc vec = keep(OneDnnMd.plain(n));
             memory.desc one = keep(OneDnnMd.plain(1));
-            primitive_attr a = keep(new primitive_attr());
-            a.set_scales_mask(DNNL_ARG_SRC_0, 0);
-            a.set_scales_mask(DNNL_ARG_SRC_1, 0);
-            binary.primitive_desc bpd = keep(new binary.primitive_desc(rt.engine, algorithm.binary_add, vec, vec, vec, a, false));
-            axpby = keep(new binary(bpd));
+            axpby = scaledAdd(vec, false);
+            axpbyFlushed = scaledAdd(vec, true);
             rows = n >= SQUARES_ROWS * 32L ? SQUARES_ROWS : 1;
             length = n / rows;
             tail = new float[(int) (n - rows * length)];
@@ -94,6 +94,20 @@ final class OneDnnVectors implements VectorOps {
             scale1Mem = keep(new memory(one, rt.engine, scale1));
             sumMem = keep(new memory(dots, rt.engine, sum));
         }
+    }
+
+    /** {@code dst = s0 src0 + s1 src1} with run-time scales; with {@code flush}, then {@code + 2^-80} and {@code - 2^-80}. */
+    private binary scaledAdd(memory.desc vec, boolean flush) {
+        primitive_attr a = keep(new primitive_attr());
+        a.set_scales_mask(DNNL_ARG_SRC_0, 0);
+        a.set_scales_mask(DNNL_ARG_SRC_1, 0);
+        if (flush) {
+            post_ops p = keep(new post_ops());
+            p.append_eltwise(algorithm.eltwise_linear, 1f, FLUSH);
+            p.append_eltwise(algorithm.eltwise_linear, 1f, -FLUSH);
+            a.set_post_ops(p);
+        }
+        return keep(new binary(keep(new binary.primitive_desc(rt.engine, algorithm.binary_add, vec, vec, vec, a, false))));
     }
 
     /** Cached objects outlive any PointerScope open in the caller. */
@@ -112,11 +126,24 @@ final class OneDnnVectors implements VectorOps {
     }
 
     @Override
-    public synchronized void axpby(Tensor y, double a, Tensor x, double b) {
+    public void axpby(Tensor y, double a, Tensor x, double b) {
+        axpby(y, a, x, b, false);
+    }
+
+    @Override
+    public void axpbyFlushed(Tensor y, double a, Tensor x, double b) {
+        axpby(y, a, x, b, true);
+    }
+
+    private synchronized void axpby(Tensor y, double a, Tensor x, double b, boolean flush) {
         memory my = flat(y);
         memory mx = flat(x);
         if (my == null || mx == null || y.size() != x.size()) {
-            VectorOps.host().axpby(y, a, x, b);
+            if (flush) {
+                VectorOps.host().axpbyFlushed(y, a, x, b);
+            } else {
+                VectorOps.host().axpby(y, a, x, b);
+            }
             return;
         }
         Kernels k = kernels(y.size());
@@ -131,7 +158,7 @@ final class OneDnnVectors implements VectorOps {
             map.put(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC_1, k.scale1Mem);
             return map;
         });
-        k.axpby.execute(rt.stream, m);
+        (flush ? k.axpbyFlushed : k.axpby).execute(rt.stream, m);
         rt.stream._wait();
     }
 

@@ -68,4 +68,44 @@ class OneDnnVectorsTest {
             assertEquals(squares, ops.sumOfSquares(y), 1e-6 * squares);
         }
     }
+
+    /** The flushed update decays a value toward zero without ever storing a subnormal, on oneDNN and the host alike. */
+    @ParameterizedTest
+    @ValueSource(ints = {5, 70_001})
+    void flushedAxpbyNeverLeavesSubnormals(int n) {
+        float[] start = new float[n];
+        float[] grad = new float[n];
+        SplittableRandom r = new SplittableRandom(4);
+        for (int i = 0; i < n; i++) {
+            start[i] = switch (i % 5) {
+                case 0 -> Float.MIN_VALUE;  // subnormal already
+                case 1 -> 1e-30f;            // decays below the normal range within a few hundred steps
+                case 2 -> -3e-38f;
+                default -> (float) r.nextGaussian();
+            };
+            grad[i] = i % 5 < 3 ? 0 : (float) r.nextGaussian() * 1e-3f;
+        }
+        for (VectorOps ops : new VectorOps[] {backend.vectors(), VectorOps.host()}) {
+            try (Tensor y = backend.allocate(Shape.of(n), DataType.FLOAT32); Tensor g = backend.allocate(Shape.of(n), DataType.FLOAT32)) {
+                y.write(start);
+                g.write(grad);
+                float[] want = start.clone();
+                for (int step = 0; step < 700; step++) {
+                    ops.axpbyFlushed(y, 1, g, 0.9); // a momentum buffer: buf = 0.9 buf + g
+                    for (int i = 0; i < n; i++) {
+                        want[i] = (float) (grad[i] + 0.9 * want[i]);
+                    }
+                }
+                float[] got = y.toArray();
+                for (int i = 0; i < n; i++) {
+                    assertEquals(true, got[i] == 0 || Math.abs(got[i]) >= Float.MIN_NORMAL, ops + ": subnormal " + got[i] + " at " + i);
+                    if (Math.abs(want[i]) >= 1e-20) {
+                        assertEquals(want[i], got[i], 1e-5 * Math.abs(want[i]), ops + ": element " + i);
+                    } else {
+                        assertEquals(want[i], got[i], 1e-20, ops + ": tiny element " + i);
+                    }
+                }
+            }
+        }
+    }
 }
