@@ -2,6 +2,7 @@ package io.batchwise.train;
 
 import io.batchwise.backend.Tensor;
 import io.batchwise.backend.VectorOps;
+import java.util.Arrays;
 
 /**
  * Applies an {@link Optimizer}'s rule over a graph's flat parameter, gradient and optimizer-state
@@ -132,7 +133,7 @@ final class Updater {
         float wd = (float) o.weightDecay();
         float e = (float) o.eps();
         if (t == 1) {
-            java.util.Arrays.fill(sum, 0, n, (float) o.initialAccumulator());
+            Arrays.fill(sum, 0, n, (float) o.initialAccumulator());
         }
         for (int i = 0; i < n; i++) {
             float gi = g[i] + wd * w[i];
@@ -198,9 +199,9 @@ final class Updater {
     }
 
     /**
-     * Adam with L2 decay ({@code l2}) or AdamW's decoupled decay ({@code decoupled}); never both. With the bias corrections folded into two scalars
-     * ({@code w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)}): one square root and one division per
-     * element, a loop the JIT vectorizes.
+     * Adam with L2 decay ({@code l2}) or AdamW's decoupled decay ({@code decoupled}); never both. The bias
+     * corrections are folded into two scalars ({@code w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)}): one square
+     * root and one division per element, a loop the JIT vectorizes.
      */
     private static void adam(float[] w, float[] g, float[][] s, int n, long t, double lr,
                              double b1, double b2, double eps, double l2, double decoupled) {
