@@ -29,7 +29,7 @@ import java.util.TreeMap;
  * <p>{@code optimizers}: Batchwise's whole step under each optimizer at batch 32, ms per step and its ratio to plain SGD.
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.batchwise.benchmarks.Paired step|accumulation|optimizers [rounds=15] [blockMs=250]
- * [warmupS=4] [models=mlp,lenet] [batches=1,32,128,512]}. Threads: OMP_NUM_THREADS of the process.
+ * [warmupS=4] [models=mlp,lenet] [batches=1,32,128,512, or 32 for optimizers]}. Threads: OMP_NUM_THREADS of the process.
  */
 public final class Paired {
     private Paired() {
@@ -63,8 +63,9 @@ public final class Paired {
             throw new IllegalArgumentException("usage: Paired step|accumulation|optimizers [rounds=15] [blockMs=250] "
                     + "[warmupS=4] [models=mlp,lenet] [batches=1,32,128,512]");
         }
+        // The optimizer suite runs at the CLI's default batch; the step suite over the batch sizes.
         Map<String, String> o = new TreeMap<>(Map.of("rounds", "15", "blockMs", "250", "warmupS", "4",
-                "models", "mlp,lenet", "batches", "1,32,128,512"));
+                "models", "mlp,lenet", "batches", args[0].equals("optimizers") ? "32" : "1,32,128,512"));
         for (int i = 1; i < args.length; i++) {
             String[] kv = args[i].split("=", 2);
             if (kv.length != 2 || !o.containsKey(kv[0])) {
@@ -83,8 +84,7 @@ public final class Paired {
         switch (args[0]) {
             case "step" -> step(out, models, batches, rounds, blockMs, warmupS);
             case "accumulation" -> accumulation(out, models, rounds, blockMs, warmupS);
-            default -> optimizers(out, models, o.get("batches").equals("1,32,128,512") ? new int[] {32} : batches, rounds,
-                    blockMs, warmupS);
+            default -> optimizers(out, models, batches, rounds, blockMs, warmupS);
         }
     }
 
@@ -146,8 +146,7 @@ public final class Paired {
     }
 
     /**
-     * The whole training step (Batchwise only) under each optimizer, at the CLI's default batch of 32 unless {@code batches}
-     * says otherwise: what the update costs on top of plain SGD's single pass. Hyper-parameters are the records' defaults
+     * The whole training step (Batchwise only) under each optimizer (batch 32 unless {@code batches} says otherwise): what the update costs on top of plain SGD's single pass. Hyper-parameters are the records' defaults
      * (AdamW with the CLI's weight decay 0.1); the update's cost does not depend on their values.
      */
     private static void optimizers(PrintStream out, String[] models, int[] batches, int rounds, double blockMs, double warmupS)
