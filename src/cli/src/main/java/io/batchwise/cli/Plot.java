@@ -85,9 +85,10 @@ final class Plot {
         if (noise != null) {
             charts.add(noise);
         }
-        String file = png.toString();
-        BitmapEncoder.saveBitmap(charts, charts.size(), 1,
-                file.endsWith(".png") ? file.substring(0, file.length() - 4) : file, BitmapEncoder.BitmapFormat.PNG);
+        // Drawn into a temporary file (XChart appends ".png") and renamed: a stopped run never leaves half a picture.
+        String tmp = png + ".tmp";
+        BitmapEncoder.saveBitmap(charts, charts.size(), 1, tmp, BitmapEncoder.BitmapFormat.PNG);
+        AtomicFiles.move(Path.of(tmp + ".png"), png);
     }
 
     /**

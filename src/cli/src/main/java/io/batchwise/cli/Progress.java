@@ -30,6 +30,9 @@ final class Progress implements TrainingListener, AutoCloseable {
     private long samples;
     private double lossAvg = Double.NaN;
     private double accAvg = Double.NaN;
+    private static final long MESSAGE_INTERVAL_NANOS = 100_000_000L;
+    private long lastMessageNanos = Long.MIN_VALUE / 2;
+    private StepMetrics last; // the newest step, formatted on close so the final line is exact
 
     /**
      * @param err         where the bar goes
@@ -70,12 +73,22 @@ final class Progress implements TrainingListener, AutoCloseable {
         double a = 0.04;
         lossAvg = Double.isNaN(lossAvg) ? m.loss() : (1 - a) * lossAvg + a * m.loss();
         accAvg = Double.isNaN(accAvg) ? m.accuracy() : (1 - a) * accAvg + a * m.accuracy();
-        double seconds = (System.nanoTime() - startNanos) / 1e9;
         bar.stepTo(bySamples ? m.samples() - firstSamples : m.step() - firstStep);
+        // The bar is drawn at most every 200 ms, so the text is formatted at most every 100 ms: a String.format
+        // per step cost 5-50 us while interpreted and kept the JIT compiling formatting code through the run.
+        long now = System.nanoTime();
+        last = m;
+        if (now - lastMessageNanos >= MESSAGE_INTERVAL_NANOS) {
+            lastMessageNanos = now;
+            bar.setExtraMessage(message(m, (now - startNanos) / 1e9));
+        }
+    }
+
+    private String message(StepMetrics m, double seconds) {
         String noise = Double.isNaN(m.noiseScale()) ? "" : String.format(Locale.ROOT, " B_simple %.0f", m.noiseScale());
-        bar.setExtraMessage(String.format(Locale.ROOT, "epoch %d/%d step %d%s loss %.4f acc %.4f%s%s %,.0f samples/s",
+        return String.format(Locale.ROOT, "epoch %d/%d step %d%s loss %.4f acc %.4f%s%s %,.0f samples/s",
                 m.epoch() + 1, epochs, m.step(), bySamples ? "" : "/" + totalSteps, lossAvg, accAvg, noise,
-                bySamples ? " batch " + m.batch() : "", samples / Math.max(1e-9, seconds)));
+                bySamples ? " batch " + m.batch() : "", samples / Math.max(1e-9, seconds));
     }
 
     /** Runs {@code print} with the bar's line cleared first, so other output does not run into it. */
@@ -92,6 +105,9 @@ final class Progress implements TrainingListener, AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            if (last != null) {
+                bar.setExtraMessage(message(last, (System.nanoTime() - startNanos) / 1e9));
+            }
             bar.close();
         }
     }

@@ -257,6 +257,21 @@ final class Specs {
         }
     }
 
+    static final class NonNegativeLong implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String v) {
+            try {
+                long n = Long.parseLong(v.trim());
+                if (n >= 0) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // fall through
+            }
+            throw new TypeConversionException("'" + v + "' is not a whole number >= 0");
+        }
+    }
+
     static final class NonNegativeDouble implements ITypeConverter<Double> {
         @Override
         public Double convert(String v) {

@@ -12,6 +12,7 @@ import io.batchwise.plan.MemoryPlanner;
 import io.batchwise.train.AdaptiveBatch;
 import io.batchwise.train.BatchNormMode;
 import io.batchwise.train.BatchChange;
+import io.batchwise.train.CheckpointPolicy;
 import io.batchwise.train.EpochMetrics;
 import io.batchwise.train.InMemoryDataset;
 import io.batchwise.train.Optimizer;
@@ -24,6 +25,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -106,8 +108,24 @@ final class TrainCommand implements Callable<Integer> {
     Path checkpoint;
 
     @Option(names = "--resume",
-            description = "Continue from the checkpoint (same flags), bit for bit where it stopped.")
+            description = "Continue from the checkpoint (same flags), bit for bit where it stopped; when there is no"
+                    + " checkpoint yet (a run stopped before its first), start from the beginning.")
     boolean resume;
+
+    @Option(names = "--checkpoint-every", paramLabel = "STEPS", defaultValue = "0", converter = Specs.NonNegativeLong.class,
+            description = "Also write the checkpoint every STEPS optimizer steps (0: off). Default: ${DEFAULT-VALUE}.")
+    long checkpointEvery;
+
+    @Option(names = "--checkpoint-minutes", paramLabel = "M", defaultValue = "5", converter = Specs.NonNegativeDouble.class,
+            description = "Also write the checkpoint when M minutes have passed since the last one (0: off); besides these,"
+                    + " one is written after every epoch and when the run is stopped by SIGINT or SIGTERM."
+                    + " Default: ${DEFAULT-VALUE}.")
+    double checkpointMinutes;
+
+    @Option(names = "--keep-checkpoints", paramLabel = "K", defaultValue = "1", converter = Specs.PositiveInt.class,
+            description = "Keep the last K checkpoints: " + CHECKPOINT_FILE + " and, for K > 1, step-<N>.ckpt beside it."
+                    + " Default: ${DEFAULT-VALUE}.")
+    int keepCheckpoints;
 
     @Option(names = "--out", paramLabel = "DIR",
             description = "Folder for the results. Default: runs/<model>-<date>-<time>.")
@@ -159,9 +177,10 @@ final class TrainCommand implements Callable<Integer> {
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Path ckptDir = checkpoint != null ? checkpoint : outDir;
         Path ckpt = ckptDir.resolve(CHECKPOINT_FILE);
-        if (resume && !Files.isRegularFile(ckpt)) {
-            throw new ParameterException(spec.commandLine(), "--resume: there is no checkpoint " + ckpt
-                    + (checkpoint == null ? " (set the folder with --checkpoint or --out)" : ""));
+        boolean restore = resume && Files.isRegularFile(ckpt);
+        if (resume && !restore) {
+            // A run stopped before its first checkpoint: the same command line starts it from the beginning.
+            stdout.printf("resume      no checkpoint %s yet; starting from the beginning%n", ckpt);
         }
 
         Path dataDir = data != null ? data : FashionMnist.defaultDir();
@@ -227,15 +246,18 @@ final class TrainCommand implements Callable<Integer> {
                 .measureNoiseScale(noiseScale)
                 .reportGradientNorm(true) // a metrics.csv column
                 .adaptiveBatch(adaptiveBatch == null ? null : AdaptiveBatch.upTo(cap))
+                // Epoch-end checkpoints are written below, after the evaluation and its epochs.csv row.
+                .checkpoints(CheckpointPolicy.to(ckpt).everySteps(checkpointEvery).keep(keepCheckpoints).atEpochEnd(false)
+                        .every(Duration.ofMillis(Math.round(checkpointMinutes * 60_000))))
                 .listener(relay)
                 .build()) {
             planText += System.lineSeparator() + t.report(n);
             stdout.print(planText);
-            Files.writeString(outDir.resolve("plan.txt"), planText, StandardCharsets.UTF_8);
+            AtomicFiles.write(outDir.resolve("plan.txt"), planText.getBytes(StandardCharsets.UTF_8));
             if (planned.overBudget()) {
                 stdout.println("warning     the predicted peak is over the automatic budget; training anyway");
             }
-            if (resume) {
+            if (restore) {
                 t.restore(ckpt);
                 stdout.printf(Locale.ROOT, "resumed     from %s at epoch %d, step %,d%n", ckpt, t.epoch() + 1, t.step());
             }
@@ -244,7 +266,8 @@ final class TrainCommand implements Callable<Integer> {
 
             long firstStep = t.step();
             RunSummary run = new RunSummary();
-            try (RunLog log = new RunLog(outDir, resume ? t.step() : -1);
+            try (StopSignals signals = new StopSignals(stderr, t::requestStop);
+                 RunLog log = new RunLog(outDir, restore ? t.step() : -1, stdout);
                  Progress progress = new Progress(stderr, terminal, firstStep, totalSteps, epochs, progressSeconds * 1000L,
                          adaptiveBatch == null ? -1 : t.samplesSeen(), (long) epochs * n)) {
                 relay.add(log);
@@ -261,7 +284,7 @@ final class TrainCommand implements Callable<Integer> {
                 });
                 long lastEvaluated = -1;
                 LossResult testResult = null;
-                while (t.epoch() < epochs && t.step() < maxSteps) {
+                while (t.epoch() < epochs && t.step() < maxSteps && !t.stopRequested()) {
                     int e = t.epoch();
                     long t0 = System.nanoTime();
                     t.fit(train, e + 1, maxSteps);
@@ -270,7 +293,7 @@ final class TrainCommand implements Callable<Integer> {
                         testResult = t.evaluate(test);
                         lastEvaluated = t.step();
                         RunLog.Epoch row = log.epoch(e + 1, t.step(), testResult.mean(), testResult.accuracy());
-                        t.save(ckpt);
+                        t.checkpoint();
                         String noise = Double.isNaN(row.noiseScale()) ? ""
                                 : String.format(Locale.ROOT, "  B_simple %.0f", row.noiseScale());
                         String batchNow = adaptiveBatch == null ? "" : "  batch " + row.batch();
@@ -283,10 +306,20 @@ final class TrainCommand implements Callable<Integer> {
                     }
                 }
                 progress.close();
+                if (t.stopRequested()) {
+                    // The trainer wrote the checkpoint when it stopped (or the epoch's end did, when the signal came after).
+                    log.flush();
+                    stdout.printf(Locale.ROOT, "%nstopped     at epoch %d, step %,d; checkpoint %s%n", t.epoch() + 1, t.step(), ckpt);
+                    stdout.printf("resume with %s%n", resumeCommand());
+                    stdout.flush();
+                    return signals.exitStatus();
+                }
                 if (lastEvaluated != t.step() || testResult == null) {
                     testResult = t.evaluate(test);
                 }
-                t.save(ckpt);
+                if (t.step() != lastEvaluated || testResult == null) {
+                    t.checkpoint();
+                }
                 log.flush();
                 double wall = (System.nanoTime() - wallStart) / 1e9;
                 long measuredPeak = backend.memory().peakBytes();
@@ -315,7 +348,7 @@ final class TrainCommand implements Callable<Integer> {
                 s.put("steps", t.step());
                 s.put("steps_this_run", t.step() - firstStep);
                 s.put("samples_this_run", run.samples);
-                s.put("resumed", resume);
+                s.put("resumed", restore);
                 s.put("final_train_loss", run.lastLoss);
                 double noiseNow = t.noiseScale().map(x -> x.simple()).orElse(Double.NaN);
                 s.put("noise_scale", finiteOrNull(noiseNow));
@@ -360,7 +393,8 @@ final class TrainCommand implements Callable<Integer> {
                 s.put("checkpoint", ckpt.toString());
                 s.put("threads", System.getenv("OMP_NUM_THREADS") != null ? System.getenv("OMP_NUM_THREADS")
                         : String.valueOf(Runtime.getRuntime().availableProcessors()));
-                new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outDir.resolve("summary.json").toFile(), s);
+                AtomicFiles.write(outDir.resolve("summary.json"),
+                        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(s));
                 List<Plot.TestPoint> tests = new ArrayList<>();
                 for (RunLog.Epoch ep : log.epochs()) {
                     tests.add(new Plot.TestPoint(ep.step(), ep.testLoss(), ep.testAccuracy()));
@@ -395,6 +429,19 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** This command line with {@code --resume} (once), as a user would type it again. */
+    private String resumeCommand() {
+        List<String> args = new ArrayList<>(spec.commandLine().getParseResult().originalArgs());
+        if (!args.contains("--resume")) {
+            args.add("--resume");
+        }
+        StringBuilder sb = new StringBuilder("./batchwise train");
+        for (String a : args) {
+            sb.append(' ').append(a.matches("[A-Za-z0-9_./:=,%+-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
+        }
+        return sb.toString();
     }
 
     /** The backend for {@code --backend}; a name that is not there becomes an error naming the flag. */
@@ -456,6 +503,13 @@ final class TrainCommand implements Callable<Integer> {
         public void onBatchChange(BatchChange c) {
             for (TrainingListener l : targets) {
                 l.onBatchChange(c);
+            }
+        }
+
+        @Override
+        public void beforeCheckpoint(long step) throws IOException {
+            for (TrainingListener l : targets) {
+                l.beforeCheckpoint(step);
             }
         }
     }

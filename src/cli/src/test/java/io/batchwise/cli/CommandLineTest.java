@@ -175,9 +175,14 @@ class CommandLineTest {
     }
 
     @Test
-    void resumeWithoutACheckpointNamesTheFlag() {
-        Cli.Result r = Cli.run("train", "--backend", "reference", "--resume", "--out", tmp.toString());
-        assertEquals(2, r.code(), r.toString());
-        assertTrue(r.err().contains("--resume") && r.err().contains("last.ckpt"), r.toString());
+    void resumeWithoutACheckpointStartsFromTheBeginning() throws java.io.IOException {
+        Path data = Cli.dataOrSkip();
+        Path out = tmp.resolve("fresh");
+        Cli.Result r = Cli.run("train", "--backend", "reference", "--model", "mlp", "--train-limit", "64", "--steps", "2",
+                "--data", data.toString(), "--resume", "--out", out.toString());
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("no checkpoint " + out.resolve("last.ckpt") + " yet; starting from the beginning"), r.toString());
+        assertEquals(3, java.nio.file.Files.readAllLines(out.resolve("metrics.csv")).size(), "header and two steps");
+        assertEquals(false, r.train().summary.get("resumed"));
     }
 }

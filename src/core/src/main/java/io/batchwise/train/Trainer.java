@@ -73,6 +73,10 @@ public final class Trainer implements AutoCloseable {
     private final boolean splitSinglePass; // measure the noise scale on k = 1 steps by splitting them in two
     private final int noiseEvery; // measure on steps 1, 1 + n, 1 + 2n, ...
     private final AdaptiveBatch adaptive;
+    private final CheckpointPolicy checkpoints; // null: the caller saves
+    private volatile boolean stopRequested;
+    private long lastCheckpointStep = -1; // -1: none written or restored in this process yet
+    private long lastCheckpointNanos = System.nanoTime();
 
     private final Parameters parameters;
     private final Tensor[] optimizerState;
@@ -114,6 +118,7 @@ public final class Trainer implements AutoCloseable {
         this.splitSinglePass = b.measureNoiseScale || b.adaptive != null;
         this.trackNorm = b.gradientNorm;
         this.noiseEvery = b.noiseEvery;
+        this.checkpoints = b.checkpoints;
         this.parameters = backend.createParameters(graph, DataType.FLOAT32).initialize(seed);
         long n = parameters.layout().trainableSize();
         this.optimizerState = new Tensor[optimizer.stateSlots()];
@@ -253,23 +258,40 @@ public final class Trainer implements AutoCloseable {
         fit(data, epochs, maxSteps, null);
     }
 
-    /** {@link #fit(Dataset, int, long)} that also stops (between steps) once {@code stop} says so. */
+    /**
+     * {@link #fit(Dataset, int, long)} that also stops (between steps) once {@code stop} says so or
+     * {@link #requestStop()} was called; with a {@link CheckpointPolicy} a stop writes a checkpoint.
+     */
     void fit(Dataset data, int epochs, long maxSteps, java.util.function.BooleanSupplier stop) {
         checkData(data);
         int n = data.size();
         start(n);
         ensureMicroBatch(planningBatch(n));
+        if (epoch < epochs && step < maxSteps) {
+            try {
+                executor(Math.min(microBatch, effectiveBatch(n))); // planned and bound here, not in the first step's time
+            } catch (DeviceOutOfMemoryException e) {
+                LOG.debug("binding the first executor failed ({}); the first step halves the micro-batch", e.getMessage());
+            }
+        }
         while (epoch < epochs && step < maxSteps) {
             int[] order = order(n, epoch);
             LossResult sum = LossResult.ZERO;
-            while (!epochDone(n) && step < maxSteps && (stop == null || !stop.getAsBoolean())) {
+            while (!epochDone(n) && step < maxSteps && !stopping(stop)) {
                 int count = Math.min(effectiveBatch(n), n - offsetInEpoch);
                 StepMetrics m = trainBatch(data, order, offsetInEpoch, count);
                 sum = sum.plus(new LossResult(m.loss() * m.batch(), m.batch(), m.batch(), Math.round(m.accuracy() * m.batch())));
                 offsetInEpoch += count;
                 adapt(n);
+                if (checkpoints != null && checkpoints.due(step - Math.max(0, lastCheckpointStep),
+                        System.nanoTime() - lastCheckpointNanos)) {
+                    checkpointUnchecked();
+                }
             }
             if (!epochDone(n)) {
+                if (stopping(stop) && checkpoints != null && step != lastCheckpointStep) {
+                    checkpointUnchecked();
+                }
                 return; // stopped by maxSteps (or stop) mid-epoch
             }
             EpochMetrics em = new EpochMetrics(epoch, step, samplesSeen, effectiveBatch(n), microBatch, sum.mean(), sum.accuracy(),
@@ -280,6 +302,66 @@ public final class Trainer implements AutoCloseable {
             }
             epoch++;
             offsetInEpoch = 0;
+            if (checkpoints != null && (checkpoints.atEpochEnd() || stopping(stop))) {
+                checkpointUnchecked();
+            }
+            if (stopping(stop)) {
+                return;
+            }
+        }
+    }
+
+    private boolean stopping(java.util.function.BooleanSupplier stop) {
+        return stopRequested || (stop != null && stop.getAsBoolean());
+    }
+
+    /**
+     * Asks {@code fit} to stop after the optimizer step in progress (thread-safe; e.g. from a signal
+     * handler). With a {@link CheckpointPolicy} it writes a checkpoint before it returns; {@code fit}
+     * called again returns at once.
+     */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /** Whether {@link #requestStop()} was called. */
+    public boolean stopRequested() {
+        return stopRequested;
+    }
+
+    /**
+     * Writes a checkpoint as the {@link CheckpointPolicy} says: listeners hear {@link
+     * TrainingListener#beforeCheckpoint} first (so logs covering the step reach the disk before it), the
+     * file is replaced atomically, and with {@code keep > 1} the older copies beyond {@code keep} are removed.
+     */
+    public void checkpoint() throws IOException {
+        if (checkpoints == null) {
+            throw new IllegalStateException("no checkpoint policy: build the trainer with checkpoints(...), or call save(path)");
+        }
+        for (TrainingListener l : listeners) {
+            l.beforeCheckpoint(step);
+        }
+        Path file = checkpoints.file();
+        save(file);
+        if (checkpoints.keep() > 1) {
+            Path kept = checkpoints.kept(step);
+            java.nio.file.Files.deleteIfExists(kept);
+            try {
+                java.nio.file.Files.createLink(kept, file);
+            } catch (UnsupportedOperationException | IOException e) {
+                java.nio.file.Files.copy(file, kept); // a file system without hard links
+            }
+            checkpoints.prune();
+        }
+        lastCheckpointStep = step;
+        lastCheckpointNanos = System.nanoTime();
+    }
+
+    private void checkpointUnchecked() {
+        try {
+            checkpoint();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot write the checkpoint " + checkpoints.file() + ": " + e.getMessage(), e);
         }
     }
 
@@ -453,6 +535,8 @@ public final class Trainer implements AutoCloseable {
     /** Loads a checkpoint written by {@link #save}; a file that does not match is refused whole. */
     public void restore(Path file) throws IOException {
         Checkpoint.read(file, this);
+        lastCheckpointStep = step;
+        lastCheckpointNanos = System.nanoTime();
     }
 
     private void closeExecutors() {
@@ -620,6 +704,7 @@ public final class Trainer implements AutoCloseable {
         private boolean gradientNorm;
         private int noiseEvery = 1;
         private AdaptiveBatch adaptive;
+        private CheckpointPolicy checkpoints;
 
         private Builder(Graph graph, Backend backend) {
             this.graph = Objects.requireNonNull(graph, "graph");
@@ -752,6 +837,15 @@ public final class Trainer implements AutoCloseable {
          */
         public Builder adaptiveBatch(AdaptiveBatch policy) {
             this.adaptive = policy;
+            return this;
+        }
+
+        /**
+         * Write checkpoints while fitting, as {@code policy} says (by steps, by time, at epoch ends, on a
+         * {@linkplain Trainer#requestStop() stop}); {@code null} (default): only when {@link Trainer#save} is called.
+         */
+        public Builder checkpoints(CheckpointPolicy policy) {
+            this.checkpoints = policy;
             return this;
         }
 

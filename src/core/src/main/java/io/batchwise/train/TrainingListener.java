@@ -17,4 +17,11 @@ public interface TrainingListener {
     /** After the step at which an {@link AdaptiveBatch} changed the effective batch. */
     default void onBatchChange(BatchChange c) {
     }
+
+    /**
+     * Before the trainer writes a checkpoint at optimizer step {@code step}: a listener that logs steps
+     * forces its log to disk here, so the rows the checkpoint covers survive whatever stops the run next.
+     */
+    default void beforeCheckpoint(long step) throws java.io.IOException {
+    }
 }
