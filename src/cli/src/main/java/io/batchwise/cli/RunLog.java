@@ -249,6 +249,6 @@ final class RunLog implements TrainingListener, AutoCloseable {
         }
         long m = Math.round(Math.abs(v) * 1000);
         String frac = Long.toString(1000 + m % 1000).substring(1);
-        return (v < 0 && m != 0 ? "-" : "") + (m / 1000) + "." + frac;
+        return (v < 0 ? "-" : "") + (m / 1000) + "." + frac;
     }
 }

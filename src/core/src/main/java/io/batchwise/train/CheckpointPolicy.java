@@ -66,12 +66,18 @@ public record CheckpointPolicy(Path file, long everySteps, Duration every, int k
         return file.resolveSibling(String.format(java.util.Locale.ROOT, "step-%09d.ckpt", step));
     }
 
+    private static long stepOf(Path kept) {
+        String name = kept.getFileName().toString();
+        return Long.parseLong(name.substring(5, name.length() - 5)); // "step-" N ".ckpt"
+    }
+
     /** Removes the kept checkpoints beyond the newest {@code keep} (names sort by step). */
     void prune() throws java.io.IOException {
         Path dir = file.toAbsolutePath().getParent();
         java.util.List<Path> kept;
         try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir)) {
-            kept = files.filter(p -> p.getFileName().toString().matches("step-\\d{9,}\\.ckpt")).sorted().toList();
+            kept = files.filter(p -> p.getFileName().toString().matches("step-\\d{9,}\\.ckpt"))
+                    .sorted(java.util.Comparator.comparingLong(CheckpointPolicy::stepOf)).toList();
         }
         for (int i = 0; i < kept.size() - keep; i++) {
             java.nio.file.Files.deleteIfExists(kept.get(i));
