@@ -3,12 +3,16 @@
 
   report.py jmh FILE THREADS      one JMH JSON result (TrainingStepBenchmark, one configuration) as a RESULT line
   report.py table RESULTS OUT ... the Markdown table of medians and ratios from the RESULT lines of one run
+  report.py batchwise-run DIR THREADS TARGET   a `batchwise train --out DIR` run as a time-to-accuracy RESULT line
+  report.py tta RESULTS OUT ...   the "Time to accuracy" section of OUT from the time-to-accuracy RESULT lines
+                                  (replaces that section, keeps the rest of OUT; `table` keeps it likewise)
 
 A RESULT line is `RESULT key=value ...` with at least tool, model, batch, threads, samples_s and
 windows_samples_s (samples/s of every timed window); peers.sh adds round= and others= (cores other
 processes used during the measurement).
 """
 import argparse
+import csv
 import json
 import statistics
 import sys
@@ -186,8 +190,219 @@ def table(args):
     if bad:
         w("")
         w(f"**{len(bad)} peer measurement(s) did not lower the loss**: check those peers before quoting their figures.")
+    kept = tta_section(args.out, keep=True)  # the time-to-accuracy section stays
     with open(args.out, "w") as f:
-        f.write("\n".join(out) + "\n")
+        f.write("\n".join(out) + "\n" + kept)
+
+
+# --- Time to accuracy (peers.sh --time-to-accuracy)
+
+TTA_HEADING = "## Time to accuracy"
+
+
+def tta_section(path, keep):
+    """The "Time to accuracy" section of the file at path (from its heading to the end), or ""."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return ""
+    i = text.find("\n" + TTA_HEADING + "\n")
+    if keep:
+        return "" if i < 0 else text[i:]
+    return text if i < 0 else text[:i]
+
+
+def batchwise_run(out_dir, threads, target):
+    """The RESULT line of `batchwise train --out out_dir`: its epochs.csv (test accuracy and elapsed_sec per epoch)."""
+    with open(f"{out_dir}/epochs.csv") as f:
+        rows = list(csv.DictReader(f))
+    with open(f"{out_dir}/summary.json") as f:
+        summary = json.load(f)
+    if not rows:
+        sys.exit(f"{out_dir}/epochs.csv: no epochs")
+    acc = [float(r["test_accuracy"]) for r in rows]
+    secs = [float(r["elapsed_sec"]) for r in rows]
+    hit = next((i for i, a in enumerate(acc) if a >= target), None)
+    print(" ".join([
+        "RESULT tool=batchwise", f"model={summary['model']}", f"threads={threads}",
+        f"batch={summary['effective_batch']}", f"epochs={len(rows)}", f"target={target:.4f}",
+        "accuracy=" + ",".join(f"{a:.4f}" for a in acc), "elapsed_s=" + ",".join(f"{t:.2f}" for t in secs),
+        f"time_to_target_s={'NA' if hit is None else f'{secs[hit]:.2f}'}",
+        f"reached_epoch={'NA' if hit is None else hit + 1}", f"best_accuracy={max(acc):.4f}", f"total_s={secs[-1]:.2f}",
+        "timer=train+eval+checkpoints,excluding_data_loading_and_planning"]))
+
+
+def tta_parse(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("RESULT "):
+                continue
+            kv = dict(p.split("=", 1) for p in line.split()[1:])
+            kv["threads"] = int(kv["threads"])
+            kv["acc"] = [float(a) for a in kv["accuracy"].split(",")]
+            kv["secs"] = [float(t) for t in kv["elapsed_s"].split(",")]
+            kv["ttt"] = None if kv["time_to_target_s"] == "NA" else float(kv["time_to_target_s"])
+            kv["others"] = float(kv.get("others", "0"))
+            kv["setting"] = (f"torch {kv['torch_threads']} / BLAS {kv['blas_threads']}" if kv["tool"] == "libtorch"
+                             else f"{kv['threads']} thread{'s' if kv['threads'] > 1 else ''}")
+            rows.append(kv)
+    return rows
+
+
+def tta(args):
+    rows = tta_parse(args.results)
+    if not rows:
+        sys.exit(f"{args.results}: no RESULT lines")
+    limit = args.limit
+    models = [m for m in ["lenet", "mlp"] if any(r["model"] == m for r in rows)]
+    name = lambda m: "LeNet-5" if m == "lenet" else "MLP"
+    # One configuration = tool, model, thread budget and (libtorch) pool sizes; over rounds: the median time to
+    # target when every round reached it, else not reached.
+    configs = defaultdict(list)
+    for r in rows:
+        configs[(r["tool"], r["model"], r["threads"], r["setting"])].append(r)
+
+    def summary(runs):
+        times = [r["ttt"] for r in runs]
+        return {"time": statistics.median(times) if None not in times else None,
+                "epoch": statistics.median(int(r["reached_epoch"]) for r in runs) if None not in times else None,
+                "best": max(float(r["best_accuracy"]) for r in runs), "total": statistics.median(r["secs"][-1] for r in runs),
+                "disturbed": any(r["others"] > limit for r in runs), "target": float(runs[0]["target"])}
+
+    sums = {k: summary(v) for k, v in configs.items()}
+
+    def best(tool, model):
+        cands = [(v["time"], k) for k, v in sums.items() if k[0] == tool and k[1] == model and v["time"] is not None]
+        if cands:
+            return min(cands)[1]
+        rest = [(v["best"], k) for k, v in sums.items() if k[0] == tool and k[1] == model]
+        return max(rest)[1] if rest else None
+
+    def cell(k):
+        if k is None:
+            return "-"
+        v = sums[k]
+        where = f"{k[3]}" + (f", epoch {v['epoch']:g}" if v["time"] is not None else "")
+        text = (f"{v['time']:.1f} s ({where})" if v["time"] is not None
+                else f"not reached (best {v['best']:.4f}; {v['total']:.1f} s, {where})")
+        return text + (" **DISTURBED**" if v["disturbed"] else "")
+
+    def ratio(kb, kp):
+        if kb is None or kp is None:
+            return "-"
+        b, p = sums[kb]["time"], sums[kp]["time"]
+        if b is None:
+            return "-"
+        return f"{p / b:.3g}" if p is not None else f"> {sums[kp]['total'] / b:.3g}"
+
+    out = []
+    w = out.append
+    w("")
+    w(TTA_HEADING)
+    w("")
+    w("Written by `benchmarks/peers.sh --time-to-accuracy`; do not edit by hand: run the script again.")
+    w("")
+    if args.quick == "1":
+        w("**Quick run** (`--quick`: one epoch on a subset, a low target): a smoke test of the comparison, not figures "
+          "to quote.")
+        w("")
+    if any(v["disturbed"] for v in sums.values()):
+        w(f"**DISTURBED: other processes used more than {limit} of a core during some runs (marked below); these "
+          "figures are not valid.** Run `benchmarks/peers.sh --time-to-accuracy --wait` on an idle machine.")
+        w("")
+    w("Batchwise's main job, `batchwise train --model M --epochs 5` with its defaults, and the same job in libtorch's "
+      "and Deeplearning4j's own training loops: seconds from the first training step until the first test-set "
+      "evaluation (after an epoch) that reaches the target accuracy. Each tool at its best thread setting on this "
+      "machine (every setting tried is listed below).")
+    w("")
+    w("| | |")
+    w("|---|---|")
+    w(f"| command | `{args.command}` |")
+    w(f"| when | {args.start} to {args.end} |")
+    w(f"| CPU | {args.cpu} |")
+    w(f"| Java | `{args.java}` |")
+    for tool, text in VERSIONS:
+        if tool == "Batchwise":
+            text = "this tree (`{tree}`), oneDNN 3.11 via `org.bytedeco:dnnl:3.11-1.5.13`, `batchwise train`"
+        w(f"| {tool} | {text.format(tree=args.tree)} |")
+    w(f"| job | {args.job} |")
+    w("| runs | Batchwise: `OMP_NUM_THREADS=T java ... io.batchwise.cli.Main train --model M --epochs E --out DIR` "
+      "(what `./batchwise train` runs, without the launcher's build check); its times from `DIR/epochs.csv`. "
+      "libtorch: `OMP_NUM_THREADS=t OPENBLAS_NUM_THREADS=b java -cp peer-pytorch.jar "
+      "io.batchwise.peers.pytorch.TorchTimeToAccuracy model=M threads=T torch_threads=t blas_threads=b ...`. "
+      "DL4J: `OMP_NUM_THREADS=T java -cp peer-dl4j.jar io.batchwise.peers.dl4j.Dl4jTimeToAccuracy model=M threads=T ...`. "
+      f"Each run a fresh JVM, {args.windows}. |")
+    w("| timer | from just before the first training step to the end of each epoch's test-set evaluation: training "
+      "(shuffling and gathering batches included) and evaluation, for all three; not JVM start, reading and "
+      "standardizing the data, building the model, or (Batchwise) planning. Batchwise's `elapsed_sec` also covers "
+      "writing `metrics.csv` per step, the progress bar and the checkpoint saved after each epoch (so from epoch 2 "
+      "on). *process* = the whole command, JVM start and data loading included. |")
+    w(f"| other load | largest share of a core that other processes took during any one run: "
+      f"{max(r['others'] for r in rows):.2f} (limit {limit}) |")
+    w("")
+    w("Time to target, each tool's best thread setting (ratio = peer's time / Batchwise's: 2.0 = Batchwise reaches the "
+      "target twice as fast; `>` = the peer did not reach it, so its whole run's time is a lower bound):")
+    w("")
+    w("| model | target | Batchwise | libtorch | DL4J | libtorch / Batchwise | DL4J / Batchwise |")
+    w("|---|---:|---|---|---|---:|---:|")
+    for m in models:
+        kb, kt, kd = best("batchwise", m), best("libtorch", m), best("dl4j", m)
+        target = sums[kb or kt or kd]["target"]
+        w(f"| {name(m)} | {target:.2f} | {cell(kb)} | {cell(kt)} | {cell(kd)} | {ratio(kb, kt)} | {ratio(kb, kd)} |")
+    w("")
+    w("Every run: test accuracy and elapsed seconds (timer) after each epoch; *process* = the command's wall time; "
+      "others = cores other processes used meanwhile.")
+    w("")
+    w("| round | model | tool | setting | test accuracy per epoch | elapsed s per epoch | time to target | process s | others |")
+    w("|---:|---|---|---|---|---|---:|---:|---:|")
+    order = list(TOOLS)
+    for r in sorted(rows, key=lambda r: (int(r.get("round", 1)), models.index(r["model"]), order.index(r["tool"]),
+                                         r["threads"], r["setting"])):
+        ttt = f"{r['ttt']:.1f} s (epoch {r['reached_epoch']})" if r["ttt"] is not None else "not reached"
+        flag = " **DISTURBED**" if r["others"] > limit else ""
+        w(f"| {r.get('round', 1)} | {name(r['model'])} | {TOOLS[r['tool']]} | {r['setting']} | "
+          f"{' '.join(f'{a:.4f}' for a in r['acc'])} | {' '.join(f'{t:.1f}' for t in r['secs'])} | {ttt} | "
+          f"{float(r.get('wall_s', 'nan')):.1f} | {r['others']:.2f}{flag} |")
+    w("")
+    w("What differs between the three jobs (everything else is the same: model, Glorot-uniform weights and zero "
+      "biases, softmax cross-entropy as the mean over the batch, batch 32, AdamW lr 0.004 with decoupled weight decay "
+      "0.1 on all parameters, betas 0.9/0.999, eps 1e-8, linear warm-up over the first 5% of the steps then cosine to 0 "
+      "set per step, seed 1, a new shuffle every epoch, pixels `(x/255 - 0.2860) / 0.3530`, float32, the test set "
+      "after every epoch):")
+    w("")
+    for line in DIFFERENCES:
+        w(f"- {line}")
+    text = tta_section(args.out, keep=False)
+    if text and not text.endswith("\n"):
+        text += "\n"
+    if not text:
+        text = "# Batchwise side by side with Deeplearning4j and libtorch\n"
+    with open(args.out, "w") as f:
+        f.write(text.rstrip("\n") + "\n" + "\n".join(out) + "\n")
+
+
+DIFFERENCES = [
+    "**Optimizer.** Batchwise: its AdamW (`w *= 1 - lr wd`, then Adam). libtorch: `torch::optim::AdamW`, the same "
+    "rule. DL4J 1.0.0-M2.1 has no AdamW updater: `Adam` plus its `WeightDecay(0.1, applyLR=true)` regularization on "
+    "weights and biases, which DL4J applies after the updater (`update = adam(g) + lr wd w`): decoupled weight decay, "
+    "the same update written DL4J's way, through DL4J's own Adam kernel.",
+    "**Random streams.** Each tool draws its initial weights and its shuffles from its own generator seeded with 1 "
+    "(Batchwise's SplittableRandom Fisher-Yates, libtorch's `randperm`, the DL4J peer's SplittableRandom "
+    "Fisher-Yates and DL4J's weight initializer), so weights and batch orders differ and the accuracy after a given "
+    "epoch differs by seed-to-seed noise. With the target close to the final accuracy (LeNet-5 0.90 after 5 epochs) "
+    "a tool can reach it an epoch earlier or later, or not at all, on the luck of the seed: read the epoch with the time.",
+    "**Evaluation.** Batchwise evaluates in its planned micro-batch (32) and also computes the test loss; libtorch "
+    "evaluates under `NoGradGuard` in batches of 1,000 (argmax only); DL4J runs `net.evaluate(iterator)` in batches "
+    "of 1,000 (its `Evaluation`, which also fills a confusion matrix). Larger evaluation batches favour the peers.",
+    "**Batches.** Batchwise gathers each batch from its in-memory data set; libtorch `index_select`s the batch from "
+    "one training tensor; DL4J's iterator `pullRows` it from one array (synchronously: no `AsyncDataSetIterator` "
+    "prefetch thread, so all three stay within the thread budget). nd4j's periodic `System.gc()` is off and its "
+    "workspaces on, as in the step benchmark.",
+    "**Bookkeeping.** Batchwise's timed run also writes a `metrics.csv` row per step, draws the progress bar and saves "
+    "a checkpoint after every epoch; the peers only print a line per epoch.",
+]
 
 
 def main():
@@ -196,14 +411,20 @@ def main():
             sys.exit("usage: report.py jmh FILE THREADS")
         jmh(sys.argv[2], int(sys.argv[3]))
         return
+    if len(sys.argv) >= 2 and sys.argv[1] == "batchwise-run":
+        if len(sys.argv) != 5:
+            sys.exit("usage: report.py batchwise-run DIR THREADS TARGET")
+        batchwise_run(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+        return
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["table"])
+    p.add_argument("mode", choices=["table", "tta"])
     p.add_argument("results")
     p.add_argument("out")
-    for a in ["command", "start", "end", "quick", "tree", "cpu", "java", "windows"]:
+    for a in ["command", "start", "end", "quick", "tree", "cpu", "java", "windows", "job"]:
         p.add_argument("--" + a, default="?")
     p.add_argument("--limit", type=float, default=0.10)
-    table(p.parse_args())
+    args = p.parse_args()
+    (table if args.mode == "table" else tta)(args)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Fashion-MNIST's training set from its IDX files ({@code train-images-idx3-ubyte} and
- * {@code train-labels-idx1-ubyte}, each plain or {@code .gz}): images as floats in [0, 1] (byte / 255),
- * row-major {@code (count, 28 * 28)}, labels in [0, 10).
+ * Fashion-MNIST from its IDX files ({@code train-images-idx3-ubyte} and {@code train-labels-idx1-ubyte},
+ * {@code t10k-...} for the test set, each plain or {@code .gz}): images as floats, row-major
+ * {@code (count, 28 * 28)}, labels in [0, 10). Pixels are byte / 255 ({@link Pixels#UNIT}) or, as Batchwise's
+ * command-line trainer feeds them, {@code (byte / 255 - 0.2860) / 0.3530} ({@link Pixels#STANDARDIZED}).
  */
 public final class FashionMnist {
     public static final int SIDE = 28;
@@ -31,19 +32,43 @@ public final class FashionMnist {
         this.count = labels.length;
     }
 
-    /** The training set in {@code dir}. */
+    /** How pixel bytes become floats. */
+    public enum Pixels {
+        /** {@code p / 255}. */
+        UNIT,
+        /**
+         * {@code (p / 255 - 0.2860) / 0.3530}, computed in double and rounded to float: the training set's mean and
+         * standard deviation, the constants (and arithmetic) of Batchwise's {@code io.batchwise.cli.FashionMnist}.
+         */
+        STANDARDIZED;
+
+        float apply(int p) {
+            return this == UNIT ? p / 255f : (float) ((p / 255.0 - 0.2860) / 0.3530);
+        }
+    }
+
+    /** The training set in {@code dir}, pixels / 255. */
     public static FashionMnist train(Path dir) {
-        Path imageFile = find(dir, "train-images-idx3-ubyte");
-        Path labelFile = find(dir, "train-labels-idx1-ubyte");
+        return load(dir, "train", Pixels.UNIT);
+    }
+
+    /** The training set ({@code set = "train"}) or the test set ({@code "t10k"}) in {@code dir}. */
+    public static FashionMnist load(Path dir, String set, Pixels scale) {
+        Path imageFile = find(dir, set + "-images-idx3-ubyte");
+        Path labelFile = find(dir, set + "-labels-idx1-ubyte");
         byte[] pixels = read(imageFile, 0x803, new int[] {SIDE, SIDE});
         byte[] classes = read(labelFile, 0x801, new int[0]);
         int n = classes.length;
         if (pixels.length != n * PIXELS) {
             throw new IllegalArgumentException(imageFile + " holds " + pixels.length / PIXELS + " images but " + labelFile + " " + n + " labels");
         }
+        float[] lut = new float[256];
+        for (int p = 0; p < lut.length; p++) {
+            lut[p] = scale.apply(p);
+        }
         float[] x = new float[pixels.length];
         for (int i = 0; i < x.length; i++) {
-            x[i] = (pixels[i] & 0xff) / 255f;
+            x[i] = lut[pixels[i] & 0xff];
         }
         int[] y = new int[n];
         for (int i = 0; i < n; i++) {
@@ -53,6 +78,11 @@ public final class FashionMnist {
             }
         }
         return new FashionMnist(x, y);
+    }
+
+    /** The first {@code n} samples (all when {@code n} is 0 or at least {@link #count}). */
+    public FashionMnist head(int n) {
+        return n <= 0 || n >= count ? this : new FashionMnist(images(0, n), labels(0, n));
     }
 
     /** Images {@code [first, first + n)} as a copy, {@code (n, 784)} row-major. */

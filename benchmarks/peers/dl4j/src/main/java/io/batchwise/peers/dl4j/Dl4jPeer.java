@@ -40,16 +40,25 @@ public final class Dl4jPeer {
     private Dl4jPeer() {
     }
 
+    /** The training step's configuration: plain SGD lr 0.01, seed 7. */
     static MultiLayerConfiguration config(String model) {
-        NeuralNetConfiguration.ListBuilder b = new NeuralNetConfiguration.Builder()
-                .seed(7)
+        return config(model, base(7).updater(new Sgd(0.01)));
+    }
+
+    /** Float32, Glorot-uniform weights ({@code XAVIER_UNIFORM}), zero biases, workspaces on; no updater yet. */
+    static NeuralNetConfiguration.Builder base(long seed) {
+        return new NeuralNetConfiguration.Builder()
+                .seed(seed)
                 .dataType(DataType.FLOAT)
-                .updater(new Sgd(0.01))
                 .weightInit(WeightInit.XAVIER_UNIFORM)
                 .biasInit(0)
                 .trainingWorkspaceMode(WorkspaceMode.ENABLED)
-                .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
-                .list();
+                .inferenceWorkspaceMode(WorkspaceMode.ENABLED);
+    }
+
+    /** {@code model}'s layers (softmax output, multi-class cross-entropy) on the settings of {@code base}. */
+    static MultiLayerConfiguration config(String model, NeuralNetConfiguration.Builder base) {
+        NeuralNetConfiguration.ListBuilder b = base.list();
         if (model.equals("mlp")) {
             return b.layer(new DenseLayer.Builder().nIn(784).nOut(256).activation(Activation.RELU).build())
                     .layer(new DenseLayer.Builder().nIn(256).nOut(128).activation(Activation.RELU).build())
@@ -68,8 +77,12 @@ public final class Dl4jPeer {
                 .build();
     }
 
-    public static void main(String[] args) {
-        Options o = new Options(args, Map.of());
+    /**
+     * Checks that OMP_NUM_THREADS is {@code threads} (nd4j sized its OpenMP pool from it when it loaded), sets
+     * nd4j's and OpenBLAS's pools to it, turns nd4j's periodic {@code System.gc()} off, prints the settings on
+     * stderr and returns the RESULT keys.
+     */
+    static Map<String, String> setThreads(Options o) {
         String omp = System.getenv("OMP_NUM_THREADS");
         if (omp == null || Integer.parseInt(omp.trim()) != o.threads()) {
             throw new IllegalArgumentException("threads=" + o.threads() + " but OMP_NUM_THREADS=" + omp
@@ -86,6 +99,14 @@ public final class Dl4jPeer {
                 Nd4j.getEnvironment().helpersAllowed() ? "allowed" : "off",
                 Nd4jCpu.Environment.getInstance().isUseONEDNN() ? "on" : "off",
                 NativeOpsHolder.getInstance().getDeviceNativeOps().buildInfo().replace('\n', ' '));
+        Map<String, String> keys = new LinkedHashMap<>();
+        keys.put("blas_threads", Integer.toString(Nd4j.factory().blas().getMaxThreads()));
+        return keys;
+    }
+
+    public static void main(String[] args) {
+        Options o = new Options(args, Map.of());
+        Map<String, String> keys = setThreads(o);
 
         FashionMnist data = FashionMnist.train(o.data());
         int b = o.batch();
@@ -124,8 +145,6 @@ public final class Dl4jPeer {
                 return net.score(); // the loss of this fit's batch
             }
         };
-        Map<String, String> keys = new LinkedHashMap<>();
-        keys.put("blas_threads", Integer.toString(Nd4j.factory().blas().getMaxThreads()));
         Throughput.run("dl4j", o, keys, peer);
     }
 }

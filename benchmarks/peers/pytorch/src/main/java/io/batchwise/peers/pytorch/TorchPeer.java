@@ -39,16 +39,35 @@ public final class TorchPeer {
     private TorchPeer() {
     }
 
+    /** A model of this benchmark: its forward pass and its initialisation. */
+    abstract static class Net extends Module {
+        abstract Tensor forward(Tensor x);
+
+        /** Glorot-uniform weights, zero biases. */
+        abstract void init();
+
+        /** {@code mlp} or {@code lenet}, initialised. */
+        static Net create(String model) {
+            Net net = model.equals("lenet") ? new LeNet() : new Mlp();
+            try (NoGradGuard g = new NoGradGuard()) {
+                net.init();
+            }
+            return net;
+        }
+    }
+
     /** Dense 784-256-128-10 with ReLU; input (b, 784). */
-    static final class Mlp extends Module {
+    static final class Mlp extends Net {
         final LinearImpl fc1 = register_module("fc1", new LinearImpl(784, 256));
         final LinearImpl fc2 = register_module("fc2", new LinearImpl(256, 128));
         final LinearImpl fc3 = register_module("fc3", new LinearImpl(128, 10));
 
+        @Override
         Tensor forward(Tensor x) {
             return fc3.forward(relu(fc2.forward(relu(fc1.forward(x)))));
         }
 
+        @Override
         void init() {
             for (LinearImpl l : new LinearImpl[] {fc1, fc2, fc3}) {
                 torch.xavier_uniform_(l.weight());
@@ -58,7 +77,7 @@ public final class TorchPeer {
     }
 
     /** LeNet-5 without padding; input (b, 1, 28, 28). */
-    static final class LeNet extends Module {
+    static final class LeNet extends Net {
         final Conv2dImpl conv1 = register_module("conv1", new Conv2dImpl(new Conv2dOptions(1, 6, new LongPointer(5, 5))));
         final Conv2dImpl conv2 = register_module("conv2", new Conv2dImpl(new Conv2dOptions(6, 16, new LongPointer(5, 5))));
         final LinearImpl fc1 = register_module("fc1", new LinearImpl(16 * 4 * 4, 120));
@@ -68,6 +87,7 @@ public final class TorchPeer {
         private static final long[] ZERO = {0, 0};
         private static final long[] ONE = {1, 1};
 
+        @Override
         Tensor forward(Tensor x) {
             x = max_pool2d(relu(conv1.forward(x)), TWO, TWO, ZERO, ONE, false);   // (b, 6, 12, 12)
             x = max_pool2d(relu(conv2.forward(x)), TWO, TWO, ZERO, ONE, false);   // (b, 16, 4, 4)
@@ -75,6 +95,7 @@ public final class TorchPeer {
             return fc3.forward(relu(fc2.forward(relu(fc1.forward(x)))));
         }
 
+        @Override
         void init() {
             torch.xavier_uniform_(conv1.weight());
             torch.zero_(conv1.bias());
@@ -87,18 +108,33 @@ public final class TorchPeer {
         }
     }
 
-    public static void main(String[] args) {
-        Options o = new Options(args, Map.of("torch_threads", "", "blas_threads", ""));
+    /** The peer's own keys, with their defaults ({@code threads}). */
+    static final Map<String, String> THREAD_KEYS = Map.of("torch_threads", "", "blas_threads", "");
+
+    /**
+     * Sizes libtorch's intra-op pool ({@code torch_threads}) and OpenBLAS's ({@code blas_threads}), both
+     * {@code threads} by default, prints them and libtorch's configuration on stderr, and returns them as RESULT keys.
+     */
+    static Map<String, String> setThreads(Options o) {
         int torchThreads = o.get("torch_threads").isEmpty() ? o.threads() : o.integer("torch_threads");
         int blasThreads = o.get("blas_threads").isEmpty() ? o.threads() : o.integer("blas_threads");
         torch.set_num_threads(torchThreads);
         openblas_nolapack.blas_set_num_threads(blasThreads);
-        torch.manual_seed(7);
         System.err.printf("libtorch: intra-op threads %d (OMP_NUM_THREADS=%s), OpenBLAS threads %d (OPENBLAS_NUM_THREADS=%s), MKL-DNN %s%n",
                 torch.get_num_threads(), System.getenv("OMP_NUM_THREADS"), blasThreads, System.getenv("OPENBLAS_NUM_THREADS"),
                 torch.hasMKLDNN());
         System.err.println(torch.show_config().getString().strip());
         System.err.println(torch.get_parallel_info().getString().strip());
+        Map<String, String> keys = new LinkedHashMap<>();
+        keys.put("torch_threads", Integer.toString(torchThreads));
+        keys.put("blas_threads", Integer.toString(blasThreads));
+        return keys;
+    }
+
+    public static void main(String[] args) {
+        Options o = new Options(args, THREAD_KEYS);
+        Map<String, String> keys = setThreads(o);
+        torch.manual_seed(7);
 
         FashionMnist data = FashionMnist.train(o.data());
         int b = o.batch();
@@ -117,17 +153,8 @@ public final class TorchPeer {
             y[i] = Tensor.create(labels, b); // int64 class indices
         }
 
-        Mlp mlp = lenet ? null : new Mlp();
-        LeNet net = lenet ? new LeNet() : null;
-        Module module = lenet ? net : mlp;
-        try (NoGradGuard g = new NoGradGuard()) {
-            if (lenet) {
-                net.init();
-            } else {
-                mlp.init();
-            }
-        }
-        SGD sgd = new SGD(module.parameters(), new SGDOptions(0.01));
+        Net net = Net.create(o.model());
+        SGD sgd = new SGD(net.parameters(), new SGDOptions(0.01));
 
         Throughput.Peer peer = new Throughput.Peer() {
             @Override
@@ -149,7 +176,7 @@ public final class TorchPeer {
                 // Every step's temporaries (activations, loss, graph handles) freed at the end of the step.
                 try (PointerScope scope = new PointerScope()) {
                     sgd.zero_grad();
-                    Tensor logits = lenet ? net.forward(x[i]) : mlp.forward(x[i]);
+                    Tensor logits = net.forward(x[i]);
                     Tensor l = cross_entropy(logits, y[i]);
                     l.backward();
                     sgd.step();
@@ -157,9 +184,6 @@ public final class TorchPeer {
                 }
             }
         };
-        Map<String, String> keys = new LinkedHashMap<>();
-        keys.put("torch_threads", Integer.toString(torchThreads));
-        keys.put("blas_threads", Integer.toString(blasThreads));
         Throughput.run("libtorch", o, keys, peer);
     }
 }
