@@ -288,11 +288,13 @@ public final class Trainer implements AutoCloseable {
                     checkpointUnchecked();
                 }
             }
-            if (!epochDone(n)) {
+            if (!epochDone(n) || stopping(stop)) {
+                // Stopped by maxSteps or a stop request; a stop at an epoch's end leaves the end (listeners, the
+                // epoch count) to the resumed run, so a caller's epoch-end work is never skipped.
                 if (stopping(stop) && checkpoints != null && step != lastCheckpointStep) {
                     checkpointUnchecked();
                 }
-                return; // stopped by maxSteps (or stop) mid-epoch
+                return;
             }
             EpochMetrics em = new EpochMetrics(epoch, step, samplesSeen, effectiveBatch(n), microBatch, sum.mean(), sum.accuracy(),
                     noiseScale == null ? Double.NaN : noiseScale.simple(), noiseScale == null ? 0 : noiseScale.count());
@@ -302,11 +304,8 @@ public final class Trainer implements AutoCloseable {
             }
             epoch++;
             offsetInEpoch = 0;
-            if (checkpoints != null && (checkpoints.atEpochEnd() || stopping(stop))) {
+            if (checkpoints != null && checkpoints.atEpochEnd()) {
                 checkpointUnchecked();
-            }
-            if (stopping(stop)) {
-                return;
             }
         }
     }

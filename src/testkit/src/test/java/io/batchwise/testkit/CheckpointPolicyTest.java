@@ -112,6 +112,37 @@ class CheckpointPolicyTest {
     }
 
     @Test
+    void aStopAtAnEpochsEndLeavesTheEndToTheResumedRun() throws IOException {
+        Path last = dir.resolve("last.ckpt");
+        Heard heard = new Heard();
+        heard.stopAt = 7; // the last step of the first epoch
+        List<Integer> ends = new ArrayList<>();
+        TrainingListener epochs = new TrainingListener() {
+            @Override
+            public void onEpoch(int epoch, double loss, double accuracy) {
+                ends.add(epoch);
+            }
+        };
+        try (Trainer t = Trainer.builder(G, BACKEND).loss(new SoftmaxCrossEntropy()).optimizer(Optimizer.Adam.of(1e-2))
+                .batch(BatchSize.mini(16)).microBatch(8).seed(13).checkpoints(CheckpointPolicy.to(last))
+                .listener(heard).listener(epochs).build()) {
+            heard.trainer = t;
+            t.fit(DATA, 100, 23);
+            assertEquals(7, t.step());
+            assertEquals(0, t.epoch(), "the epoch's end has not been handled");
+        }
+        assertEquals(List.of(7L), heard.steps);
+        assertEquals(List.of(), ends);
+        try (Trainer again = Trainer.builder(G, BACKEND).loss(new SoftmaxCrossEntropy()).optimizer(Optimizer.Adam.of(1e-2))
+                .batch(BatchSize.mini(16)).microBatch(8).seed(13).listener(epochs).build()) {
+            again.restore(last);
+            again.fit(DATA, 100, 23);
+            assertEquals(0, ends.get(0), "the resumed run ends epoch 0 first");
+            assertArrayEquals(uninterrupted(23), again.parameters().logicalValues());
+        }
+    }
+
+    @Test
     void byTimeAndAtEpochEnds() throws IOException {
         Heard byTime = new Heard();
         try (Trainer t = trainer(CheckpointPolicy.to(dir.resolve("a.ckpt")).every(Duration.ofNanos(1)).atEpochEnd(false), byTime)) {
