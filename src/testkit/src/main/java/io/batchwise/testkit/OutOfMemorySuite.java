@@ -129,7 +129,7 @@ public abstract class OutOfMemorySuite {
     }
 
     /** Per run: its fault-free allocation points in order, and how many had been reached at the end of each step. */
-    private record Dry(List<Point> points, List<Integer> stepEnds, byte[] checkpoint, float[] weights) {
+    private record Dry(List<Point> points, List<Integer> stepEnds, float[] weights) {
         /** The 1-based step during which point {@code n} (1-based) is reached. */
         int stepOf(int n) {
             int s = 1;
@@ -146,24 +146,23 @@ public abstract class OutOfMemorySuite {
     /** The fault-free run at the original micro-batch, through a counting (never failing) injector. */
     private Dry dry(Run run) {
         return dry.computeIfAbsent(run.name, name -> {
-            Run r = run;
             FaultInjectingBackend f = new FaultInjectingBackend(backend());
             List<Integer> ends = new ArrayList<>();
-            try (Trainer t = r.trainer(f, r.micro, new TrainingListener() {
+            try (Trainer t = run.trainer(f, run.micro, new TrainingListener() {
                 @Override
                 public void onStep(StepMetrics m) {
                     ends.add(f.reached().size());
                 }
             })) {
                 f.count(); // the points of the run, not of building the trainer
-                t.fit(r.data, r.epochs, Long.MAX_VALUE);
+                t.fit(run.data, run.epochs, Long.MAX_VALUE);
                 assertEquals(0, f.injected());
-                try (Trainer fresh = r.trainer(backend(), r.micro, null)) {
+                try (Trainer fresh = run.trainer(backend(), run.micro, null)) {
                     // The runs move the weights by far more than the tolerance: the comparison has teeth.
                     double moved = TrainingSuite.relativeError(fresh.parameters().logicalValues(), t.parameters().logicalValues());
-                    assertTrue(moved > 100 * TOLERANCE, r + " moved the weights by only " + moved);
+                    assertTrue(moved > 100 * TOLERANCE, run + " moved the weights by only " + moved);
                 }
-                return new Dry(f.reached(), List.copyOf(ends), checkpoint(t), t.parameters().logicalValues());
+                return new Dry(f.reached(), List.copyOf(ends), t.parameters().logicalValues());
             }
         });
     }
@@ -375,7 +374,7 @@ public abstract class OutOfMemorySuite {
             float[] before = t.parameters().logicalValues();
             f.failAt(Point.FORWARD, 3);
             var e = assertThrows(IllegalStateException.class, () -> t.fit(run.data, 1, Long.MAX_VALUE));
-            assertTrue(e.getMessage().contains("out of memory even at micro-batch 1"), e.getMessage());
+            assertTrue(e.getMessage().contains("micro-batch 1"), e.getMessage());
             assertTrue(e.getCause() instanceof DeviceOutOfMemoryException, "cause: " + e.getCause());
             assertEquals(0, t.step());
             assertArrayEquals(before, t.parameters().logicalValues());
