@@ -83,10 +83,28 @@ public final class Parameters implements AutoCloseable {
         Map<String, Order> orders = backend.parameterOrders(graph);
         orders.forEach((key, o) -> checkOrder(l, key, o));
         // A graph without parameters still gets one-element buffers: tensors are never empty.
-        Tensor v = backend.allocate(Shape.of((int) Math.max(1, l.trainableSize())), type);
-        Tensor g = backend.allocate(Shape.of((int) Math.max(1, l.trainableSize())), type);
-        Tensor s = backend.allocate(Shape.of((int) Math.max(1, l.stateSize())), type);
-        return new Parameters(graph, l, backend, v, g, s, orders);
+        Shape trainable = Shape.of((int) Math.max(1, l.trainableSize()));
+        Tensor v = null;
+        Tensor g = null;
+        Tensor s = null;
+        try {
+            v = backend.allocate(trainable, type);
+            g = backend.allocate(trainable, type);
+            s = backend.allocate(Shape.of((int) Math.max(1, l.stateSize())), type);
+            return new Parameters(graph, l, backend, v, g, s, orders);
+        } catch (RuntimeException | Error e) {
+            // An allocation failed (DeviceOutOfMemoryException): free the buffers allocated before it.
+            closeAll(v, g, s);
+            throw e;
+        }
+    }
+
+    private static void closeAll(Tensor... tensors) {
+        for (Tensor t : tensors) {
+            if (t != null) {
+                t.close();
+            }
+        }
     }
 
     private static void checkOrder(ParameterLayout l, String key, Order o) {
