@@ -268,10 +268,14 @@ public final class Trainer implements AutoCloseable {
         start(n);
         ensureMicroBatch(planningBatch(n));
         if (epoch < epochs && step < maxSteps) {
-            try {
-                executor(Math.min(microBatch, effectiveBatch(n))); // planned and bound here, not in the first step's time
-            } catch (DeviceOutOfMemoryException e) {
-                LOG.debug("binding the first executor failed ({}); the first step halves the micro-batch", e.getMessage());
+            // Planned and bound here, not in the first step's time; an allocation failure halves b as in a step.
+            while (true) {
+                try {
+                    executor(Math.min(microBatch, effectiveBatch(n)));
+                    break;
+                } catch (DeviceOutOfMemoryException e) {
+                    halveMicroBatch(e, Math.min(effectiveBatch(n), n - offsetInEpoch));
+                }
             }
         }
         while (epoch < epochs && step < maxSteps) {
@@ -420,19 +424,24 @@ public final class Trainer implements AutoCloseable {
             try {
                 return attempt(data, indices, from, count, t0);
             } catch (DeviceOutOfMemoryException e) {
-                if (microBatch == 1) {
-                    throw new IllegalStateException("out of memory even at micro-batch 1: " + e.getMessage(), e);
-                }
-                closeExecutors();
                 if (stateBefore != null) {
-                    parameters.state().write(stateBefore);
+                    parameters.state().write(stateBefore); // the failed attempt's BatchNorm updates, undone
                 }
-                int old = microBatch;
-                microBatch = Math.max(1, microBatch / 2);
-                LOG.warn("allocation failed at micro-batch {} ({}); redoing step {} with micro-batch {} x {} accumulation steps",
-                        old, e.getMessage(), step + 1, microBatch, (count + microBatch - 1) / microBatch);
+                halveMicroBatch(e, count);
             }
         }
+    }
+
+    /** After an allocation failure: frees the executors and halves the micro-batch (step {@code step + 1} is redone). */
+    private void halveMicroBatch(DeviceOutOfMemoryException e, int count) {
+        if (microBatch == 1) {
+            throw new IllegalStateException("out of memory even at micro-batch 1: " + e.getMessage(), e);
+        }
+        closeExecutors();
+        int old = microBatch;
+        microBatch = Math.max(1, microBatch / 2);
+        LOG.warn("allocation failed at micro-batch {} ({}); redoing step {} with micro-batch {} x {} accumulation steps",
+                old, e.getMessage(), step + 1, microBatch, (count + microBatch - 1) / microBatch);
     }
 
     private StepMetrics attempt(Dataset data, int[] indices, int from, int count, long t0) {
