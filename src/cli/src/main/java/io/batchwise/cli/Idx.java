@@ -300,7 +300,7 @@ final class Idx {
         }
 
         private FormatException error(long at, String what) {
-            return new FormatException(file, at, false, what + " after " + total + " decompressed bytes");
+            return new FormatException(file, at, false, what + (total > 0 ? " after " + total + " decompressed bytes" : ""));
         }
     }
 }
