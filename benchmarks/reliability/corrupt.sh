@@ -11,7 +11,7 @@
 # error, naming the file and a byte offset; no trial may print a Java stack trace or leave an
 # hs_err_pid*.log. A file the corruption left valid (a flipped pixel, a label still in 0..9, a gzip time
 # stamp) must train (exit 0): those are counted apart. Failed trials' files and output stay in the work
-# folder; the others are deleted. Prints "corrupt inputs: N trials, F failures (K still valid)" and
+# folder; the others are deleted (and the folder too when all pass and WORK was not given). Prints "corrupt inputs: N trials, F failures (K still valid)" and
 # exits 1 on any failure.
 #
 # Environment: SEED (default 1; trial T of seed S reproduces alone), WORK (default: a new folder under
@@ -84,4 +84,7 @@ for ((t = 0; t < trials; t++)); do
     fi
 done
 echo "corrupt inputs: $trials trials, $failures failures ($valid still valid)"
-((failures == 0))
+if ((failures > 0)); then
+    exit 1
+fi
+[[ -n ${WORK:-} ]] || rm -rf "$work" # a folder of our own, with nothing left to look at
