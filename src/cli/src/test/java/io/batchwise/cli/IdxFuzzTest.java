@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * bit flips, header fields overwritten, truncation, bytes appended, the result gzipped or the gzip bytes corrupted.
  * A file that is still valid (judged here, independently of the reader) must read as exactly what it holds; any
  * other must be refused with an IOException whose one-line message names the file and a byte offset. Anything
- * else (an unchecked exception, an error) fails the trial. Seeded: a failure names the seed and the trial.
+ * else (an unchecked exception, an error) fails the trial, and so does a read that allocates more than 1 MiB (a
+ * corrupt count must not size an array). Seeded: a failure names the seed and the trial.
  */
 class IdxFuzzTest {
     private static final long SEED = 20_261_204L;
