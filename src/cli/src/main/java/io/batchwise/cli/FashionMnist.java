@@ -94,20 +94,23 @@ final class FashionMnist {
     static InMemoryDataset dataset(Path imagesFile, Path labelsFile) throws IOException {
         Idx.Images images = Idx.readImages(imagesFile);
         if (images.rows() != ROWS || images.cols() != COLS) {
-            throw new Idx.FormatException(imagesFile, 8, "images are " + images.rows() + "x" + images.cols() + ", expected "
-                    + ROWS + "x" + COLS);
+            throw new Idx.FormatException(imagesFile, images.rows() != ROWS ? 8 : 12, images.gzipped(), "images are "
+                    + images.rows() + "x" + images.cols() + ", expected " + ROWS + "x" + COLS);
+        }
+        if (images.count() == 0) {
+            throw new Idx.FormatException(imagesFile, 4, images.gzipped(), "no images");
         }
         Idx.Labels labels = Idx.readLabels(labelsFile);
         if (labels.count() != images.count()) {
-            throw new Idx.FormatException(labelsFile, 4, "count mismatch: " + labels.count() + " labels but " + imagesFile
-                    + " holds " + images.count() + " images");
+            throw new Idx.FormatException(labelsFile, 4, labels.gzipped(), "count mismatch: " + labels.count()
+                    + " labels but " + imagesFile + " holds " + images.count() + " images");
         }
         int[] y = new int[labels.count()];
         for (int i = 0; i < y.length; i++) {
             y[i] = labels.labels()[i] & 0xff;
             if (y[i] >= CLASSES) {
-                throw new Idx.FormatException(labelsFile, 8L + i, "label " + y[i] + " of sample " + i + " is outside 0.."
-                        + (CLASSES - 1));
+                throw new Idx.FormatException(labelsFile, 8L + i, labels.gzipped(), "label " + y[i] + " of sample " + i
+                        + " is outside 0.." + (CLASSES - 1));
             }
         }
         return InMemoryDataset.labelled(pixels(images.pixels()), SAMPLE, y);

@@ -133,6 +133,60 @@ class IdxTest {
     }
 
     @Test
+    void bytesAfterTheGzipDataAreRefused() throws IOException {
+        byte[] gz = gzip(labels(4));
+        Path f = write("tail.gz", Arrays.copyOf(gz, gz.length + 5)); // GZIPInputStream would ignore these
+        Idx.FormatException e = assertThrows(Idx.FormatException.class, () -> Idx.readLabels(f));
+        assertEquals(gz.length, e.offset());
+        assertTrue(e.getMessage().contains("5 unexpected bytes after the gzip data"), e.getMessage());
+        // Two members are one stream: here, labels with 4 bytes too many after the last.
+        byte[] second = gzip(new byte[4]);
+        byte[] two = Arrays.copyOf(gz, gz.length + second.length);
+        System.arraycopy(second, 0, two, gz.length, second.length);
+        Path g = write("two.gz", two);
+        e = assertThrows(Idx.FormatException.class, () -> Idx.readLabels(g));
+        assertEquals(labels(4).length, e.offset());
+        assertTrue(e.getMessage().contains("4 unexpected bytes after the last label")
+                && e.getMessage().contains("of the decompressed data"), e.getMessage());
+    }
+
+    @Test
+    void gzipChecksumAndLengthAreChecked() throws IOException {
+        byte[] gz = gzip(images(2));
+        gz[gz.length - 8] ^= 1; // CRC-32 of the data
+        Path f = write("crc.gz", gz);
+        Idx.FormatException e = assertThrows(Idx.FormatException.class, () -> Idx.readImages(f));
+        assertEquals(gz.length - 8, e.offset());
+        assertTrue(e.getMessage().contains("gzip checksum mismatch"), e.getMessage());
+        gz[gz.length - 8] ^= 1;
+        gz[gz.length - 1] ^= 1; // length mod 2^32
+        Path g = write("len.gz", gz);
+        e = assertThrows(Idx.FormatException.class, () -> Idx.readImages(g));
+        assertEquals(gz.length - 4, e.offset());
+        assertTrue(e.getMessage().contains("gzip length mismatch"), e.getMessage());
+    }
+
+    @Test
+    void hugeDimensionsAreRefusedFromTheHeader() throws IOException {
+        // 2^31 - 1 images of 28 x 28: refused at the count, nothing of that size allocated.
+        byte[] b = images(1);
+        ByteBuffer.wrap(b).putInt(4, Integer.MAX_VALUE);
+        Path f = write("huge", b);
+        Idx.FormatException e = assertThrows(Idx.FormatException.class, () -> Idx.readImages(f));
+        assertEquals(4, e.offset());
+        assertTrue(e.getMessage().contains("too large"), e.getMessage());
+        // 2^20 images (822 MB) fits an array, but the file holds one: truncated, read in chunks, not allocated whole.
+        ByteBuffer.wrap(b).putInt(4, 1 << 20);
+        Path g = write("big.gz", gzip(b));
+        long before = Allocation.bytes();
+        e = assertThrows(Idx.FormatException.class, () -> Idx.readImages(g));
+        Allocation.assertSmall(before, "a count of 2^20 images");
+        assertEquals(b.length, e.offset());
+        assertTrue(e.getMessage().contains("truncated") && e.getMessage().contains("image 1 of 1048576 is incomplete")
+                && e.getMessage().contains("of the decompressed data"), e.getMessage());
+    }
+
+    @Test
     void badMagicNumber() throws IOException {
         Path f = write("magic", idx(0x00000802, new int[] {1, 28, 28}, new byte[784]));
         Idx.FormatException e = assertThrows(Idx.FormatException.class, () -> Idx.readImages(f));

@@ -31,8 +31,9 @@ import java.util.zip.CRC32;
  * </pre>
  * Version 1 ("BWCKPT01": no adaptive or noise-scale fields, the position in batches of the effective
  * batch instead of samples) is still read; its run resumes with the noise scale measured afresh.
- * Written to a temporary file, forced to disk, then renamed over the target. Read whole and checked
- * (magic, checksum, fingerprint, sizes) before anything is written into the trainer.
+ * Written to a temporary file, forced to disk, renamed over the target, and the folder forced to disk too. Read
+ * whole and checked (magic, checksum, then every field: fingerprint, optimizer, seed, ranges, sizes) before anything
+ * is written into the trainer; a refusal's one-line message names the file and the byte offset.
  */
 final class Checkpoint {
     private static final byte[] MAGIC = "BWCKPT02".getBytes(StandardCharsets.US_ASCII);
@@ -42,6 +43,40 @@ final class Checkpoint {
     }
 
     static void write(Path file, Trainer t) throws IOException {
+        byte[] bytes = encode(t);
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir != null) {
+            Files.createDirectories(dir);
+        }
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        if (dir != null) {
+            syncDirectory(dir);
+        }
+    }
+
+    /**
+     * Forces the folder's entries to disk, so that a power cut right after the rename cannot undo it (POSIX makes a
+     * rename durable only once its directory is synced).
+     */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            // Some platforms (Windows) cannot open a directory; there the file system orders the rename itself.
+        }
+    }
+
+    /** The checkpoint's bytes: what {@link #write} puts in the file. */
+    static byte[] encode(Trainer t) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(bytes);
         out.write(MAGIC);
@@ -59,7 +94,7 @@ final class Checkpoint {
         out.writeBoolean(noise != null);
         if (noise != null) {
             for (double v : noise.state()) {
-                out.writeDouble(v);
+                out.writeLong(Double.doubleToRawLongBits(v)); // raw, as the floats below: an exact image, NaNs included
             }
         }
         // Parameters and optimizer state in logical order, whatever order the backend stores them in.
@@ -74,91 +109,112 @@ final class Checkpoint {
         crc.update(bytes.toByteArray());
         out.writeLong(crc.getValue());
         out.flush();
-
-        Path dir = file.toAbsolutePath().getParent();
-        if (dir != null) {
-            Files.createDirectories(dir);
-        }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return bytes.toByteArray();
     }
 
+    /**
+     * Loads {@code file} into {@code t}, or refuses it with an IOException whose one-line message names the file and
+     * the byte offset of the problem, having changed nothing: the whole file is checked (checksum, then every field)
+     * before anything is written into the trainer.
+     */
     static void read(Path file, Trainer t) throws IOException {
         byte[] all = Files.readAllBytes(file);
-        boolean v1 = all.length >= MAGIC.length && java.util.Arrays.equals(all, 0, MAGIC.length, MAGIC_V1, 0, MAGIC.length);
-        if (all.length < MAGIC.length + 8
-                || !(v1 || java.util.Arrays.equals(all, 0, MAGIC.length, MAGIC, 0, MAGIC.length))) {
+        boolean v1 = startsWith(all, MAGIC_V1);
+        if (!v1 && !startsWith(all, MAGIC)) {
+            if (all.length < MAGIC.length && (prefixOf(all, MAGIC) || prefixOf(all, MAGIC_V1))) {
+                throw new IOException(file + " is truncated: " + all.length + " bytes, it ends at offset " + all.length
+                        + " inside the " + MAGIC.length + "-byte header");
+            }
             String head = new String(all, 0, Math.min(all.length, MAGIC.length), StandardCharsets.US_ASCII);
             throw new IOException(file + " is not a Batchwise checkpoint (no BWCKPT02 or BWCKPT01 header at offset 0)"
-                    + (head.length() == MAGIC.length && head.startsWith("BWCKPT")
+                    + (head.length() == MAGIC.length && head.startsWith("BWCKPT") && printable(head)
                     ? "; its header " + head + " is a version this Batchwise cannot read" : ""));
         }
-        ByteBuffer buf = ByteBuffer.wrap(all);
-        CRC32 crc = new CRC32();
-        crc.update(all, 0, all.length - 8);
-        long stored = buf.getLong(all.length - 8);
-        if (stored != crc.getValue()) {
-            throw new IOException(file + " is truncated or corrupt: checksum mismatch over its " + all.length + " bytes");
+        if (all.length < MAGIC.length + 8) {
+            throw new IOException(file + " is truncated: " + all.length + " bytes, it ends at offset " + all.length
+                    + " before its checksum");
         }
-        buf.limit(all.length - 8);
+        int crcAt = all.length - 8;
+        CRC32 crc = new CRC32();
+        crc.update(all, 0, crcAt);
+        if (ByteBuffer.wrap(all).getLong(crcAt) != crc.getValue()) {
+            throw new IOException(file + " is truncated or corrupt: the checksum at offset " + crcAt
+                    + " (its last 8 bytes) does not match the " + crcAt + " bytes before it");
+        }
+        // The checksum matches: what follows refuses a file written wrongly or for another run, field by field.
+        ByteBuffer buf = ByteBuffer.wrap(all, 0, crcAt);
         buf.position(MAGIC.length);
         try {
+            int at = buf.position();
             long fp = buf.getLong();
             Parameters p = t.parameters();
             if (fp != fingerprint(p)) {
-                throw new IOException(file + " was written for another graph (its parameter names or shapes differ)");
+                throw new IOException(file + " was written for another graph (its parameter names or shapes differ:"
+                        + " fingerprint at offset " + at + ")");
             }
+            at = buf.position();
             String opt = readUtf(buf);
             if (!opt.equals(t.optimizer().name())) {
-                throw new IOException(file + " holds " + opt + " optimizer state, this trainer uses " + t.optimizer().name());
+                throw new IOException(file + " holds " + (printable(opt) ? opt : "unreadable") + " optimizer state (name at"
+                        + " offset " + at + "), this trainer uses " + t.optimizer().name());
             }
+            at = buf.position();
             long seed = buf.getLong();
             if (seed != t.seed()) {
-                throw new IOException(file + " was written by a run with seed " + seed + ", this trainer has seed " + t.seed());
+                throw new IOException(file + " was written by a run with seed " + seed + " (at offset " + at
+                        + "), this trainer has seed " + t.seed());
             }
             long[] position = new long[7];
-            for (int i = 0; i < 4; i++) {
-                position[i] = buf.getLong();
-            }
+            position[0] = bounded(buf, 8, Long.MAX_VALUE, file, "step");
+            position[1] = bounded(buf, 8, Integer.MAX_VALUE, file, "epoch");
+            position[2] = bounded(buf, 8, Integer.MAX_VALUE, file, v1 ? "batch in the epoch" : "offset in the epoch");
+            position[3] = bounded(buf, 8, Long.MAX_VALUE, file, "samples seen");
             double[] noise = null;
             if (!v1) {
-                int at = buf.position();
-                position[4] = buf.getInt();
-                position[5] = buf.getInt();
-                position[6] = buf.getLong();
+                at = buf.position();
+                position[4] = bounded(buf, 4, Integer.MAX_VALUE, file, "current batch");
+                position[5] = bounded(buf, 4, Integer.MAX_VALUE, file, "initial batch");
+                position[6] = bounded(buf, 8, Long.MAX_VALUE, file, "step of the last batch change");
                 boolean adaptive = t.adaptiveBatch().isPresent();
                 if (position[4] != 0 && !adaptive) {
                     throw new IOException(file + " was written by an adaptive-batch run (effective batch " + position[4]
                             + " at offset " + at + "); resume it with the adaptive batch switched on");
                 }
-                if (buf.get() != 0) {
+                at = buf.position();
+                byte present = buf.get();
+                if (present != 0 && present != 1) {
+                    throw new IOException(file + " is corrupt: noise-scale flag " + present + " at offset " + at
+                            + " is neither 0 nor 1");
+                }
+                if (present == 1) {
                     noise = new double[4];
                     for (int i = 0; i < 4; i++) {
                         noise[i] = buf.getDouble();
+                    }
+                    // The measurement count is a long in the trainer: a whole number (not -0.0), as it was written.
+                    long count = (long) noise[3];
+                    if (count < 0 || Double.doubleToRawLongBits(count) != Double.doubleToRawLongBits(noise[3])) {
+                        throw new IOException(file + " is corrupt: noise-scale measurement count " + noise[3] + " at offset "
+                                + (buf.position() - 8) + " is not a whole number >= 0");
                     }
                 }
             }
             float[] values = readFloats(buf, p.values().size(), file, "parameter");
             float[] state = readFloats(buf, p.state().size(), file, "state");
             Tensor[] slots = t.optimizerState();
+            at = buf.position();
             int n = buf.getInt();
             if (n != slots.length) {
-                throw new IOException(file + " holds " + n + " optimizer state tensors, expected " + slots.length);
+                throw new IOException(file + " holds " + n + " optimizer state tensors at offset " + at + ", expected "
+                        + slots.length);
             }
             float[][] slotValues = new float[n][];
             for (int i = 0; i < n; i++) {
                 slotValues[i] = readFloats(buf, slots[i].size(), file, "optimizer state");
             }
             if (buf.hasRemaining()) {
-                throw new IOException(file + " has " + buf.remaining() + " unexpected bytes at offset " + buf.position());
+                throw new IOException(file + " has " + buf.remaining() + " unexpected bytes at offset " + buf.position()
+                        + ", before its checksum");
             }
             // Everything checked: only now touch the trainer.
             p.writeLogicalValues(values);
@@ -180,8 +236,32 @@ final class Checkpoint {
                 }
             }
         } catch (BufferUnderflowException e) {
-            throw new IOException(file + " ends early at offset " + buf.position(), e);
+            throw new IOException(file + " is corrupt: a field at offset " + buf.position() + " runs past the data's end"
+                    + " at offset " + crcAt);
         }
+    }
+
+    private static boolean startsWith(byte[] all, byte[] magic) {
+        return all.length >= magic.length && java.util.Arrays.equals(all, 0, magic.length, magic, 0, magic.length);
+    }
+
+    private static boolean prefixOf(byte[] all, byte[] magic) {
+        return java.util.Arrays.equals(all, 0, all.length, magic, 0, all.length);
+    }
+
+    /** Printable ASCII only: a corrupt name must not break the one-line message. */
+    private static boolean printable(String s) {
+        return s.chars().allMatch(c -> c >= 0x20 && c < 0x7f);
+    }
+
+    /** The next field, {@code width} (4 or 8) bytes, which must lie in {@code [0, max]}. */
+    private static long bounded(ByteBuffer buf, int width, long max, Path file, String what) throws IOException {
+        int at = buf.position();
+        long v = width == 4 ? buf.getInt() : buf.getLong();
+        if (v < 0 || v > max) {
+            throw new IOException(file + " is corrupt: " + what + " " + v + " at offset " + at + " is outside 0.." + max);
+        }
+        return v;
     }
 
     /** A hash of every parameter's node, name and shape. */
