@@ -29,8 +29,14 @@ final class AtomicFiles {
         move(tmp, file);
     }
 
-    /** Renames {@code from} over {@code to} atomically. */
+    /** Renames {@code from} over {@code to} atomically, then forces the folder so a power cut cannot undo the rename. */
     static void move(Path from, Path to) throws IOException {
         Files.move(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Path dir = to.toAbsolutePath().getParent();
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            // a platform that cannot open a folder (Windows): the rename is as durable as the file system makes it
+        }
     }
 }
