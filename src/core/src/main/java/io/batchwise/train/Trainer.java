@@ -345,7 +345,12 @@ public final class Trainer implements AutoCloseable {
             l.beforeCheckpoint(step);
         }
         Path file = checkpoints.file();
+        long t0 = System.nanoTime();
         save(file);
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("checkpoint at step {}: {} bytes in {} ms", step, java.nio.file.Files.size(file),
+                    String.format(java.util.Locale.ROOT, "%.2f", (System.nanoTime() - t0) / 1e6));
+        }
         if (checkpoints.keep() > 1) {
             Path kept = checkpoints.kept(step);
             java.nio.file.Files.deleteIfExists(kept);
