@@ -42,7 +42,8 @@ for p in "${parts[@]}"; do
           -Dbatchwise.kills="$n" -Dbatchwise.killSeed=1 >"$log" 2>&1
       rc=$?
       summary=$(grep -h "Tests run" src/cli/target/surefire-reports/io.batchwise.cli.CrashResumeTest.txt 2>/dev/null)
-      echo "kills: $n kill -9 moments + 1 SIGTERM, resumed to the end: ${summary:-no report} (log $log)" ;;
+      echo "kills: $n kill -9 moments + 1 SIGTERM, resumed to the end: ${summary:-no report} (log $log)"
+      grep -h "^kill -9:" "$log" | cut -c1-160 ;;
     corrupt) bash benchmarks/reliability/corrupt.sh ${n:+"$n"}; rc=$? ;;
     oom) bash benchmarks/reliability/oom.sh ${n:+"$n"}; rc=$? ;;
     memory) bash benchmarks/reliability/memory.sh ${n:+"$n"}; rc=$? ;;

@@ -68,6 +68,9 @@ class CrashResumeTest {
         }
         Process last = start(out, resume);
         assertEquals(0, last.waitFor(), () -> moments + "\n" + log(out));
+        long killed = moments.stream().filter(m -> m.endsWith("killed")).count();
+        System.out.printf("kill -9: %d of %d starts killed (uninterrupted run %d ms; moments %s)%n", killed, KILLS, straightMillis,
+                moments);
         assertArrayEquals(straight, Files.readAllBytes(out.resolve(TrainCommand.CHECKPOINT_FILE)),
                 "final checkpoint after kills at " + moments + "\n" + log(out));
     }
