@@ -177,6 +177,15 @@ final class CudnnAvailability {
         return false;
     }
 
+    /**
+     * The probe's NVRTC stage: loads NVRTC and compiles a trivial kernel, not just asks the version, since
+     * libnvrtc loads without its builtins library and every compile then fails. Returns NVRTC's version.
+     */
+    static String nvrtcStage() {
+        org.bytedeco.javacpp.Loader.load(org.bytedeco.cuda.global.nvrtc.class);
+        return CudaKernels.checkCompiler();
+    }
+
     /** A stage found what is missing without an exception (no device, an error code). */
     static final class Unavailable extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -204,9 +213,7 @@ final class CudnnAvailability {
             org.bytedeco.javacpp.Loader.load(org.bytedeco.cuda.global.cudnn.class);
             long v = org.bytedeco.cuda.global.cudnn.cudnnGetVersion();
             stage = Stage.NVRTC;
-            org.bytedeco.javacpp.Loader.load(org.bytedeco.cuda.global.nvrtc.class);
-            // A compile, not just the version: libnvrtc loads without its builtins library, then every compile fails.
-            String nvrtc = CudaKernels.checkCompiler();
+            String nvrtc = nvrtcStage();
             return device + ", cuDNN " + (v / 10000) + "." + (v / 100 % 100) + "." + (v % 100) + ", NVRTC " + nvrtc;
         }
     }
