@@ -35,12 +35,18 @@ class NvidiaLibrariesTest {
     static Path tmp;
     private static List<Path> libDirs;
     private static Path stubDir;
+    /** Why the check cannot run here, or null. */
+    private static String missing;
 
-    private static void unavailable(String why) {
-        if (CI) {
-            fail(why + " (CI=true: .ci/run installs them with src/cudnn/install-wheels.sh)");
+    /** Each test first: fails under CI, is skipped with the reason elsewhere, when the libraries or gcc are missing. */
+    private static void requireLibraries() {
+        if (missing == null) {
+            return;
         }
-        Assumptions.abort(why + "; run src/cudnn/install-wheels.sh to install them");
+        if (CI) {
+            fail(missing + " (CI=true: .ci/run installs them with src/cudnn/install-wheels.sh)");
+        }
+        Assumptions.abort(missing + "; src/cudnn/install-wheels.sh installs them");
     }
 
     /** The wheels' library folders ({@code .whl/nvidia/STAR/lib}). */
@@ -69,8 +75,9 @@ class NvidiaLibrariesTest {
                 }
             }
             if (!found) {
-                unavailable("NVIDIA's wheel libraries are not installed: " + lib + " is not under "
-                        + System.getProperty("batchwise.wheels", "../../.whl") + "/nvidia/*/lib");
+                missing = "NVIDIA's wheel libraries are not installed: " + lib + " is not under "
+                        + System.getProperty("batchwise.wheels", "../../.whl") + "/nvidia/*/lib";
+                return;
             }
         }
         // The driver is absent: a library named libcuda.so.1 with no driver function lets libjnicudart load (lazy
@@ -83,7 +90,7 @@ class NvidiaLibrariesTest {
             gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o",
                     stubDir.resolve("libcuda.so.1").toString(), c.toString()).redirectErrorStream(true).start();
         } catch (IOException e) {
-            unavailable("gcc is needed to build the stub libcuda.so.1: " + e.getMessage());
+            missing = "gcc is needed to build the stub libcuda.so.1: " + e.getMessage();
             return;
         }
         String out = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -122,6 +129,7 @@ class NvidiaLibrariesTest {
 
     @Test
     void kernelsCompileAndDescriptorsAreMadeWithTheRealLibraries() throws Exception {
+        requireLibraries();
         Path cache = Files.createDirectories(tmp.resolve("kernel-cache"));
         String out = check(libDirs, "check", cache.toString());
         assertTrue(out.contains("device check passed"), out);
@@ -138,6 +146,7 @@ class NvidiaLibrariesTest {
 
     @Test
     void theProbeFindsAMissingNvrtcBuiltinsLibrary() throws Exception {
+        requireLibraries();
         // libnvrtc.so.13 alone (a link, so NVRTC looks for its builtins in this folder): it loads, answers its
         // version, and every compile fails with NVRTC_ERROR_BUILTIN_OPERATION_FAILURE.
         Path alone = Files.createDirectories(tmp.resolve("nvrtc-alone"));
