@@ -413,7 +413,7 @@ final class CudaDevice implements CudnnDevice {
             cudnnTensorStruct x = d.tensor(g.n(), g.c(), g.h(), g.w());
             cudnnTensorStruct y = d.tensor(g.n(), g.k(), g.outH(), g.outW());
             cudnnFilterStruct w = d.filter(g);
-            cudnnConvolutionStruct conv = d.convolution(g);
+            cudnnConvolutionStruct conv = d.convolution(g, searchMath());
             try (IntPointer n = new IntPointer(1); IntPointer c = new IntPointer(1); IntPointer h = new IntPointer(1);
                  IntPointer wo = new IntPointer(1)) {
                 checkCudnn(cudnnGetConvolution2dForwardOutputDim(conv, x, w, n, c, h, wo), "cudnnGetConvolution2dForwardOutputDim");
@@ -422,10 +422,10 @@ final class CudaDevice implements CudnnDevice {
                             + wo.get() + ") for " + g.describe());
                 }
             }
-            int fwd;
-            int bwdData;
-            int bwdFilter;
-            try (IntPointer returned = new IntPointer(1);
+            Candidate fwd;
+            Candidate bwdData;
+            Candidate bwdFilter;
+            try (IntPointer returned = new IntPointer(1); SizeTPointer bytes = new SizeTPointer(1);
                  cudnnConvolutionFwdAlgoPerf_t pf = new cudnnConvolutionFwdAlgoPerf_t(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
                  cudnnConvolutionBwdDataAlgoPerf_t pd = new cudnnConvolutionBwdDataAlgoPerf_t(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
                  cudnnConvolutionBwdFilterAlgoPerf_t pw = new cudnnConvolutionBwdFilterAlgoPerf_t(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT)) {
@@ -442,7 +442,12 @@ final class CudaDevice implements CudnnDevice {
                     s[2][i] = p.mathType();
                     m[i] = p.memory();
                 }
-                fwd = pick("forward", g, a, s[0], s[1], s[2], m);
+                fwd = pick("forward", g, a, s[0], s[1], s[2], m, (algo, math) -> {
+                    checkCudnn(cudnnSetConvolutionMathType(conv, math), "cudnnSetConvolutionMathType");
+                    checkCudnn(cudnnGetConvolutionForwardWorkspaceSize(cudnn, x, w, conv, y, algo, bytes), "forward workspace size");
+                    return bytes.get();
+                });
+                checkCudnn(cudnnSetConvolutionMathType(conv, searchMath()), "cudnnSetConvolutionMathType");
                 checkCudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnn, w, y, conv, x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
                         returned, pd), "cudnnGetConvolutionBackwardDataAlgorithm_v7 for " + g.describe());
                 a = new int[returned.get()];
@@ -456,7 +461,13 @@ final class CudaDevice implements CudnnDevice {
                     s[2][i] = p.mathType();
                     m[i] = p.memory();
                 }
-                bwdData = pick("backward data", g, a, s[0], s[1], s[2], m);
+                bwdData = pick("backward data", g, a, s[0], s[1], s[2], m, (algo, math) -> {
+                    checkCudnn(cudnnSetConvolutionMathType(conv, math), "cudnnSetConvolutionMathType");
+                    checkCudnn(cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn, w, y, conv, x, algo, bytes),
+                            "backward data workspace size");
+                    return bytes.get();
+                });
+                checkCudnn(cudnnSetConvolutionMathType(conv, searchMath()), "cudnnSetConvolutionMathType");
                 checkCudnn(cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnn, x, y, conv, w,
                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, returned, pw),
                         "cudnnGetConvolutionBackwardFilterAlgorithm_v7 for " + g.describe());
@@ -471,40 +482,67 @@ final class CudaDevice implements CudnnDevice {
                     s[2][i] = p.mathType();
                     m[i] = p.memory();
                 }
-                bwdFilter = pick("backward filter", g, a, s[0], s[1], s[2], m);
+                bwdFilter = pick("backward filter", g, a, s[0], s[1], s[2], m, (algo, math) -> {
+                    checkCudnn(cudnnSetConvolutionMathType(conv, math), "cudnnSetConvolutionMathType");
+                    checkCudnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn, x, y, conv, w, algo, bytes),
+                            "backward filter workspace size");
+                    return bytes.get();
+                });
             }
-            try (SizeTPointer bytes = new SizeTPointer(1)) {
-                checkCudnn(cudnnGetConvolutionForwardWorkspaceSize(cudnn, x, w, conv, y, fwd, bytes), "forward workspace size");
-                long fb = bytes.get();
-                checkCudnn(cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn, w, y, conv, x, bwdData, bytes),
-                        "backward data workspace size");
-                long db = bytes.get();
-                checkCudnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn, x, y, conv, w, bwdFilter, bytes),
-                        "backward filter workspace size");
-                long wb = bytes.get();
-                ConvAlgorithms chosen = new ConvAlgorithms(fwd, fb, bwdData, db, bwdFilter, wb);
-                LOG.debug("cudnn: {} -> {}", g.describe(), chosen);
-                return chosen;
-            }
+            ConvAlgorithms chosen = new ConvAlgorithms(fwd.algo(), fwd.bytes(), bwdData.algo(), bwdData.bytes(), bwdFilter.algo(),
+                    bwdFilter.bytes(), fwd.math(), bwdData.math(), bwdFilter.math());
+            LOG.debug("cudnn: {} -> {}", g.describe(), chosen);
+            return chosen;
         }
+    }
+
+    /** The math type the heuristics are asked under: FMA (no TF32) unless -Dbatchwise.cudnn.tf32=true. */
+    private static int searchMath() {
+        return TF32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    }
+
+    /**
+     * The math type a chosen candidate's descriptor gets: its {@code perf.mathType}, as PyTorch does, except
+     * that without TF32 {@code CUDNN_DEFAULT_MATH} becomes {@code CUDNN_FMA_MATH} (DEFAULT allows TF32 on Ampere).
+     */
+    static int descriptorMath(int perfMath) {
+        return !TF32 && perfMath == CUDNN_DEFAULT_MATH ? CUDNN_FMA_MATH : perfMath;
+    }
+
+    /** A chosen algorithm, the math type its descriptor gets and its exact workspace in bytes. */
+    record Candidate(int algo, int math, long bytes) {
+    }
+
+    /** The exact workspace of an algorithm under a math type (cuDNN's size query; its heuristics' figure is an estimate). */
+    interface WorkspaceQuery {
+        long bytes(int algo, int mathType);
     }
 
     /**
      * The first candidate in cuDNN's order that succeeded, fits the workspace limit, is deterministic and
      * (unless TF32 is allowed) uses no tensor-op math; failing that, the first that succeeded within the
-     * limit, with a warning.
+     * limit, with a warning. "Fits" holds for the heuristics' {@code perf.memory} and for the exact size
+     * {@code exact} reports for the algorithm under its descriptor math type, which is what the plan reserves.
      */
-    static int pick(String what, ConvGeometry g, int[] algos, int[] status, int[] determinism, int[] mathType, long[] memory) {
+    static Candidate pick(String what, ConvGeometry g, int[] algos, int[] status, int[] determinism, int[] mathType,
+                          long[] memory, WorkspaceQuery exact) {
         for (int pass = 0; pass < 2; pass++) {
             for (int i = 0; i < algos.length; i++) {
                 boolean strict = determinism[i] == CUDNN_DETERMINISTIC
                         && (TF32 || (mathType[i] != CUDNN_TENSOR_OP_MATH && mathType[i] != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
                 if (status[i] == CUDNN_STATUS_SUCCESS && memory[i] <= WORKSPACE_LIMIT && (pass == 1 || strict)) {
+                    int math = descriptorMath(mathType[i]);
+                    long bytes = exact.bytes(algos[i], math);
+                    if (bytes > WORKSPACE_LIMIT) {
+                        LOG.debug("cudnn: {} algorithm {} for {} needs {} of workspace, over the limit", what, algos[i], g.describe(),
+                                Budget.human(bytes));
+                        continue;
+                    }
                     if (pass == 1) {
                         LOG.warn("cudnn: no deterministic float32 {} algorithm for {}; using algorithm {} (math type {}):"
                                 + " results may vary in the last bits", what, g.describe(), algos[i], mathType[i]);
                     }
-                    return algos[i];
+                    return new Candidate(algos[i], math, bytes);
                 }
             }
         }
@@ -515,16 +553,16 @@ final class CudaDevice implements CudnnDevice {
     // ---------------------------------------------------------------- descriptors
 
     /** cuDNN descriptors, destroyed together; tensor descriptors shared by shape. */
-    private final class Descriptors implements AutoCloseable {
+    static final class Descriptors implements AutoCloseable {
         private final List<Pointer> all = new ArrayList<>();
         private final Map<String, cudnnTensorStruct> tensors = new java.util.HashMap<>();
 
         cudnnTensorStruct tensor(int n, int c, int h, int w) {
             return tensors.computeIfAbsent(n + "," + c + "," + h + "," + w, k -> {
                 cudnnTensorStruct t = new cudnnTensorStruct();
-                checkCudnn(cudnnCreateTensorDescriptor(t), "cudnnCreateTensorDescriptor");
+                checkCudnnHost(cudnnCreateTensorDescriptor(t), "cudnnCreateTensorDescriptor");
                 all.add(t);
-                checkCudnn(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w),
+                checkCudnnHost(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w),
                         "cudnnSetTensor4dDescriptor (" + n + ", " + c + ", " + h + ", " + w + ")");
                 return t;
             });
@@ -532,40 +570,41 @@ final class CudaDevice implements CudnnDevice {
 
         cudnnFilterStruct filter(ConvGeometry g) {
             cudnnFilterStruct f = new cudnnFilterStruct();
-            checkCudnn(cudnnCreateFilterDescriptor(f), "cudnnCreateFilterDescriptor");
+            checkCudnnHost(cudnnCreateFilterDescriptor(f), "cudnnCreateFilterDescriptor");
             all.add(f);
-            checkCudnn(cudnnSetFilter4dDescriptor(f, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, g.k(), g.c(), g.r(), g.s()),
+            checkCudnnHost(cudnnSetFilter4dDescriptor(f, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, g.k(), g.c(), g.r(), g.s()),
                     "cudnnSetFilter4dDescriptor for " + g.describe());
             return f;
         }
 
-        cudnnConvolutionStruct convolution(ConvGeometry g) {
+        /** A convolution descriptor with {@code mathType}: the chosen algorithm's ({@link ConvAlgorithms}), as PyTorch does. */
+        cudnnConvolutionStruct convolution(ConvGeometry g, int mathType) {
             cudnnConvolutionStruct c = new cudnnConvolutionStruct();
-            checkCudnn(cudnnCreateConvolutionDescriptor(c), "cudnnCreateConvolutionDescriptor");
+            checkCudnnHost(cudnnCreateConvolutionDescriptor(c), "cudnnCreateConvolutionDescriptor");
             all.add(c);
-            checkCudnn(cudnnSetConvolution2dDescriptor(c, g.padH(), g.padW(), g.strideH(), g.strideW(), g.dilationH(),
+            checkCudnnHost(cudnnSetConvolution2dDescriptor(c, g.padH(), g.padW(), g.strideH(), g.strideW(), g.dilationH(),
                     g.dilationW(), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT), "cudnnSetConvolution2dDescriptor for " + g.describe());
-            checkCudnn(cudnnSetConvolutionMathType(c, TF32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
+            checkCudnnHost(cudnnSetConvolutionMathType(c, mathType), "cudnnSetConvolutionMathType(" + mathType + ")");
             return c;
         }
 
         cudnnPoolingStruct pooling(PoolGeometry g) {
             cudnnPoolingStruct p = new cudnnPoolingStruct();
-            checkCudnn(cudnnCreatePoolingDescriptor(p), "cudnnCreatePoolingDescriptor");
+            checkCudnnHost(cudnnCreatePoolingDescriptor(p), "cudnnCreatePoolingDescriptor");
             all.add(p);
             int mode = switch (g.mode()) {
                 case MAX -> CUDNN_POOLING_MAX_DETERMINISTIC;
                 case AVERAGE_INCLUDE_PADDING -> CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING;
                 case AVERAGE_EXCLUDE_PADDING -> CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
             };
-            checkCudnn(cudnnSetPooling2dDescriptor(p, mode, CUDNN_NOT_PROPAGATE_NAN, g.windowH(), g.windowW(), g.padH(), g.padW(),
+            checkCudnnHost(cudnnSetPooling2dDescriptor(p, mode, CUDNN_NOT_PROPAGATE_NAN, g.windowH(), g.windowW(), g.padH(), g.padW(),
                     g.strideH(), g.strideW()), "cudnnSetPooling2dDescriptor");
             return p;
         }
 
         cudnnActivationStruct activation(CudnnOp.Act act, float coef) {
             cudnnActivationStruct a = new cudnnActivationStruct();
-            checkCudnn(cudnnCreateActivationDescriptor(a), "cudnnCreateActivationDescriptor");
+            checkCudnnHost(cudnnCreateActivationDescriptor(a), "cudnnCreateActivationDescriptor");
             all.add(a);
             int mode = switch (act) {
                 case RELU -> CUDNN_ACTIVATION_RELU;
@@ -576,8 +615,13 @@ final class CudaDevice implements CudnnDevice {
             };
             // For RELU cuDNN reads coef as an upper bound: none. ELU's is alpha; sigmoid and tanh ignore it.
             double c = act == CudnnOp.Act.RELU ? Float.MAX_VALUE : coef;
-            checkCudnn(cudnnSetActivationDescriptor(a, mode, CUDNN_NOT_PROPAGATE_NAN, c), "cudnnSetActivationDescriptor");
+            checkCudnnHost(cudnnSetActivationDescriptor(a, mode, CUDNN_NOT_PROPAGATE_NAN, c), "cudnnSetActivationDescriptor");
             return a;
+        }
+
+        /** How many descriptors are alive. */
+        int count() {
+            return all.size();
         }
 
         @Override
@@ -605,6 +649,13 @@ final class CudaDevice implements CudnnDevice {
         }
     }
 
+    /** A status of a call that touches no device memory (descriptors, the heuristics' queries). */
+    static void checkCudnnHost(int status, String what) {
+        if (status != CUDNN_STATUS_SUCCESS) {
+            throw CudaStatus.error(CudaStatus.Library.CUDNN, status, cudnnGetErrorString(status).getString(), what, -1, null);
+        }
+    }
+
     // ---------------------------------------------------------------- programs
 
     @Override
@@ -613,13 +664,16 @@ final class CudaDevice implements CudnnDevice {
         return new CudaProgram(program);
     }
 
-    /** A program's descriptors, made once per plan, and the calls that run its ops. */
-    private final class CudaProgram implements Compiled {
-        private final Descriptors d = new Descriptors();
+    /**
+     * The cuDNN descriptors of a program's ops, made once per plan. Needs the cuDNN library but no device or
+     * handle, so the GPU-less check ({@code NvidiaLibrariesTest}) makes them for every model of the conformance suite.
+     */
+    static final class ProgramDescriptors implements AutoCloseable {
+        final Descriptors d = new Descriptors();
         private final Map<CudnnOp, Object[]> prepared = new IdentityHashMap<>();
-        private final Map<ConvGeometry, Object[]> convs = new java.util.HashMap<>();
+        private final Map<List<Object>, Object[]> convs = new java.util.HashMap<>();
 
-        CudaProgram(CudnnProgram program) {
+        ProgramDescriptors(CudnnProgram program) {
             try {
                 for (CudnnOp op : program.allOps()) {
                     Object[] p = prepare(op);
@@ -633,18 +687,24 @@ final class CudaDevice implements CudnnDevice {
             }
         }
 
-        private Object[] conv(ConvGeometry g) {
-            return convs.computeIfAbsent(g, k -> new Object[] {d.tensor(g.n(), g.c(), g.h(), g.w()), d.filter(g),
-                d.tensor(g.n(), g.k(), g.outH(), g.outW()), d.convolution(g)});
+        Object[] get(CudnnOp op) {
+            return prepared.get(op);
+        }
+
+        /** x, w, y, then one convolution descriptor per direction, each with its algorithm's math type. */
+        private Object[] conv(ConvGeometry g, ConvAlgorithms al) {
+            return convs.computeIfAbsent(List.of(g, al), k -> new Object[] {d.tensor(g.n(), g.c(), g.h(), g.w()), d.filter(g),
+                d.tensor(g.n(), g.k(), g.outH(), g.outW()), d.convolution(g, al.forwardMath()), d.convolution(g, al.backwardDataMath()),
+                d.convolution(g, al.backwardFilterMath())});
         }
 
         private Object[] prepare(CudnnOp op) {
             if (op instanceof CudnnOp.ConvForward o) {
-                return conv(o.g());
+                return conv(o.g(), o.algorithms());
             } else if (op instanceof CudnnOp.ConvBackwardData o) {
-                return conv(o.g());
+                return conv(o.g(), o.algorithms());
             } else if (op instanceof CudnnOp.ConvBackwardFilter o) {
-                return conv(o.g());
+                return conv(o.g(), o.algorithms());
             } else if (op instanceof CudnnOp.BiasForward o) {
                 return new Object[] {d.tensor(1, o.c(), 1, 1), d.tensor(o.n(), o.c(), o.hw(), 1)};
             } else if (op instanceof CudnnOp.BiasBackward o) {
@@ -675,6 +735,22 @@ final class CudaDevice implements CudnnDevice {
             return new Object[] {d.pooling(g), d.tensor(g.n(), g.c(), g.h(), g.w()), d.tensor(g.n(), g.c(), g.outH(), g.outW())};
         }
 
+        @Override
+        public void close() {
+            d.close();
+            prepared.clear();
+            convs.clear();
+        }
+    }
+
+    /** A program's descriptors and the calls that run its ops. */
+    private final class CudaProgram implements Compiled {
+        private final ProgramDescriptors descriptors;
+
+        CudaProgram(CudnnProgram program) {
+            descriptors = new ProgramDescriptors(program);
+        }
+
         private Pointer beta(CudnnOp.Beta beta, Run run) {
             return beta.value(run.mode()) == 0f ? zero : one;
         }
@@ -687,7 +763,7 @@ final class CudaDevice implements CudnnDevice {
                 kernels().launch(k, op.label());
                 return;
             }
-            Object[] p = prepared.get(op);
+            Object[] p = descriptors.get(op);
             String what = op.label();
             if (op instanceof CudnnOp.ConvForward o) {
                 checkCudnn(cudnnConvolutionForward(cudnn, one, (cudnnTensorStruct) p[0], ptr(a, o.x()), (cudnnFilterStruct) p[1],
@@ -695,12 +771,12 @@ final class CudaDevice implements CudnnDevice {
                         o.workspace() == null ? 0 : o.algorithms().forwardBytes(), zero, (cudnnTensorStruct) p[2], ptr(a, o.y())), what);
             } else if (op instanceof CudnnOp.ConvBackwardData o) {
                 checkCudnn(cudnnConvolutionBackwardData(cudnn, one, (cudnnFilterStruct) p[1], ptr(a, o.w()),
-                        (cudnnTensorStruct) p[2], ptr(a, o.dy()), (cudnnConvolutionStruct) p[3], o.algorithms().backwardData(),
+                        (cudnnTensorStruct) p[2], ptr(a, o.dy()), (cudnnConvolutionStruct) p[4], o.algorithms().backwardData(),
                         ptr(a, o.workspace()), o.workspace() == null ? 0 : o.algorithms().backwardDataBytes(), beta(o.beta(), run),
                         (cudnnTensorStruct) p[0], ptr(a, o.dx())), what);
             } else if (op instanceof CudnnOp.ConvBackwardFilter o) {
                 checkCudnn(cudnnConvolutionBackwardFilter(cudnn, one, (cudnnTensorStruct) p[0], ptr(a, o.x()),
-                        (cudnnTensorStruct) p[2], ptr(a, o.dy()), (cudnnConvolutionStruct) p[3], o.algorithms().backwardFilter(),
+                        (cudnnTensorStruct) p[2], ptr(a, o.dy()), (cudnnConvolutionStruct) p[5], o.algorithms().backwardFilter(),
                         ptr(a, o.workspace()), o.workspace() == null ? 0 : o.algorithms().backwardFilterBytes(),
                         beta(o.beta(), run), (cudnnFilterStruct) p[1], ptr(a, o.dw())), what);
             } else if (op instanceof CudnnOp.BiasForward o) {
@@ -760,9 +836,7 @@ final class CudaDevice implements CudnnDevice {
 
         @Override
         public void close() {
-            d.close();
-            prepared.clear();
-            convs.clear();
+            descriptors.close();
         }
     }
 

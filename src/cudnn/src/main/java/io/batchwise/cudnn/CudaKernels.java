@@ -10,6 +10,8 @@ import static org.bytedeco.cuda.global.nvrtc.nvrtcDestroyProgram;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcGetCUBIN;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcGetCUBINSize;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcGetErrorString;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcGetNumSupportedArchs;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcGetSupportedArchs;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcGetPTX;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcGetPTXSize;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLog;
@@ -43,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * {@code cuLaunchKernel} on the default stream (after cuDNN's and cuBLAS's calls, in order).
  *
  * <p>Compilation: one NVRTC program per kernel file with {@code batchwise.cuh} as an in-memory header,
- * to a cubin for the device's {@code sm_XY} (PTX for {@code compute_XY} when NVRTC does not know it).
+ * to a cubin for the device's {@code sm_XY} (PTX for the newest architecture NVRTC knows below the device
+ * when NVRTC does not know it: {@link KernelSources#target}).
  * The result is cached in memory for the process and on disk under
  * {@code ~/.cache/batchwise/cuda} (or {@code -Dbatchwise.cuda.cache=DIR}), keyed by
  * {@link KernelSources#cacheKey} over NVRTC's version, the options and the sources, so a later process
@@ -57,10 +60,13 @@ final class CudaKernels {
 
     /** Compiles (or loads from the cache) every kernel file for a device of compute capability {@code major.minor}. */
     CudaKernels(int major, int minor) {
-        String header = KernelSources.read(KernelSources.HEADER);
+        KernelSources.Target target = KernelSources.target(major, minor, supportedArchs());
+        if (!target.cubin()) {
+            LOG.info("cudnn: NVRTC {} does not know sm_{}{}: compiling PTX for {}, which the driver compiles for the device",
+                    nvrtcVersion(), major, minor, target.option());
+        }
         for (String file : KernelSources.FILES) {
-            String source = KernelSources.read(file);
-            byte[] image = compile(file, source, header, major, minor);
+            byte[] image = compile(file, target);
             CUmod_st module = new CUmod_st();
             try (BytePointer data = new BytePointer(image.length + 1)) {
                 data.put(image, 0, image.length).put(image.length, (byte) 0); // PTX must end in NUL; a cubin ignores it
@@ -86,49 +92,85 @@ final class CudaKernels {
         }
     }
 
-    private static byte[] compile(String file, String source, String header, int major, int minor) {
-        String version = nvrtcVersion();
-        for (boolean cubin : new boolean[] {true, false}) {
-            List<String> options = KernelSources.options(major, minor, cubin);
-            String key = KernelSources.cacheKey("nvrtc " + version, options, header, source);
-            Path cached = cacheDir().resolve(key + (cubin ? ".cubin" : ".ptx"));
-            try {
-                if (Files.isRegularFile(cached)) {
-                    return Files.readAllBytes(cached);
-                }
-            } catch (IOException | SecurityException e) {
-                LOG.debug("kernel cache {} unreadable: {}", cached, e.toString());
+    /** The architectures this NVRTC compiles for ({@code 10 * major + minor}, ascending), from {@code nvrtcGetSupportedArchs}. */
+    static int[] supportedArchs() {
+        try (IntPointer n = new IntPointer(1)) {
+            check(nvrtcGetNumSupportedArchs(n), "nvrtcGetNumSupportedArchs", null);
+            try (IntPointer archs = new IntPointer(Math.max(1, n.get()))) {
+                check(nvrtcGetSupportedArchs(archs), "nvrtcGetSupportedArchs", null);
+                int[] a = new int[n.get()];
+                archs.get(a);
+                return a;
             }
-            long t0 = System.nanoTime();
-            byte[] image = nvrtc(file, source, header, options, cubin);
-            if (image == null) {
-                continue; // NVRTC does not know sm_XY: portable PTX for compute_XY instead
-            }
-            LOG.debug("NVRTC compiled {} with {} in {} ms", file, options, (System.nanoTime() - t0) / 1_000_000);
-            store(cached, image);
-            return image;
         }
-        throw new IllegalStateException("NVRTC " + version + " cannot compile " + file + " for compute capability " + major + "."
-                + minor);
     }
 
-    /** Compiles one file; null when NVRTC refuses the architecture option (so PTX can be tried). */
+    /**
+     * Compiles a trivial kernel for the newest architecture NVRTC supports and returns NVRTC's version:
+     * loading {@code libnvrtc.so} succeeds without NVRTC's builtins library ({@code libnvrtc-builtins.so.13.x}),
+     * which every compile needs, so only a compile shows that NVRTC works.
+     */
+    static String checkCompiler() {
+        String version = nvrtcVersion();
+        int[] archs = supportedArchs();
+        if (archs.length == 0) {
+            throw new IllegalStateException("NVRTC " + version + " supports no GPU architecture");
+        }
+        KernelSources.Target newest = new KernelSources.Target(archs[archs.length - 1], false);
+        nvrtc("probe.cu", "extern \"C\" __global__ void batchwise_probe(float* x) { x[threadIdx.x] = 1.0f; }\n", null,
+                KernelSources.options(newest), false);
+        return version;
+    }
+
+    /**
+     * One kernel file compiled for {@code target}, through the on-disk cache. Every NVRTC error throws with
+     * NVRTC's log: {@link KernelSources#target} already chose an architecture NVRTC supports, so a refused
+     * option is a real error, not a cue to retry.
+     */
+    static byte[] compile(String file, KernelSources.Target target) {
+        String header = KernelSources.read(KernelSources.HEADER);
+        String source = KernelSources.read(file);
+        String version = nvrtcVersion();
+        List<String> options = KernelSources.options(target);
+        String key = KernelSources.cacheKey("nvrtc " + version, options, header, source);
+        Path cached = cacheDir().resolve(key + (target.cubin() ? ".cubin" : ".ptx"));
+        try {
+            if (Files.isRegularFile(cached)) {
+                return Files.readAllBytes(cached);
+            }
+        } catch (IOException | SecurityException e) {
+            LOG.debug("kernel cache {} unreadable: {}", cached, e.toString());
+        }
+        long t0 = System.nanoTime();
+        byte[] image = nvrtc(file, source, header, options, target.cubin());
+        LOG.debug("NVRTC compiled {} with {} in {} ms", file, options, (System.nanoTime() - t0) / 1_000_000);
+        store(cached, image);
+        return image;
+    }
+
+    /**
+     * An array of C strings for NVRTC's {@code const char* const*} parameters. Not
+     * {@code new PointerPointer<>(new BytePointer(s))}: with one argument Java picks JavaCPP's cast
+     * constructor {@code PointerPointer(Pointer)}, which reinterprets the string's bytes as pointers.
+     */
+    static PointerPointer<BytePointer> strings(String... values) {
+        BytePointer[] p = new BytePointer[values.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = new BytePointer(values[i]);
+        }
+        return new PointerPointer<>(p);
+    }
+
+    /** Compiles one file ({@code header}, when not null, as the in-memory {@link KernelSources#HEADER}). */
     private static byte[] nvrtc(String file, String source, String header, List<String> options, boolean cubin) {
         try (PointerScope scope = new PointerScope()) {
             _nvrtcProgram program = new _nvrtcProgram();
-            PointerPointer<BytePointer> headers = new PointerPointer<>(new BytePointer(header));
-            PointerPointer<BytePointer> names = new PointerPointer<>(new BytePointer(KernelSources.HEADER));
-            check(nvrtcCreateProgram(program, new BytePointer(source), new BytePointer(file), 1, headers, names),
-                    "nvrtcCreateProgram of " + file, null);
+            PointerPointer<BytePointer> headers = header == null ? null : strings(header);
+            PointerPointer<BytePointer> names = header == null ? null : strings(KernelSources.HEADER);
+            check(nvrtcCreateProgram(program, new BytePointer(source), new BytePointer(file), header == null ? 0 : 1, headers,
+                    names), "nvrtcCreateProgram of " + file, null);
             try {
-                BytePointer[] opts = new BytePointer[options.size()];
-                for (int i = 0; i < opts.length; i++) {
-                    opts[i] = new BytePointer(options.get(i));
-                }
-                int status = nvrtcCompileProgram(program, opts.length, new PointerPointer<>(opts));
-                if (status == org.bytedeco.cuda.global.nvrtc.NVRTC_ERROR_INVALID_OPTION && cubin) {
-                    return null;
-                }
+                int status = nvrtcCompileProgram(program, options.size(), strings(options.toArray(new String[0])));
                 check(status, "NVRTC compilation of " + file + " with " + options, log(program));
                 SizeTPointer size = new SizeTPointer(1);
                 if (cubin) {

@@ -7,8 +7,8 @@ import java.util.regex.Pattern;
 
 /**
  * Probes once whether this machine can run the cuDNN backend and caches the answer: the CUDA preset's
- * classes and JNI natives, the NVIDIA driver, a CUDA device, then the cuDNN, cuBLAS and NVRTC
- * libraries. A failure at any stage never crashes the caller: it becomes an {@link Availability} that
+ * classes and JNI natives, the NVIDIA driver, a CUDA device, then the cuBLAS, cuDNN and NVRTC
+ * libraries (NVRTC by compiling a trivial kernel). A failure at any stage never crashes the caller: it becomes an {@link Availability} that
  * names the platform, what is missing and what to install or put on the path.
  *
  * <p>{@code -Dbatchwise.cudnn.disable=true} reports the backend unavailable without probing.
@@ -114,15 +114,24 @@ final class CudnnAvailability {
         } else if (lib != null && lib.startsWith("libcudart")) {
             what = "the CUDA 13 runtime (" + lib + ") cannot be loaded: install the CUDA 13 toolkit or the nvidia-cuda-runtime"
                     + " wheel and put its lib folder on LD_LIBRARY_PATH";
-        } else if (lib != null && lib.startsWith("libcudnn") || stage == Stage.CUDNN) {
-            what = "cuDNN 9 for CUDA 13" + (lib != null ? " (" + lib + ")" : "") + " cannot be loaded: install it (the"
-                    + " nvidia-cudnn-cu13 wheel, or the libcudnn9-cuda-13 package) and put its lib folder on LD_LIBRARY_PATH";
-        } else if (lib != null && lib.startsWith("libcublas") || stage == Stage.CUBLAS) {
-            what = "cuBLAS for CUDA 13" + (lib != null ? " (" + lib + ")" : "") + " cannot be loaded: install it (the"
-                    + " nvidia-cublas wheel, or the CUDA 13 toolkit) and put its lib folder on LD_LIBRARY_PATH";
-        } else if (lib != null && lib.startsWith("libnvrtc") || stage == Stage.NVRTC) {
-            what = "NVRTC for CUDA 13" + (lib != null ? " (" + lib + ")" : "") + " cannot be loaded: install it (the"
-                    + " nvidia-cuda-nvrtc wheel, or the CUDA 13 toolkit) and put its lib folder on LD_LIBRARY_PATH";
+        } else if (lib != null && lib.startsWith("libcublas")) {
+            // Before cuDNN's branch: the preset's cudnn class loads cuBLAS first, so a missing libcublas.so.13
+            // surfaces while loading cuDNN.
+            what = cublas(lib);
+        } else if (lib != null && lib.startsWith("libcudnn")) {
+            what = cudnn(lib);
+        } else if (lib != null && lib.startsWith("libnvrtc-builtins") || stage == Stage.NVRTC && isBuiltinsFailure(error)) {
+            what = "NVRTC loads but cannot compile: its builtins library (" + (lib != null ? lib : "libnvrtc-builtins.so.13.x")
+                    + ") is not found; it ships next to libnvrtc.so.13 (the nvidia-cuda-nvrtc wheel, or the CUDA 13 toolkit):"
+                    + " put that folder on LD_LIBRARY_PATH";
+        } else if (lib != null && lib.startsWith("libnvrtc")) {
+            what = nvrtc(lib);
+        } else if (lib == null && stage == Stage.CUDNN) {
+            what = cudnn(null);
+        } else if (lib == null && stage == Stage.CUBLAS) {
+            what = cublas(null);
+        } else if (lib == null && stage == Stage.NVRTC) {
+            what = nvrtc(null);
         } else if (lib != null) {
             what = lib + " cannot be loaded: put the folder that holds it on LD_LIBRARY_PATH";
         } else {
@@ -130,6 +139,31 @@ final class CudnnAvailability {
                     + " and check that the NVIDIA driver and the CUDA 13 runtime are installed";
         }
         return what + " (platform " + platform + "; " + cause + ")";
+    }
+
+    private static String cudnn(String lib) {
+        return "cuDNN 9 for CUDA 13" + (lib != null ? " (" + lib + ")" : "") + " cannot be loaded: install it (the"
+                + " nvidia-cudnn-cu13 wheel, or the libcudnn9-cuda-13 package) and put its lib folder on LD_LIBRARY_PATH";
+    }
+
+    private static String cublas(String lib) {
+        return "cuBLAS for CUDA 13" + (lib != null ? " (" + lib + ")" : "") + " cannot be loaded: install it (the"
+                + " nvidia-cublas wheel, or the CUDA 13 toolkit) and put its lib folder on LD_LIBRARY_PATH";
+    }
+
+    private static String nvrtc(String lib) {
+        return "NVRTC for CUDA 13" + (lib != null ? " (" + lib + ")" : "") + " cannot be loaded: install it (the"
+                + " nvidia-cuda-nvrtc wheel, or the CUDA 13 toolkit) and put its lib folder on LD_LIBRARY_PATH";
+    }
+
+    /** NVRTC_ERROR_BUILTIN_OPERATION_FAILURE: what a compile answers when libnvrtc-builtins cannot be loaded. */
+    private static boolean isBuiltinsFailure(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (String.valueOf(t.getMessage()).contains("BUILTIN_OPERATION_FAILURE")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isMissingClass(Throwable error) {
@@ -141,6 +175,15 @@ final class CudnnAvailability {
             }
         }
         return false;
+    }
+
+    /**
+     * The probe's NVRTC stage: loads NVRTC and compiles a trivial kernel, not just asks the version, since
+     * libnvrtc loads without its builtins library and every compile then fails. Returns NVRTC's version.
+     */
+    static String nvrtcStage() {
+        org.bytedeco.javacpp.Loader.load(org.bytedeco.cuda.global.nvrtc.class);
+        return CudaKernels.checkCompiler();
     }
 
     /** A stage found what is missing without an exception (no device, an error code). */
@@ -163,14 +206,14 @@ final class CudnnAvailability {
             org.bytedeco.javacpp.Loader.load(cudart);
             stage = Stage.DEVICE;
             String device = CudaDevice.probeDevice(0);
+            // cuBLAS before cuDNN: the preset's cudnn class loads cuBLAS first.
+            stage = Stage.CUBLAS;
+            org.bytedeco.javacpp.Loader.load(org.bytedeco.cuda.global.cublas.class);
             stage = Stage.CUDNN;
             org.bytedeco.javacpp.Loader.load(org.bytedeco.cuda.global.cudnn.class);
             long v = org.bytedeco.cuda.global.cudnn.cudnnGetVersion();
-            stage = Stage.CUBLAS;
-            org.bytedeco.javacpp.Loader.load(org.bytedeco.cuda.global.cublas.class);
             stage = Stage.NVRTC;
-            org.bytedeco.javacpp.Loader.load(org.bytedeco.cuda.global.nvrtc.class);
-            String nvrtc = CudaKernels.nvrtcVersion();
+            String nvrtc = nvrtcStage();
             return device + ", cuDNN " + (v / 10000) + "." + (v / 100 % 100) + "." + (v % 100) + ", NVRTC " + nvrtc;
         }
     }

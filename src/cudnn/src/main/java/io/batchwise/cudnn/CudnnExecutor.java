@@ -82,6 +82,14 @@ final class CudnnExecutor implements Executor {
                 addresses[b.index] = addresses[b.aliasOf.index];
             }
         }
+        for (CudnnBuffer b : program.buffers) {
+            // The planner pads every step buffer so that the arena's offsets keep this; a layout change that
+            // broke it would hand cuDNN misaligned pointers silently.
+            if (!b.isParameter() && addresses[b.index] % CudnnPlanner.DEVICE_ALIGNMENT != 0) {
+                throw new IllegalStateException("step buffer " + b + " is not " + CudnnPlanner.DEVICE_ALIGNMENT
+                        + "-byte aligned (arena at 0x" + Long.toHexString(base) + ")");
+            }
+        }
         this.backwardOverwrite = program.backward(GradientMode.OVERWRITE);
         this.backwardAccumulate = program.backward(GradientMode.ACCUMULATE);
         Node out = program.graph.output();

@@ -36,6 +36,17 @@ import java.util.function.Function;
 final class CudnnPlanner {
     /** Byte alignment convolution filters are given (parameter slots that miss it are copied to an aligned workspace). */
     static final int FILTER_ALIGNMENT = 16;
+    /**
+     * Byte alignment of every step buffer: what {@code cudaMalloc} guarantees and cuDNN's and cuBLAS's fastest
+     * kernels assume. Each step buffer enters the memory plan rounded up to it, so the plan counts the padding and
+     * the arena's first-fit offsets (0, or the end of another buffer) are multiples of it too.
+     */
+    static final int DEVICE_ALIGNMENT = 256;
+
+    /** {@code bytes} rounded up to {@link #DEVICE_ALIGNMENT}: a step buffer's size in the memory plan. */
+    static long padded(long bytes) {
+        return (bytes + DEVICE_ALIGNMENT - 1) / DEVICE_ALIGNMENT * DEVICE_ALIGNMENT;
+    }
 
     final Graph graph;
     final int batch;
@@ -224,14 +235,14 @@ final class CudnnPlanner {
     CudnnBuffer activation(Node node, Kind kind) {
         Shape s = node.outputShape().withBatch(batch);
         CudnnBuffer b = add(node.name() + ".dst", s, bytes(s), null, null, 0);
-        mem.activation(node, kind, b.bytes);
+        mem.activation(node, kind, padded(b.bytes));
         return b;
     }
 
     /** A buffer a node's forward fills and its backward reads (statistics, masks, aligned weights). */
     CudnnBuffer workspace(Node node, String what, Shape shape) {
         CudnnBuffer b = add(node.name() + "." + what, shape, bytes(shape), null, null, 0);
-        mem.workspace(node, what, b.bytes);
+        mem.workspace(node, what, padded(b.bytes));
         return b;
     }
 
@@ -250,7 +261,7 @@ final class CudnnPlanner {
 
     private CudnnBuffer temporaryBytes(Node node, String what, Kind kind, Shape shape, long bytes, int at) {
         CudnnBuffer b = add(node.name() + "." + what, shape, bytes, null, null, 0);
-        mem.temporary(node, what, kind, bytes, at);
+        mem.temporary(node, what, kind, padded(bytes), at);
         return b;
     }
 
@@ -300,7 +311,7 @@ final class CudnnPlanner {
             return;
         }
         CudnnBuffer b = add(node.name() + ".diff_dst", s, bytes(s), null, null, 0);
-        mem.activationGradient(node, b.bytes);
+        mem.activationGradient(node, padded(b.bytes));
         diffs.put(node.name(), b);
     }
 

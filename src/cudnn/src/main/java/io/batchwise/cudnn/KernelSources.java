@@ -76,13 +76,44 @@ final class KernelSources {
     }
 
     /**
-     * NVRTC options for a device of compute capability {@code major.minor}: machine code for that exact
-     * architecture ({@code sm_XY}, loaded as a cubin), or portable PTX ({@code compute_XY}) that the
-     * driver compiles when NVRTC does not know the architecture. No fast-math: the kernels match the
-     * reference backend to float32 rounding.
+     * What to compile for a device of compute capability {@code major.minor}, given the architectures this
+     * NVRTC supports ({@code nvrtcGetSupportedArchs}, e.g. 75, 80, ..., 120): a cubin for the device's own
+     * {@code sm_XY} when NVRTC knows it (cubins first: NVRTC 13.1 emits PTX 9.1, which a 13.0 driver
+     * refuses); otherwise the device is newer than this NVRTC, so its driver is newer too and can JIT PTX
+     * for the newest architecture NVRTC knows below the device ({@code compute_XY}; PTX runs forward).
      */
-    static List<String> options(int major, int minor, boolean cubin) {
-        return List.of("--gpu-arch=" + (cubin ? "sm_" : "compute_") + major + minor, "--std=c++17", "-DBATCHWISE_NVRTC=1");
+    static Target target(int major, int minor, int[] supported) {
+        int device = major * 10 + minor;
+        int best = -1;
+        for (int a : supported) {
+            if (a == device) {
+                return new Target(device, true);
+            }
+            if (a < device && a > best) {
+                best = a;
+            }
+        }
+        if (best < 0) {
+            throw new IllegalStateException("NVRTC supports " + java.util.Arrays.toString(supported)
+                    + ", none of them compute capability " + major + "." + minor + " or older");
+        }
+        return new Target(best, false);
+    }
+
+    /** An architecture ({@code 10 * major + minor}) and whether to make a cubin ({@code sm_}) or PTX ({@code compute_}). */
+    record Target(int arch, boolean cubin) {
+        String option() {
+            return (cubin ? "sm_" : "compute_") + arch;
+        }
+    }
+
+    /**
+     * NVRTC options for {@code target}. NVRTC spells the architecture option {@code --gpu-architecture=}
+     * (or {@code -arch=}); nvcc's {@code --gpu-arch} is refused with NVRTC_ERROR_INVALID_OPTION. No
+     * fast-math: the kernels match the reference backend to float32 rounding.
+     */
+    static List<String> options(Target target) {
+        return List.of("--gpu-architecture=" + target.option(), "--std=c++17", "-DBATCHWISE_NVRTC=1");
     }
 
     /** The cache key of a compiled module: SHA-256 over everything that decides its bytes. */

@@ -65,6 +65,32 @@ class CudnnAvailabilityTest {
     }
 
     @Test
+    void aMissingCublasWhileLoadingCudnnIsNamedAsCublas() {
+        // The preset's cudnn class loads cuBLAS first: without libcublas.so.13 the cuDNN stage fails, naming it.
+        Throwable t = new ExceptionInInitializerError(new UnsatisfiedLinkError(
+                "/tmp/libjnicublas.so: libcublas.so.13: cannot open shared object file: No such file or directory"));
+        String m = CudnnAvailability.missingMessage(CudnnAvailability.Stage.CUDNN, t, "linux-x86_64");
+        assertTrue(m.startsWith("cuBLAS for CUDA 13 (libcublas.so.13)") && m.contains("nvidia-cublas"), m);
+        assertFalse(m.contains("cuDNN 9"), m);
+        t = new UnsatisfiedLinkError("libjnicudnn.so: libcublasLt.so.13: cannot open shared object file");
+        m = CudnnAvailability.missingMessage(CudnnAvailability.Stage.CUDNN, t, "linux-x86_64");
+        assertTrue(m.startsWith("cuBLAS for CUDA 13 (libcublasLt.so.13)"), m);
+        // Without a library name the stage still decides.
+        m = CudnnAvailability.missingMessage(CudnnAvailability.Stage.CUDNN, new UnsatisfiedLinkError("no jnicudnn"), "linux-x86_64");
+        assertTrue(m.startsWith("cuDNN 9 for CUDA 13 cannot be loaded"), m);
+    }
+
+    @Test
+    void nvrtcWithoutItsBuiltinsSaysSo() {
+        // What CudaKernels throws when a compile fails because libnvrtc-builtins cannot be loaded.
+        RuntimeException e = CudaStatus.error(CudaStatus.Library.NVRTC, 7, "NVRTC_ERROR_BUILTIN_OPERATION_FAILURE",
+                "NVRTC compilation of probe.cu", -1, null);
+        String m = CudnnAvailability.missingMessage(CudnnAvailability.Stage.NVRTC, e, "linux-x86_64");
+        assertTrue(m.startsWith("NVRTC loads but cannot compile: its builtins library (libnvrtc-builtins.so.13.x)"), m);
+        assertTrue(m.contains("nvidia-cuda-nvrtc") && m.contains("LD_LIBRARY_PATH"), m);
+    }
+
+    @Test
     void missingPresetJarsNameTheArtifactAndClassifier() {
         Throwable t = new NoClassDefFoundError("org/bytedeco/cuda/global/cudart");
         String m = CudnnAvailability.missingMessage(CudnnAvailability.Stage.CLASSES, t, "windows-x86_64");

@@ -48,24 +48,29 @@ class CudnnPlannerLogicTest {
         return m;
     }
 
+    /** A step buffer's size in the plan: its float32 bytes padded to the device alignment (256). */
+    private static long step(long bytes) {
+        return (bytes + 255) / 256 * 256;
+    }
+
     @Test
     void lenetBuffersHaveTheirPlainFloat32Sizes() {
         int b = 32;
         CudnnProgram p = plan(Models.lenet(), b, PlanOptions.forTraining());
         Map<String, MemoryPlan.Buffer> m = buffers(p);
-        assertEquals(4L * b * 784, m.get("x.dst").bytes());
-        assertEquals(4L * b * 6 * 24 * 24, m.get("conv1.dst").bytes());
-        assertEquals(4L * b * 6 * 12 * 12, m.get("pool1.dst").bytes());
-        assertEquals(4L * b * 16 * 8 * 8, m.get("conv2.dst").bytes());
-        assertEquals(4L * b * 10, m.get("fc3.dst").bytes());
-        assertEquals(4L * b * 6 * 24 * 24, m.get("conv1.diff_dst").bytes());
-        assertEquals(4L * b * 10, m.get("fc3.diff_dst").bytes());
+        assertEquals(step(4L * b * 784), m.get("x.dst").bytes());
+        assertEquals(step(4L * b * 6 * 24 * 24), m.get("conv1.dst").bytes());
+        assertEquals(step(4L * b * 6 * 12 * 12), m.get("pool1.dst").bytes());
+        assertEquals(step(4L * b * 16 * 8 * 8), m.get("conv2.dst").bytes());
+        assertEquals(step(4L * b * 10), m.get("fc3.dst").bytes());
+        assertEquals(step(4L * b * 6 * 24 * 24), m.get("conv1.diff_dst").bytes());
+        assertEquals(step(4L * b * 10), m.get("fc3.diff_dst").bytes());
         assertNull(m.get("x.diff_dst"), "no input gradient unless asked for");
         // Workspaces from the algorithm choice: forward's at conv1's forward step, backward's (the larger) at its backward step.
         MemoryPlan.Buffer fw = m.get("conv1.forward_workspace");
         MemoryPlan.Buffer bw = m.get("conv1.backward_workspace");
-        assertEquals(1000, fw.bytes());
-        assertEquals(3000, bw.bytes());
+        assertEquals(step(1000), fw.bytes());
+        assertEquals(step(3000), bw.bytes());
         int n = Models.lenet().nodes().size();
         assertEquals(1, fw.first());
         assertEquals(1, fw.last());
@@ -73,8 +78,8 @@ class CudnnPlannerLogicTest {
         assertEquals(bw.first(), bw.last());
         assertEquals(MemoryPlan.Kind.WORKSPACE, bw.kind());
         // The loss's buffers, at the loss step only.
-        assertEquals(4L * b * 10, m.get("fc3.loss_targets").bytes());
-        assertEquals(8L * b, m.get("fc3.loss_values").bytes());
+        assertEquals(step(4L * b * 10), m.get("fc3.loss_targets").bytes());
+        assertEquals(step(8L * b), m.get("fc3.loss_values").bytes());
         assertEquals(n, m.get("fc3.loss_values").first());
         assertEquals(n, m.get("fc3.loss_values").last());
         // Parameters as Parameters.allocate sizes them.
@@ -86,6 +91,34 @@ class CudnnPlannerLogicTest {
         long step = p.memory.totalBytes() - shared;
         assertTrue(p.memory.arena().bytes() >= p.memory.peakBytes() - shared);
         assertTrue(p.memory.arena().bytes() < step, "lifetimes let buffers share bytes");
+    }
+
+    @Test
+    void everyStepBufferIsPaddedAndPlacedAt256ByteOffsets() {
+        // Batch 7 on the conformance suite's shapes: sizes such as 4 * 7 * 5 = 140 bytes, which unpadded would put
+        // the next buffer at a 64-byte (MemoryPlan.ALIGNMENT) offset only.
+        for (Graph g : List.of(Models.lenet(), Graph.builder().input("x", Shape.of(3, 9, 11)).then("conv", Conv2d.of(5, 3).padding(1))
+                .then("bn", new BatchNorm()).then("relu", new ReLU()).then("fc", new Dense(7)).build())) {
+            for (int batch : new int[] {1, 7}) {
+                CudnnProgram p = plan(g, batch, PlanOptions.forTraining());
+                int step = 0;
+                for (MemoryPlan.Buffer b : p.memory.buffers()) {
+                    if (MemoryPlan.shared(b.kind())) {
+                        continue;
+                    }
+                    step++;
+                    assertEquals(0, b.bytes() % 256, b.name() + " " + b.bytes());
+                    assertEquals(0, p.memory.arena().offset(b.name()) % 256, b.name() + " at " + p.memory.arena().offset(b.name()));
+                }
+                assertTrue(step > 5);
+                // Every tensor fits its padded buffer.
+                for (CudnnBuffer b : p.buffers) {
+                    if (!b.isParameter() && b.aliasOf == null) {
+                        assertTrue(b.bytes <= buffers(p).get(b.name).bytes(), b.toString());
+                    }
+                }
+            }
+        }
     }
 
     @Test

@@ -82,20 +82,46 @@ class KernelSourcesTest {
 
     @Test
     void nvrtcOptionsTargetTheDeviceWithoutFastMath() {
-        List<String> cubin = KernelSources.options(9, 0, true);
-        assertTrue(cubin.contains("--gpu-arch=sm_90"), cubin.toString());
-        assertTrue(KernelSources.options(12, 1, false).contains("--gpu-arch=compute_121"));
+        // NVRTC's spelling: nvcc's --gpu-arch is refused by NVRTC with NVRTC_ERROR_INVALID_OPTION.
+        List<String> cubin = KernelSources.options(new KernelSources.Target(90, true));
+        assertEquals("--gpu-architecture=sm_90", cubin.get(0), cubin.toString());
+        assertTrue(cubin.stream().noneMatch(o -> o.startsWith("--gpu-arch=")), cubin.toString());
+        assertEquals("--gpu-architecture=compute_120", KernelSources.options(new KernelSources.Target(120, false)).get(0));
         assertTrue(cubin.stream().noneMatch(o -> o.contains("fast-math") || o.contains("fast_math")), cubin.toString());
     }
 
     @Test
+    void aCubinForAKnownArchitectureElsePtxForTheNewestOneBelowTheDevice() {
+        int[] nvrtc130 = {75, 80, 86, 87, 88, 89, 90, 100, 103, 110, 120, 121};
+        assertEquals(new KernelSources.Target(90, true), KernelSources.target(9, 0, nvrtc130));
+        assertEquals(new KernelSources.Target(86, true), KernelSources.target(8, 6, nvrtc130));
+        // A device newer than NVRTC (its driver is newer too, so it JIT-compiles PTX for it): the newest known below.
+        assertEquals(new KernelSources.Target(121, false), KernelSources.target(13, 0, nvrtc130));
+        assertEquals(new KernelSources.Target(121, false), KernelSources.target(12, 2, nvrtc130));
+        assertEquals(new KernelSources.Target(110, false), KernelSources.target(11, 5, nvrtc130));
+        var e = assertThrows(IllegalStateException.class, () -> KernelSources.target(7, 0, nvrtc130));
+        assertTrue(e.getMessage().contains("compute capability 7.0"), e.getMessage());
+    }
+
+    @Test
+    void headerArraysHoldPointersToTheStringsNotTheirBytes() {
+        // new PointerPointer<>(new BytePointer(s)) picks the cast constructor PointerPointer(Pointer): NVRTC then
+        // reads the string's bytes as pointers (a SIGSEGV in nvrtcCreateProgram).
+        try (org.bytedeco.javacpp.PointerPointer<org.bytedeco.javacpp.BytePointer> p = CudaKernels.strings("abcdefgh", "batchwise.cuh")) {
+            assertEquals(2, p.limit());
+            assertEquals("abcdefgh", p.getString(0));
+            assertEquals("batchwise.cuh", p.getString(1));
+        }
+    }
+
+    @Test
     void cacheKeysChangeWithEveryInput() {
-        List<String> o = KernelSources.options(9, 0, true);
+        List<String> o = KernelSources.options(new KernelSources.Target(90, true));
         String k = KernelSources.cacheKey("nvrtc 13.0", o, "h", "s");
         assertEquals(64, k.length());
         assertEquals(k, KernelSources.cacheKey("nvrtc 13.0", o, "h", "s"));
         assertNotEquals(k, KernelSources.cacheKey("nvrtc 13.1", o, "h", "s"));
-        assertNotEquals(k, KernelSources.cacheKey("nvrtc 13.0", KernelSources.options(8, 0, true), "h", "s"));
+        assertNotEquals(k, KernelSources.cacheKey("nvrtc 13.0", KernelSources.options(new KernelSources.Target(80, true)), "h", "s"));
         assertNotEquals(k, KernelSources.cacheKey("nvrtc 13.0", o, "h2", "s"));
         assertNotEquals(k, KernelSources.cacheKey("nvrtc 13.0", o, "h", "s2"));
         assertNotEquals(KernelSources.cacheKey("v", o, "ab", "c"), KernelSources.cacheKey("v", o, "a", "bc"), "no ambiguous joins");
