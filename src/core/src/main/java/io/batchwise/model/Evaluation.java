@@ -168,7 +168,7 @@ public final class Evaluation {
         sb.append(String.format(Locale.ROOT, "macro F1 %.4f%n%n", macroF1()));
         int w = 12;
         for (int c = 0; c < classes; c++) {
-            w = Math.max(w, name(names, c).length() + 1);
+            w = Math.max(w, c(c).length() + name(names, c).length() + 2); // "3 Dress" and a space
         }
         int cell = Math.max(6, Long.toString(samples).length() + 1);
         sb.append("confusion matrix (rows: actual class, columns: predicted)\n");

@@ -73,10 +73,18 @@ public final class Model implements AutoCloseable {
 
     /** Writes the model to {@code file} atomically: a reader, or a crash at any byte, sees the old file or the new. */
     public void save(Path file) throws IOException {
+        save(parameters, file);
+    }
+
+    /**
+     * Writes {@code parameters}' graph, weights and running statistics as a model file, as {@link #save(Path)} does,
+     * without copying them on their backend (a trainer's, say: its memory peak stays as planned).
+     */
+    public static void save(Parameters parameters, Path file) throws IOException {
         ParameterLayout l = parameters.layout();
         float[] values = Arrays.copyOf(parameters.logicalValues(), (int) l.trainableSize()); // without the padding element
         float[] state = Arrays.copyOf(parameters.state().toArray(), (int) l.stateSize());
-        ModelFile.write(file, ModelFile.encode(graph(), values, state));
+        ModelFile.write(file, ModelFile.encode(parameters.graph(), values, state));
     }
 
     public Graph graph() {
