@@ -274,7 +274,7 @@ final class LayerCodec {
 
     private static boolean floats(DataOutputStream out, float... values) throws IOException {
         for (float v : values) {
-            out.writeFloat(v);
+            out.writeInt(Float.floatToRawIntBits(v)); // raw, as the weights: decoding then encoding gives the same bytes
         }
         return true;
     }
