@@ -82,6 +82,17 @@ class PredictorConcurrencyTest {
     }
 
     @Test
+    void closingTheModelClosesItsPredictorsFirst() {
+        Backend ref = Fixtures.backends().get(0);
+        long before = ref.memory().liveBytes();
+        Model m = Fixtures.trained(ref);
+        Predictor p = m.predictor(ModelRoundTripTest.options());
+        m.close();
+        assertEquals(before, ref.memory().liveBytes(), "parameters, arena and executors freed");
+        assertThrows(IllegalStateException.class, () -> p.predict(Fixtures.inputs(1, 1), 1));
+    }
+
+    @Test
     void passSizesArePowersOfTwoUpToTheBatch() {
         assertEquals(1, Predictor.passSize(1, 16));
         assertEquals(4, Predictor.passSize(3, 16));

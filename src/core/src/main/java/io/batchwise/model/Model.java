@@ -8,6 +8,7 @@ import io.batchwise.backend.Parameters;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -29,6 +30,8 @@ import java.util.Objects;
  */
 public final class Model implements AutoCloseable {
     private final Parameters parameters;
+    /** Predictors bound to the parameters, closed before them. */
+    private final java.util.Set<Predictor> predictors = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private Model(Parameters parameters) {
         this.parameters = parameters;
@@ -100,18 +103,26 @@ public final class Model implements AutoCloseable {
         return parameters;
     }
 
-    /** A predictor with the default options; close it before this model. */
+    /** A predictor with the default options (see {@link Predictor.Options#defaults()}). */
     public Predictor predictor() {
-        return new Predictor(this, Predictor.Options.defaults());
+        return predictor(Predictor.Options.defaults());
     }
 
-    /** A predictor with {@code options}; close it before this model. */
+    /** A predictor with {@code options}; it reads this model's parameters, and closing the model closes it. */
     public Predictor predictor(Predictor.Options options) {
-        return new Predictor(this, options);
+        Predictor p = new Predictor(this, options);
+        predictors.add(p);
+        return p;
     }
 
+    void forget(Predictor p) {
+        predictors.remove(p);
+    }
+
+    /** Closes this model's open predictors, then frees the parameters. */
     @Override
     public void close() {
+        List.copyOf(predictors).forEach(Predictor::close);
         parameters.close();
     }
 }

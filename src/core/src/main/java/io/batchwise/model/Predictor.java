@@ -33,12 +33,13 @@ import java.util.Map;
  * executors running side by side would contend for the same cores and oversubscribe them, and a device backend
  * serialises on its one stream anyway; (2) the planned batch, not concurrency, is what fills the machine: callers
  * that want throughput send larger requests; (3) one arena instead of one per caller keeps the plan's memory
- * prediction true; (4) a backend's stream and engine need not be thread-safe (oneDNN's CPU stream is not
- * documented as such), and a lock is correct whatever the backend. The cost: a small request waits for a large one
- * in front of it.
+ * prediction true; (4) the {@link Backend} contract does not promise that its process-wide stream may be used from
+ * several threads at once, and a lock is correct whatever the backend. The cost: a small request waits for a large
+ * one in front of it. (Not measured against a pool: with one pass already using every core, a pool could gain only
+ * the host-side copies.)
  *
  * <p>Owns its plans, executors and arena and frees them on {@link #close()} (waiting for a running request); it
- * borrows the model's parameters, so close it before the model.
+ * borrows the model's parameters, and {@link Model#close()} closes it first.
  */
 public final class Predictor implements AutoCloseable {
     /** Margin left beside an automatic budget, as {@code train} leaves. */
@@ -250,8 +251,12 @@ public final class Predictor implements AutoCloseable {
     @Override
     public void close() {
         synchronized (lock) {
+            if (closed) {
+                return;
+            }
             closed = true;
             closeAll();
         }
+        model.forget(this);
     }
 }
