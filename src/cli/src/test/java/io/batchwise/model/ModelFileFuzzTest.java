@@ -155,6 +155,47 @@ class ModelFileFuzzTest {
         assertThrows(java.nio.file.NoSuchFileException.class, () -> Model.load(dir.resolve("missing.bw"), ref));
     }
 
+    /**
+     * {@code Trainer.loadWeights} (what {@code export} reads): the weights and BatchNorm statistics of a checkpoint, bit
+     * for bit; a checkpoint cut or with a flipped bit is refused with the file and an offset, the parameters untouched.
+     */
+    @Test
+    void exportReadsACheckpointsWeightsOrRefusesItWhole() throws IOException {
+        Backend ref = Fixtures.backends().get(0);
+        Path ckpt = dir.resolve("last.ckpt");
+        float[] values;
+        float[] state;
+        try (Model m = Fixtures.trained(ref);
+             var t = io.batchwise.train.Trainer.builder(m.graph(), ref).loss(new io.batchwise.loss.SoftmaxCrossEntropy())
+                     .optimizer(io.batchwise.train.Optimizer.Adam.of(1e-3)).batch(io.batchwise.train.BatchSize.mini(4))
+                     .microBatch(4).build()) {
+            t.parameters().copyFrom(m.parameters());
+            t.save(ckpt);
+            values = m.parameters().logicalValues();
+            state = m.parameters().state().toArray();
+        }
+        byte[] original = Files.readAllBytes(ckpt);
+        try (var p = ref.createParameters(Fixtures.everyLayer(), io.batchwise.DataType.FLOAT32)) {
+            io.batchwise.train.Trainer.loadWeights(ckpt, p);
+            assertArrayEquals(ModelRoundTripTest.bits(values), ModelRoundTripTest.bits(p.logicalValues()));
+            assertArrayEquals(ModelRoundTripTest.bits(state), ModelRoundTripTest.bits(p.state().toArray()));
+            Random rnd = new Random(SEED);
+            for (int trial = 0; trial < 100; trial++) {
+                byte[] b = original.clone();
+                if (trial % 2 == 0) {
+                    b = Arrays.copyOf(b, rnd.nextInt(b.length));
+                } else {
+                    b[rnd.nextInt(b.length)] ^= (byte) (1 << rnd.nextInt(8));
+                }
+                Path file = Files.write(dir.resolve("cut" + trial + ".ckpt"), b);
+                IOException e = assertThrows(IOException.class, () -> io.batchwise.train.Trainer.loadWeights(file, p),
+                        "trial " + trial);
+                assertTrue(e.getMessage().contains(file.toString()) && OFFSET.matcher(e.getMessage()).find(), e.getMessage());
+                assertArrayEquals(ModelRoundTripTest.bits(values), ModelRoundTripTest.bits(p.logicalValues()), "trial " + trial);
+            }
+        }
+    }
+
     private void check(Backend b, String name, byte[] bytes, String expected) throws IOException {
         Path file = Files.write(dir.resolve(name), bytes);
         IOException e = assertThrows(IOException.class, () -> Model.load(file, b), name);

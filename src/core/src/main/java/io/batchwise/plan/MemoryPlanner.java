@@ -116,7 +116,8 @@ public final class MemoryPlanner {
     /**
      * The largest batch {@code b <= maxBatch} whose inference pass ({@link PlanOptions#forInference()}: no
      * activation gradients, no workspaces kept for backward, no optimizer state) fits {@code budget} beside the
-     * graph's {@code Parameters}; {@link Decision#effectiveBatch()} is {@code maxBatch}.
+     * graph's {@code Parameters} (values, state, and the gradient buffer {@code Parameters} always allocates, unused
+     * here); {@link Decision#effectiveBatch()} is {@code maxBatch}.
      *
      * @throws InsufficientMemoryException when even {@code b = 1} does not fit
      */
