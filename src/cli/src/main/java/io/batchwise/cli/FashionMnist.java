@@ -31,6 +31,9 @@ final class FashionMnist {
     static final String TRAIN_LABELS = "train-labels-idx1-ubyte";
     static final String TEST_IMAGES = "t10k-images-idx3-ubyte";
     static final String TEST_LABELS = "t10k-labels-idx1-ubyte";
+    /** The classes' names, by label. */
+    static final List<String> CLASS_NAMES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+            "Sneaker", "Bag", "Ankle boot");
 
     private FashionMnist() {
     }
@@ -77,6 +80,20 @@ final class FashionMnist {
             throw new MissingDataException("the data folder " + dir + " lacks " + String.join(", ", missing) + ".\n" + howToGet(dir));
         }
         return new Data(dir, dataset(trainImages, trainLabels), dataset(testImages, testLabels));
+    }
+
+    /** The test set alone (what {@code predict} reads): the two test files must be there, the training files need not. */
+    static InMemoryDataset test(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new MissingDataException("no data folder " + dir + ".\n" + howToGet(dir));
+        }
+        List<String> missing = new ArrayList<>();
+        Path images = find(dir, TEST_IMAGES, missing);
+        Path labels = find(dir, TEST_LABELS, missing);
+        if (!missing.isEmpty()) {
+            throw new MissingDataException("the data folder " + dir + " lacks " + String.join(", ", missing) + ".\n" + howToGet(dir));
+        }
+        return dataset(images, labels);
     }
 
     private static Path find(Path dir, String name, List<String> missing) {

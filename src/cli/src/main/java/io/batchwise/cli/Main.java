@@ -12,14 +12,15 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code batchwise} command: {@code train}, {@code plan} and {@code advise}. Exit status 0 on success, 2 for a
- * bad command line (the message names the flag), 1 when the run fails (missing or corrupt data, a
- * budget too small, a backend that cannot run here).
+ * The {@code batchwise} command: {@code train}, {@code plan}, {@code advise}, {@code predict} and {@code export}.
+ * Exit status 0 on success, 2 for a bad command line (the message names the flag), 1 when the run fails (missing or
+ * corrupt data, a budget too small, a backend that cannot run here).
  */
 @Command(name = "batchwise", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        subcommands = {TrainCommand.class, PlanCommand.class, AdviseCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {TrainCommand.class, PlanCommand.class, AdviseCommand.class, PredictCommand.class, ExportCommand.class,
+                CommandLine.HelpCommand.class},
         description = {"Train neural networks with the batch size as a planned, exact quantity.", ""},
-        footer = {"", "Run 'batchwise train --help', 'batchwise plan --help' or 'batchwise advise --help' for their flags."})
+        footer = {"", "Run 'batchwise COMMAND --help' (train, plan, advise, predict, export) for its flags."})
 public final class Main implements Runnable {
     /** Exit status when a run fails for a reason other than the command line. */
     static final int FAILED = 1;
@@ -29,7 +30,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing a command: train, plan or advise");
+        throw new ParameterException(spec.commandLine(), "Missing a command: train, plan, advise, predict or export");
     }
 
     public static void main(String[] args) {

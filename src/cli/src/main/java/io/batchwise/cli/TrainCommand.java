@@ -7,6 +7,7 @@ import io.batchwise.Graph;
 import io.batchwise.backend.Backend;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
+import io.batchwise.model.Model;
 import io.batchwise.plan.Budget;
 import io.batchwise.plan.MemoryPlanner;
 import io.batchwise.train.AdaptiveBatch;
@@ -62,6 +63,7 @@ import picocli.CommandLine.Spec;
 final class TrainCommand implements Callable<Integer> {
     static final String CHECKPOINT_FILE = "last.ckpt";
     static final String PLOT_FILE = "training.png";
+    static final String MODEL_FILE = "model.bw";
 
     @Spec
     CommandSpec spec;
@@ -320,6 +322,8 @@ final class TrainCommand implements Callable<Integer> {
                 if (t.step() != lastEvaluated || testResult == null) {
                     t.checkpoint();
                 }
+                Path modelFile = ckpt.resolveSibling(MODEL_FILE); // graph, weights and BatchNorm state for 'predict'
+                Model.save(t.parameters(), modelFile);
                 log.flush();
                 double wall = (System.nanoTime() - wallStart) / 1e9;
                 long measuredPeak = backend.memory().peakBytes();
@@ -423,8 +427,8 @@ final class TrainCommand implements Callable<Integer> {
                 }
                 stdout.printf(Locale.ROOT, "memory      measured peak %s, predicted %s, budget %s%n", Budget.human(measuredPeak),
                         Budget.human(decision.predictedPeakBytes()), Budget.human(budget.bytes()));
-                stdout.printf("wrote       %s: metrics.csv, epochs.csv, plan.txt, summary.json, %s; checkpoint %s%n", outDir,
-                        PLOT_FILE, ckpt);
+                stdout.printf("wrote       %s: metrics.csv, epochs.csv, plan.txt, summary.json, %s; checkpoint %s; model %s%n",
+                        outDir, PLOT_FILE, ckpt, modelFile);
                 stdout.flush();
             }
         }

@@ -28,6 +28,10 @@ final class Cli {
             return (AdviseCommand) commandLine.getSubcommands().get("advise").getCommand();
         }
 
+        PredictCommand predict() {
+            return (PredictCommand) commandLine.getSubcommands().get("predict").getCommand();
+        }
+
         @Override
         public String toString() {
             return "exit " + code + "\n--- out\n" + out + "\n--- err\n" + err;

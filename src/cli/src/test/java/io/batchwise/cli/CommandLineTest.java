@@ -46,7 +46,7 @@ class CommandLineTest {
     void noCommandIsAnError() {
         Cli.Result r = Cli.run();
         assertEquals(2, r.code(), r.toString());
-        assertTrue(r.err().contains("train, plan or advise"), r.toString());
+        assertTrue(r.err().contains("train, plan, advise, predict or export"), r.toString());
     }
 
     @ParameterizedTest

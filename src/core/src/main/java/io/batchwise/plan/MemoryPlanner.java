@@ -77,10 +77,11 @@ public final class MemoryPlanner {
         private final long neededBytes;
         private final long availableBytes;
 
-        InsufficientMemoryException(long needed, long fixed, long step, Budget budget) {
-            super(String.format("a training step needs %s for one sample (parameters, gradients and optimizer state %s"
-                            + " + step buffers %s) but the memory budget is %s: raise the budget by at least %s",
-                    Budget.human(needed), Budget.human(fixed), Budget.human(step), budget, Budget.human(needed - budget.bytes())));
+        InsufficientMemoryException(long needed, long fixed, long step, Budget budget, boolean training) {
+            super(String.format("a%s needs %s for one sample (parameters, gradients%s %s + step buffers %s) but the memory"
+                            + " budget is %s: raise the budget by at least %s", training ? " training step" : "n inference pass",
+                    Budget.human(needed), training ? " and optimizer state" : " and state", Budget.human(fixed), Budget.human(step),
+                    budget, Budget.human(needed - budget.bytes())));
             this.neededBytes = needed;
             this.availableBytes = budget.bytes();
         }
@@ -108,14 +109,31 @@ public final class MemoryPlanner {
      * @throws InsufficientMemoryException when even {@code b = 1} does not fit
      */
     public static Decision plan(Backend backend, Graph graph, int optimizerSlots, int effectiveBatch, Budget budget) {
+        return search(backend, graph, PlanOptions.forTraining(), fixedBytes(graph, DataType.FLOAT32, optimizerSlots),
+                effectiveBatch, budget);
+    }
+
+    /**
+     * The largest batch {@code b <= maxBatch} whose inference pass ({@link PlanOptions#forInference()}: no
+     * activation gradients, no workspaces kept for backward, no optimizer state) fits {@code budget} beside the
+     * graph's {@code Parameters} (values, state, and the gradient buffer {@code Parameters} always allocates, unused
+     * here); {@link Decision#effectiveBatch()} is {@code maxBatch}.
+     *
+     * @throws InsufficientMemoryException when even {@code b = 1} does not fit
+     */
+    public static Decision planInference(Backend backend, Graph graph, int maxBatch, Budget budget) {
+        return search(backend, graph, PlanOptions.forInference(), fixedBytes(graph, DataType.FLOAT32, 0), maxBatch, budget);
+    }
+
+    private static Decision search(Backend backend, Graph graph, PlanOptions options, long fixed, int effectiveBatch,
+                                   Budget budget) {
         if (effectiveBatch <= 0) {
             throw new IllegalArgumentException("the effective batch must be positive, got " + effectiveBatch);
         }
         long t0 = System.nanoTime();
-        long fixed = fixedBytes(graph, DataType.FLOAT32, optimizerSlots);
         Map<Integer, MemoryPlan> plans = new HashMap<>(); // each size compiled once; the table reuses the answer's
         java.util.function.IntFunction<MemoryPlan> planAt = b -> plans.computeIfAbsent(b, x -> {
-            try (Plan p = backend.plan(graph, x, PlanOptions.forTraining())) {
+            try (Plan p = backend.plan(graph, x, options)) {
                 return p.memory();
             }
         });
@@ -123,7 +141,7 @@ public final class MemoryPlanner {
         long room = budget.bytes() - fixed;
         long one = arena.applyAsLong(1);
         if (one > room) {
-            throw new InsufficientMemoryException(fixed + one, fixed, one, budget);
+            throw new InsufficientMemoryException(fixed + one, fixed, one, budget, options.training());
         }
         // Invariant: lo fits; hi does not (or hi = B + 1). Each candidate comes from the line through the
         // nearest known points (arena sizes are close to linear in b), or from bisection after two line

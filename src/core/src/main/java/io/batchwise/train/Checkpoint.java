@@ -38,6 +38,8 @@ import java.util.zip.CRC32;
 final class Checkpoint {
     private static final byte[] MAGIC = "BWCKPT02".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] MAGIC_V1 = "BWCKPT01".getBytes(StandardCharsets.US_ASCII);
+    /** More optimizer state tensors than any optimizer keeps: a count above it is corruption. */
+    private static final int MAX_SLOTS = 16;
 
     private Checkpoint() {
     }
@@ -120,27 +122,7 @@ final class Checkpoint {
     static void read(Path file, Trainer t) throws IOException {
         byte[] all = Files.readAllBytes(file);
         boolean v1 = startsWith(all, MAGIC_V1);
-        if (!v1 && !startsWith(all, MAGIC)) {
-            if (all.length < MAGIC.length && (prefixOf(all, MAGIC) || prefixOf(all, MAGIC_V1))) {
-                throw new IOException(file + " is truncated: " + all.length + " bytes, it ends at offset " + all.length
-                        + " inside the " + MAGIC.length + "-byte header");
-            }
-            String head = new String(all, 0, Math.min(all.length, MAGIC.length), StandardCharsets.US_ASCII);
-            throw new IOException(file + " is not a Batchwise checkpoint (no BWCKPT02 or BWCKPT01 header at offset 0)"
-                    + (head.length() == MAGIC.length && head.startsWith("BWCKPT") && printable(head)
-                    ? "; its header " + head + " is a version this Batchwise cannot read" : ""));
-        }
-        if (all.length < MAGIC.length + 8) {
-            throw new IOException(file + " is truncated: " + all.length + " bytes, it ends at offset " + all.length
-                    + " before its checksum");
-        }
-        int crcAt = all.length - 8;
-        CRC32 crc = new CRC32();
-        crc.update(all, 0, crcAt);
-        if (ByteBuffer.wrap(all).getLong(crcAt) != crc.getValue()) {
-            throw new IOException(file + " is truncated or corrupt: the checksum at offset " + crcAt
-                    + " (its last 8 bytes) does not match the " + crcAt + " bytes before it");
-        }
+        int crcAt = checkFrame(file, all);
         // The checksum matches: what follows refuses a file written wrongly or for another run, field by field.
         ByteBuffer buf = ByteBuffer.wrap(all, 0, crcAt);
         buf.position(MAGIC.length);
@@ -239,6 +221,94 @@ final class Checkpoint {
             throw new IOException(file + " is corrupt: a field at offset " + buf.position() + " runs past the data's end"
                     + " at offset " + crcAt);
         }
+    }
+
+    /**
+     * Checks the header (either version) and the checksum of a whole file; returns the checksum's offset, where the
+     * fields end. Shared by {@link #read} and {@link #readWeights}.
+     */
+    private static int checkFrame(Path file, byte[] all) throws IOException {
+        if (!startsWith(all, MAGIC_V1) && !startsWith(all, MAGIC)) {
+            if (all.length < MAGIC.length && (prefixOf(all, MAGIC) || prefixOf(all, MAGIC_V1))) {
+                throw new IOException(file + " is truncated: " + all.length + " bytes, it ends at offset " + all.length
+                        + " inside the " + MAGIC.length + "-byte header");
+            }
+            String head = new String(all, 0, Math.min(all.length, MAGIC.length), StandardCharsets.US_ASCII);
+            throw new IOException(file + " is not a Batchwise checkpoint (no BWCKPT02 or BWCKPT01 header at offset 0)"
+                    + (head.length() == MAGIC.length && head.startsWith("BWCKPT") && printable(head)
+                    ? "; its header " + head + " is a version this Batchwise cannot read" : ""));
+        }
+        if (all.length < MAGIC.length + 8) {
+            throw new IOException(file + " is truncated: " + all.length + " bytes, it ends at offset " + all.length
+                    + " before its checksum");
+        }
+        int crcAt = all.length - 8;
+        CRC32 crc = new CRC32();
+        crc.update(all, 0, crcAt);
+        if (ByteBuffer.wrap(all).getLong(crcAt) != crc.getValue()) {
+            throw new IOException(file + " is truncated or corrupt: the checksum at offset " + crcAt
+                    + " (its last 8 bytes) does not match the " + crcAt + " bytes before it");
+        }
+        return crcAt;
+    }
+
+    /**
+     * Reads only the weights and BatchNorm state of checkpoint {@code file} into {@code p}, for a graph of the same
+     * fingerprint; the run's position is skipped, the optimizer state checked for size and skipped. Refuses a file as
+     * {@link #read} does (one line naming the file and an offset), and then leaves {@code p} as it was.
+     */
+    static void readWeights(Path file, Parameters p) throws IOException {
+        byte[] all = Files.readAllBytes(file);
+        boolean v1 = startsWith(all, MAGIC_V1);
+        int crcAt = checkFrame(file, all);
+        ByteBuffer buf = ByteBuffer.wrap(all, 0, crcAt);
+        buf.position(MAGIC.length);
+        try {
+            int at = buf.position();
+            if (buf.getLong() != fingerprint(p)) {
+                throw new IOException(file + " was written for another graph (its parameter names or shapes differ:"
+                        + " fingerprint at offset " + at + ")");
+            }
+            readUtf(buf); // the optimizer's name
+            skip(buf, 8 + 4 * 8 + (v1 ? 0 : 4 + 4 + 8)); // seed, position, adaptive batch
+            if (!v1) {
+                at = buf.position();
+                byte present = buf.get();
+                if (present != 0 && present != 1) {
+                    throw new IOException(file + " is corrupt: noise-scale flag " + present + " at offset " + at
+                            + " is neither 0 nor 1");
+                }
+                skip(buf, present * 4 * 8);
+            }
+            float[] values = readFloats(buf, p.values().size(), file, "parameter");
+            float[] state = readFloats(buf, p.state().size(), file, "state");
+            at = buf.position();
+            int n = buf.getInt();
+            if (n < 0 || n > MAX_SLOTS) {
+                throw new IOException(file + " is corrupt: " + n + " optimizer state tensors at offset " + at
+                        + " (at most " + MAX_SLOTS + ")");
+            }
+            for (int i = 0; i < n; i++) {
+                readFloats(buf, p.values().size(), file, "optimizer state");
+            }
+            if (buf.hasRemaining()) {
+                throw new IOException(file + " has " + buf.remaining() + " unexpected bytes at offset " + buf.position()
+                        + ", before its checksum");
+            }
+            p.writeLogicalValues(values);
+            p.state().write(state);
+        } catch (BufferUnderflowException e) {
+            throw new IOException(file + " is corrupt: a field at offset " + buf.position() + " runs past the data's end"
+                    + " at offset " + crcAt);
+        }
+    }
+
+    /** Moves past {@code n} bytes, or throws BufferUnderflowException as a read past the end would. */
+    private static void skip(ByteBuffer buf, int n) {
+        if (n > buf.remaining()) {
+            throw new BufferUnderflowException();
+        }
+        buf.position(buf.position() + n);
     }
 
     private static boolean startsWith(byte[] all, byte[] magic) {

@@ -552,6 +552,16 @@ public final class Trainer implements AutoCloseable {
         lastCheckpointNanos = System.nanoTime();
     }
 
+    /**
+     * Reads only the weights and BatchNorm running statistics of a checkpoint written by {@link #save} into
+     * {@code into}, parameters of the graph it was written for (the fingerprint of parameter names and shapes must
+     * match); the optimizer state and the run's position are skipped. For exporting a model from a checkpoint. A file
+     * that does not match is refused whole, with its name and an offset, and {@code into} is left as it was.
+     */
+    public static void loadWeights(Path checkpoint, Parameters into) throws IOException {
+        Checkpoint.readWeights(checkpoint, into);
+    }
+
     private void closeExecutors() {
         executors.values().forEach(Executor::close);
         plans.values().forEach(Plan::close);
