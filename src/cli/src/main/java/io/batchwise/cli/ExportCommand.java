@@ -3,7 +3,7 @@ package io.batchwise.cli;
 import io.batchwise.DataType;
 import io.batchwise.Graph;
 import io.batchwise.backend.Parameters;
-import io.batchwise.model.Model;
+import io.batchwise.inference.Model;
 import io.batchwise.models.Models;
 import io.batchwise.train.Trainer;
 import java.io.IOException;

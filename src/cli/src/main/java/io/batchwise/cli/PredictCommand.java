@@ -1,9 +1,9 @@
 package io.batchwise.cli;
 
 import io.batchwise.loss.Targets;
-import io.batchwise.model.Evaluation;
-import io.batchwise.model.Model;
-import io.batchwise.model.Predictor;
+import io.batchwise.inference.Evaluation;
+import io.batchwise.inference.Model;
+import io.batchwise.inference.Predictor;
 import io.batchwise.plan.Budget;
 import io.batchwise.train.InMemoryDataset;
 import java.io.IOException;

@@ -7,7 +7,7 @@ import io.batchwise.Graph;
 import io.batchwise.backend.Backend;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
-import io.batchwise.model.Model;
+import io.batchwise.inference.Model;
 import io.batchwise.plan.Budget;
 import io.batchwise.plan.MemoryPlanner;
 import io.batchwise.train.AdaptiveBatch;

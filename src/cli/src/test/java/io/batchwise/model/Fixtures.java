@@ -1,4 +1,4 @@
-package io.batchwise.model;
+package io.batchwise.inference;
 
 import io.batchwise.Graph;
 import io.batchwise.Shape;

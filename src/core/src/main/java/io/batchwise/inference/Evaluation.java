@@ -1,4 +1,4 @@
-package io.batchwise.model;
+package io.batchwise.inference;
 
 import java.util.List;
 import java.util.Locale;

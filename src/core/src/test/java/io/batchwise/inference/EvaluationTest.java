@@ -1,4 +1,4 @@
-package io.batchwise.model;
+package io.batchwise.inference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

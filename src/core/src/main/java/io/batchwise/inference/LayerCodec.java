@@ -1,4 +1,4 @@
-package io.batchwise.model;
+package io.batchwise.inference;
 
 import io.batchwise.Shape;
 import io.batchwise.layer.Add;
