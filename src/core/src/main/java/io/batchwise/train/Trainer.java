@@ -19,6 +19,9 @@ import io.batchwise.loss.LossResult;
 import io.batchwise.loss.Targets;
 import io.batchwise.plan.Budget;
 import io.batchwise.plan.MemoryPlanner;
+import io.batchwise.spi.GradientSource;
+import io.batchwise.spi.StepGradients;
+import io.batchwise.spi.StepRequest;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,6 +77,7 @@ public final class Trainer implements AutoCloseable {
     private final int noiseEvery; // measure on steps 1, 1 + n, 1 + 2n, ...
     private final AdaptiveBatch adaptive;
     private final CheckpointPolicy checkpoints; // null: the caller saves
+    private final GradientSource source; // null: this trainer's own executors compute the gradients
     private volatile boolean stopRequested;
     private long lastCheckpointStep = -1; // -1: none written or restored in this process yet
     private long lastCheckpointNanos = System.nanoTime();
@@ -113,7 +117,9 @@ public final class Trainer implements AutoCloseable {
         this.batchNormMode = b.batchNormMode;
         this.hasBatchNorm = ExactBatchNorm.applies(graph);
         this.listeners = List.copyOf(b.listeners);
-        this.noiseScale = b.noiseScaleDecay >= 0 ? new NoiseScale(b.noiseScaleDecay) : null;
+        this.source = b.source;
+        // A source gives the summed gradient only, not the first micro-batch's: no noise-scale sample.
+        this.noiseScale = b.noiseScaleDecay >= 0 && source == null ? new NoiseScale(b.noiseScaleDecay) : null;
         this.adaptive = b.adaptive;
         this.splitSinglePass = b.measureNoiseScale || b.adaptive != null;
         this.trackNorm = b.gradientNorm;
@@ -206,6 +212,10 @@ public final class Trainer implements AutoCloseable {
 
     private void ensureMicroBatch(int big) {
         if (microBatch == 0) {
+            if (budget == null) { // only with a gradient source: its workers plan their micro-batches, this trainer none
+                throw new IllegalStateException("this trainer takes its gradients from a source and has neither a micro-batch"
+                        + " nor a memory budget to run executors of its own");
+            }
             decision = MemoryPlanner.plan(backend, graph, optimizer.stateSlots(), big, budget);
             microBatch = decision.microBatch();
             LOG.info("planner: micro-batch {} x {} accumulation steps for an effective batch of {}, predicted peak {} of {}",
@@ -266,8 +276,10 @@ public final class Trainer implements AutoCloseable {
         checkData(data);
         int n = data.size();
         start(n);
-        ensureMicroBatch(planningBatch(n));
-        if (epoch < epochs && step < maxSteps) {
+        if (source == null) {
+            ensureMicroBatch(planningBatch(n));
+        }
+        if (epoch < epochs && step < maxSteps && source == null) {
             // Planned and bound here, not in the first step's time; an allocation failure halves b as in a step.
             while (true) {
                 try {
@@ -422,6 +434,9 @@ public final class Trainer implements AutoCloseable {
      */
     public StepMetrics trainBatch(Dataset data, int[] indices, int from, int count) {
         checkData(data);
+        if (source != null) { // the source's workers plan, retry and restore on their side
+            return attempt(data, indices, from, count, System.nanoTime());
+        }
         ensureMicroBatch(count);
         long t0 = System.nanoTime();
         float[] stateBefore = parameters.layout().stateSize() > 0 ? parameters.state().toArray() : null;
@@ -450,14 +465,54 @@ public final class Trainer implements AutoCloseable {
     }
 
     private StepMetrics attempt(Dataset data, int[] indices, int from, int count, long t0) {
-        Shape out = graph.output().outputShape();
-        double scale = 1.0 / (count * (double) loss.termsPerSample(out));
+        double scale = 1.0 / (count * (double) loss.termsPerSample(graph.output().outputShape()));
         long stepSeed = mix(seed ^ mix(step + 1));
+        Accumulated a;
+        if (source != null) {
+            StepGradients g = source.accumulate(new StepRequest(step + 1, epoch, indices, from, count, scale, stepSeed), parameters);
+            a = new Accumulated(g.loss(), g.passes(), 0, 0);
+        } else {
+            a = accumulate(data, indices, from, count, scale, stepSeed, noiseScale != null && step % noiseEvery == 0);
+        }
+        return update(count, a, t0);
+    }
+
+    /**
+     * Gradients of samples {@code indices[from .. from + count)}, each sample's loss gradient times {@code scale}, summed
+     * into {@code parameters().gradients()} (the first micro-batch overwrites): a worker's share of a step that
+     * another process applies ({@link GradientSource}). Micro-batches as planned; an allocation failure halves the
+     * micro-batch and redoes the share, as {@link #trainBatch} does.
+     */
+    public StepGradients gradientSum(Dataset data, int[] indices, int from, int count, double scale, long dropoutSeed) {
+        checkData(data);
+        ensureMicroBatch(count);
+        float[] stateBefore = parameters.layout().stateSize() > 0 ? parameters.state().toArray() : null;
+        while (true) {
+            try {
+                Accumulated a = accumulate(data, indices, from, count, scale, dropoutSeed, false);
+                return new StepGradients(a.loss(), a.passes());
+            } catch (DeviceOutOfMemoryException e) {
+                if (stateBefore != null) {
+                    parameters.state().write(stateBefore);
+                }
+                halveMicroBatch(e, count);
+            }
+        }
+    }
+
+    /**
+     * A step's loss, its passes, and for the noise scale the first micro-batch's squared mean-gradient norm and size
+     * ({@code first = 0}: not measured).
+     */
+    private record Accumulated(LossResult loss, int passes, double firstSquared, int first) {
+    }
+
+    /** The micro-batch loop: gradients of {@code indices[from .. from + count)} times {@code scale}, summed. */
+    private Accumulated accumulate(Dataset data, int[] indices, int from, int count, double scale, long stepSeed, boolean measure) {
         LossResult total = LossResult.ZERO;
         int k = 0;
         double firstSquared = 0;
         int first = 0;
-        boolean measure = noiseScale != null && step % noiseEvery == 0;
         // A single-pass step split in two for the noise scale: exact (accumulation is), dropout keyed by position.
         int micro = measure && splitSinglePass && count >= 2 && count <= microBatch ? (count + 1) / 2 : microBatch;
         if (batchNormMode == BatchNormMode.EXACT && micro < count && hasBatchNorm) {
@@ -489,13 +544,18 @@ public final class Trainer implements AutoCloseable {
                 k++;
             }
         }
+        return new Accumulated(total, k, firstSquared, first);
+    }
+
+    /** The rest of the step, wherever its gradients came from: norm, noise scale, clipping, schedule, update, listeners. */
+    private StepMetrics update(int count, Accumulated a, long t0) {
         // The norm is one more pass over the gradients (about a fifth of a stochastic MLP step): only when used.
         double norm = Double.NaN;
-        if (trackNorm || clipNorm > 0 || first > 0) {
+        if (trackNorm || clipNorm > 0 || a.first() > 0) {
             double squared = updater.loadGradients(parameters.gradients());
             norm = Math.sqrt(squared);
-            if (first > 0) {
-                noiseScale.add(firstSquared, first, squared, count);
+            if (a.first() > 0) {
+                noiseScale.add(a.firstSquared(), a.first(), squared, count);
             }
         } else {
             updater.useGradients(parameters.gradients());
@@ -510,8 +570,8 @@ public final class Trainer implements AutoCloseable {
         updater.step(parameters.values(), optimizerState, step, lr);
         samplesSeen += count;
         double seconds = (System.nanoTime() - t0) / 1e9;
-        StepMetrics metrics = new StepMetrics(epoch, step, samplesSeen, count, k, total.mean(), total.accuracy(), lr, norm,
-                noiseScale == null ? Double.NaN : noiseScale.simple(), count / seconds);
+        StepMetrics metrics = new StepMetrics(epoch, step, samplesSeen, count, a.passes(), a.loss().mean(), a.loss().accuracy(), lr,
+                norm, noiseScale == null ? Double.NaN : noiseScale.simple(), count / seconds);
         for (TrainingListener l : listeners) {
             l.onStep(metrics);
         }
@@ -728,6 +788,7 @@ public final class Trainer implements AutoCloseable {
         private int noiseEvery = 1;
         private AdaptiveBatch adaptive;
         private CheckpointPolicy checkpoints;
+        private GradientSource source;
 
         private Builder(Graph graph, Backend backend) {
             this.graph = Objects.requireNonNull(graph, "graph");
@@ -877,6 +938,17 @@ public final class Trainer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Takes each step's gradients from {@code s} (for example workers of a cluster) instead of this trainer's
+         * executors; the trainer still does the rest of the step, checkpoints and listeners. Not with exact BatchNorm
+         * statistics, a measured noise scale or an adaptive batch (a source gives the summed gradient only); the
+         * micro-batch and memory budget are then the workers' business and may be left unset.
+         */
+        public Builder gradientSource(GradientSource s) {
+            this.source = Objects.requireNonNull(s, "gradient source");
+            return this;
+        }
+
         public Trainer build() {
             List<String> missing = new ArrayList<>();
             if (loss == null) {
@@ -888,7 +960,7 @@ public final class Trainer implements AutoCloseable {
             if (batchSize == null) {
                 missing.add("batch");
             }
-            if (microBatch == 0 && budget == null) {
+            if (microBatch == 0 && budget == null && source == null) {
                 missing.add("microBatch or memoryBudget");
             }
             if (!missing.isEmpty()) {
@@ -896,6 +968,14 @@ public final class Trainer implements AutoCloseable {
             }
             if (adaptive != null && noiseScaleDecay < 0) {
                 throw new IllegalStateException("an adaptive batch needs the noise scale: noiseScaleDecay is " + noiseScaleDecay);
+            }
+            if (source != null) {
+                String refused = batchNormMode == BatchNormMode.EXACT && ExactBatchNorm.applies(graph) ? "exact BatchNorm statistics"
+                        : measureNoiseScale ? "measuring the noise scale" : adaptive != null ? "an adaptive batch" : null;
+                if (refused != null) {
+                    throw new IllegalStateException("a gradient source gives each step's summed gradient only, so "
+                            + refused + " is not available with one");
+                }
             }
             if (graph.inputs().size() != 1) {
                 throw new IllegalArgumentException("Trainer trains graphs with one input; this one has " + graph.inputs().size());

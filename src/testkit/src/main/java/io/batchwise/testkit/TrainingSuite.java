@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.batchwise.Graph;
 import io.batchwise.Shape;
 import io.batchwise.backend.Backend;
+import io.batchwise.backend.Parameters;
 import io.batchwise.layer.Add;
 import io.batchwise.layer.AvgPool2d;
 import io.batchwise.layer.BatchNorm;
@@ -19,6 +20,9 @@ import io.batchwise.layer.ReLU;
 import io.batchwise.layer.Tanh;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
+import io.batchwise.spi.GradientSource;
+import io.batchwise.spi.StepGradients;
+import io.batchwise.spi.StepRequest;
 import io.batchwise.train.BatchNormMode;
 import io.batchwise.train.BatchSize;
 import io.batchwise.train.InMemoryDataset;
@@ -563,6 +567,122 @@ public abstract class TrainingSuite {
                 assertTrue(after.accuracy() > 0.85, b + ": accuracy " + after.accuracy());
             }
         }
+    }
+
+    // --- gradients from elsewhere (GradientSource): the law B = b x k x W inside one JVM ---
+
+    /**
+     * W workers in this JVM, each a Trainer of its own: worker {@code w} takes the step's samples at positions
+     * {@code w, w + W, w + 2W, ...} (not contiguous, as a cluster's shards are), sums their gradients with
+     * {@link Trainer#gradientSum}, and the driver adds the W sums in worker order (logical order, as if sent).
+     */
+    static final class InProcessWorkers implements GradientSource {
+        private final List<Trainer> workers = new ArrayList<>();
+        private final InMemoryDataset data;
+        int passes;
+
+        InProcessWorkers(List<Trainer> workers, InMemoryDataset data) {
+            this.workers.addAll(workers);
+            this.data = data;
+        }
+
+        @Override
+        public StepGradients accumulate(StepRequest r, Parameters p) {
+            int w = workers.size();
+            float[] weights = p.logicalValues();
+            float[] sum = null;
+            LossResult loss = LossResult.ZERO;
+            int passes = 0;
+            for (int i = 0; i < w; i++) {
+                int[] mine = new int[(r.count() - i + w - 1) / w];
+                for (int j = 0; j < mine.length; j++) {
+                    mine[j] = r.order()[r.from() + i + j * w];
+                }
+                if (mine.length == 0) {
+                    continue;
+                }
+                Trainer t = workers.get(i);
+                t.parameters().writeLogicalValues(weights);
+                StepGradients g = t.gradientSum(data, mine, 0, mine.length, r.scale(), r.dropoutSeed());
+                float[] part = t.parameters().logicalGradients();
+                if (sum == null) {
+                    sum = part;
+                } else {
+                    for (int j = 0; j < sum.length; j++) {
+                        sum[j] += part[j];
+                    }
+                }
+                loss = loss.plus(g.loss());
+                passes += g.passes();
+            }
+            p.gradients().write(p.toStored(sum));
+            this.passes = passes;
+            return new StepGradients(loss, passes);
+        }
+
+        @Override
+        public void close() {
+            workers.forEach(Trainer::close);
+        }
+    }
+
+    static Stream<Arguments> workerSplits() {
+        return Stream.of(
+                Arguments.of("mlp", 2, 48, 16),   // B = 96 = 2 workers x 3 micro-batches of 16
+                Arguments.of("cnn", 3, 64, 8),    // 64 over 3 workers: shares of 22, 21, 21
+                Arguments.of("mlp", 3, 100, 16)); // 100 not divisible by 3 x 16; 300 samples: a short last batch
+    }
+
+    @ParameterizedTest(name = "{0}: W = {1} workers, B = {2}, micro-batch {3}")
+    @MethodSource("workerSplits")
+    void workersGiveTheStepOfOneProcess(String name, int w, int big, int micro) {
+        Graph g = model(name);
+        InMemoryDataset d = data(g.inputs().get(0).outputShape(), 3 * big - big / 3, 17);
+        Optimizer adam = Optimizer.Adam.of(1e-2);
+        List<Trainer> ws = new ArrayList<>();
+        for (int i = 0; i < w; i++) {
+            ws.add(trainer(g, adam, big, micro, 5));
+        }
+        try (Trainer single = trainer(g, adam, big, micro, 5); InProcessWorkers source = new InProcessWorkers(ws, d);
+             Trainer driver = Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(adam)
+                     .batch(BatchSize.mini(big)).seed(5).gradientSource(source).build()) {
+            single.fit(d, 100, 20);
+            driver.fit(d, 100, 20);
+            assertEquals(20, driver.step());
+            assertEquals(single.epoch(), driver.epoch());
+            float[] a = single.parameters().logicalValues();
+            float[] b = driver.parameters().logicalValues();
+            assertTrue(relativeError(b, a) <= 1e-5, "weights differ by " + relativeError(b, a));
+            try (Trainer fresh = trainer(g, adam, big, micro, 5)) {
+                assertTrue(relativeError(fresh.parameters().logicalValues(), a) > 1e-3); // the check has teeth
+            }
+        }
+    }
+
+    @Test
+    void oneWorkerRunsTheSingleProcessCodeBitForBit() {
+        Graph g = cnn();
+        InMemoryDataset d = data(Shape.of(1, 8, 8), 100, 6);
+        Optimizer opt = Optimizer.Adam.of(1e-2);
+        try (Trainer single = trainer(g, opt, 16, 8, 13); InProcessWorkers source = new InProcessWorkers(List.of(trainer(g, opt, 16, 8, 13)), d);
+             Trainer driver = Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(opt)
+                     .batch(BatchSize.mini(16)).seed(13).gradientSource(source).build()) {
+            single.fit(d, 100, 20);
+            driver.fit(d, 100, 20);
+            assertArrayEquals(single.parameters().logicalValues(), driver.parameters().logicalValues());
+            assertEquals(2, source.passes); // the last step's 16 samples in micro-batches of 8
+        }
+    }
+
+    @Test
+    void aGradientSourceRefusesWhatNeedsTheFirstMicroBatch() {
+        GradientSource none = (r, p) -> {
+            throw new AssertionError("not called");
+        };
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Trainer.builder(withBatchNorm(), backend())
+                .loss(new SoftmaxCrossEntropy()).optimizer(Optimizer.Adam.of(1e-2)).batch(BatchSize.mini(16))
+                .batchNorm(BatchNormMode.EXACT).gradientSource(none).build());
+        assertTrue(e.getMessage().contains("exact BatchNorm"), e.getMessage());
     }
 
     // --- checkpoints ---

@@ -1,0 +1,7 @@
+/**
+ * Service-provider interfaces: what code that extends Batchwise implements, as opposed to what a user calls.
+ * {@link io.batchwise.spi.GradientSource} lets a training step take its gradients from elsewhere (the Spark module's
+ * workers) while the {@link io.batchwise.train.Trainer} does the rest of the step (clipping, schedule, update,
+ * checkpoints) as it always does.
+ */
+package io.batchwise.spi;
