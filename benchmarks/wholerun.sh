@@ -58,7 +58,7 @@ steady = st.median(ms[n // 2:])
 first = st.mean(ms[:1000])
 s = json.load(open(d + "/summary.json"))
 whole = s["samples_this_run"] / s["train_seconds"]
-step_tp = int(rows[-1]["batch"]) / steady * 1000
+step_tp = st.mode(int(r["batch"]) for r in rows) / steady * 1000  # the full batch (a short last one is not it)
 print(f"{label:28s} steps {n:6d}  median {med:.3f} ms  p99 {p99:.3f} ({p99/med:.2f}x)  first-1000 {first:.3f} "
       f"({first/steady:.2f}x steady {steady:.3f})  whole {whole:,.0f}/s = {whole/step_tp:.2f} of steady  "
       f"train {s['train_seconds']:.2f} s  acc {s['test_accuracy']:.4f}  {status}")
