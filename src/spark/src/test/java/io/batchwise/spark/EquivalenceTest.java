@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.batchwise.Graph;
 import io.batchwise.models.Models;
 import io.batchwise.train.InMemoryDataset;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -52,6 +53,25 @@ class EquivalenceTest {
                 batch, micro, moved, micro, d1, d2);
         assertTrue(d1 <= 1e-5, "Spark vs one process with micro-batch " + micro + ": relative distance " + d1);
         assertTrue(d2 <= 1e-5, "Spark vs one process in one pass: relative distance " + d2);
+    }
+
+    @Test
+    void partitionsWithoutSamplesInAStepSitItOut() {
+        // B = 2 over W = 4 partitions: every step leaves at least two partitions without a sample.
+        InMemoryDataset data = LocalSpark.data(30, 13);
+        float[] one = LocalSpark.singleProcess(Models.mlp(), data, 2, 1, 20);
+        SparkData sd = SparkData.parallelize(LocalSpark.context(), data, 4);
+        try (SparkTrainer t = LocalSpark.spark(LocalSpark.context(), Models::mlp, 2, 1).build()) {
+            for (int s = 1; s <= 20; s++) {
+                t.fit(sd, Integer.MAX_VALUE, s);
+                double workers = t.lastStepMillis()[3];
+                assertTrue(workers >= 1 && workers <= 2, "step " + s + ": " + workers + " workers returned a share");
+            }
+            double d = LocalSpark.relativeDistance(t.parameters().logicalValues(), one);
+            assertTrue(d <= 1e-5, "relative distance " + d);
+        } finally {
+            sd.unpersist();
+        }
     }
 
     private static GraphFactory factory(String model) {
