@@ -80,6 +80,25 @@ class EquivalenceTest {
         }
     }
 
+    @Test
+    void weightsTravelInLogicalOrderBetweenBackendsOfOtherLayouts() {
+        // The driver on the reference backend (every parameter in logical order), the workers on oneDNN (convolution
+        // and inner-product weights in its kernels' blocked layouts): only logical order makes them agree.
+        int reordered = io.batchwise.backend.Backends.get("onednn").parameterOrders(Models.lenet()).size();
+        InMemoryDataset data = LocalSpark.data(60, 17);
+        float[] one = LocalSpark.singleProcess(Models.lenet(), data, 12, 4, 10);
+        SparkData sd = SparkData.parallelize(LocalSpark.context(), data, 2);
+        try (SparkTrainer t = LocalSpark.spark(LocalSpark.context(), Models::lenet, 12, 4).driverBackend("reference").build()) {
+            t.fit(sd, Integer.MAX_VALUE, 10);
+            double d = LocalSpark.relativeDistance(t.parameters().logicalValues(), one);
+            System.out.printf("lenet, driver reference, workers onednn (%d parameters reordered): vs one process %.3g%n",
+                    reordered, d);
+            assertTrue(d <= 1e-5, "relative distance " + d);
+        } finally {
+            sd.unpersist();
+        }
+    }
+
     private static GraphFactory factory(String model) {
         return model.equals("mlp") ? Models::mlp : Models::lenet;
     }
