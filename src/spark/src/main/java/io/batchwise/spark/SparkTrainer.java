@@ -128,6 +128,24 @@ public final class SparkTrainer implements AutoCloseable {
         trainer.restore(file);
     }
 
+    /** A few lines on how this trainer splits and combines the effective batch of {@code data}. */
+    public String report(SparkData data) {
+        int n = data.size();
+        int big = trainer.effectiveBatch(n);
+        int w = data.partitions();
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format("effective batch %d over %d workers (Spark partitions; about %d samples each per step),"
+                + " %s per worker%n", big, w, (big + w - 1) / w, settings.microBatch > 0 ? "micro-batch " + settings.microBatch
+                : "micro-batch planned from a budget of " + settings.budget));
+        sb.append(String.format("combining: one Spark job per step; the driver adds the workers' gradient sums in partition"
+                + " order, normalised once by 1/(%d x terms), and applies the update%n", big));
+        if (parameters().layout().stateSize() > 0) {
+            sb.append("BatchNorm: ghost statistics over each worker's micro-batches; running statistics averaged over the"
+                    + " workers, weighted by their samples\n");
+        }
+        return sb.toString();
+    }
+
     /** Optimizer steps taken so far. */
     public long step() {
         return trainer.step();
@@ -136,6 +154,10 @@ public final class SparkTrainer implements AutoCloseable {
     /** The driver's parameters: the master weights. */
     public Parameters parameters() {
         return trainer.parameters();
+    }
+
+    String runId() {
+        return runId;
     }
 
     /** The driver trainer (its report, plan, stop requests). */

@@ -85,6 +85,11 @@ final class Workers {
         return n;
     }
 
+    /** Worker trainers of {@code runId} open in this JVM. */
+    static int open(String runId) {
+        return (int) TRAINERS.keySet().stream().filter(k -> k.startsWith(runId + "/")).count();
+    }
+
     private static String executor() {
         SparkEnv env = SparkEnv.get();
         return env == null ? "no executor" : "executor " + env.executorId();

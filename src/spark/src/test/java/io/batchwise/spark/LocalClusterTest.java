@@ -55,7 +55,9 @@ class LocalClusterTest {
         int steps = 8;
         float[] one = LocalSpark.singleProcess(Models.mlp(), data, 24, 6, steps);
         SparkData sd = SparkData.parallelize(sc, data, 2);
-        try (SparkTrainer t = LocalSpark.spark(sc, Models::mlp, 24, 6).verifyEvery(1).build()) {
+        SparkTrainer t = LocalSpark.spark(sc, Models::mlp, 24, 6).verifyEvery(1).build();
+        String run = t.runId();
+        try {
             float[] initial = t.parameters().logicalValues();
             t.fit(sd, Integer.MAX_VALUE, steps);
             float[] spark = t.parameters().logicalValues();
@@ -63,8 +65,14 @@ class LocalClusterTest {
             double d = LocalSpark.relativeDistance(spark, one);
             System.out.printf("local-cluster: 2 executor JVMs, vs one process %.3g%n", d);
             assertTrue(d <= 1e-5, "relative distance " + d);
+            // Each executor holds its partition's worker trainer; none in this JVM.
+            assertEquals(List.of(1, 1), sd.shards().map(s -> Workers.open(run)).collect());
+            assertEquals(0, Workers.open(run));
         } finally {
-            sd.unpersist();
+            t.close();
         }
+        // close() ran the cleanup job where the shards (and so the workers) live.
+        assertEquals(List.of(0, 0), sd.shards().map(s -> Workers.open(run)).collect());
+        sd.unpersist();
     }
 }
