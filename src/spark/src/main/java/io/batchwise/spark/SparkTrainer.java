@@ -1,0 +1,397 @@
+package io.batchwise.spark;
+
+import io.batchwise.Graph;
+import io.batchwise.Node;
+import io.batchwise.Shape;
+import io.batchwise.backend.Backends;
+import io.batchwise.backend.Parameters;
+import io.batchwise.layer.Dropout;
+import io.batchwise.loss.Loss;
+import io.batchwise.loss.LossResult;
+import io.batchwise.loss.SoftmaxCrossEntropy;
+import io.batchwise.loss.Targets;
+import io.batchwise.plan.Budget;
+import io.batchwise.train.BatchSize;
+import io.batchwise.train.CheckpointPolicy;
+import io.batchwise.train.Dataset;
+import io.batchwise.train.Optimizer;
+import io.batchwise.train.Schedule;
+import io.batchwise.train.Trainer;
+import io.batchwise.train.TrainingListener;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Trains a graph on a Spark cluster with an exact effective batch: {@code B = b x k x W} (micro-batch x accumulation
+ * steps x workers), one optimizer step of W workers equal to one step of one process on the whole batch, up to
+ * float32 summation order.
+ *
+ * <p>The driver holds the only master weights and optimizer state, in an ordinary {@link Trainer} whose gradients come
+ * from the executors (a {@link io.batchwise.spi.GradientSource}): per step one Spark job over the cached shards of a
+ * {@link SparkData}, each task summing its shard's samples of the step on a worker trainer kept in its executor
+ * ({@link Trainer#gradientSum}, the single-process micro-batch loop). Everything else (clipping, schedule, update,
+ * checkpoints, listeners, stop requests) is the driver trainer's own code. Spark schedules, places and retries the
+ * tasks; a failed task is recomputed from the broadcast weights, so no gradient is lost or counted twice.
+ *
+ * <p>Limits: classification data ({@link SoftmaxCrossEntropy}); no {@link Dropout} (its masks are keyed by a sample's
+ * contiguous position in the batch, which a worker's share does not keep); BatchNorm with ghost statistics per
+ * worker micro-batch, its running statistics averaged over the workers; no exact BatchNorm, noise-scale measurement
+ * or adaptive batch (the driver sees only the summed gradient).
+ *
+ * <p>Life cycle: {@link Builder#build()} makes the driver trainer (weights initialised from the seed); the first
+ * {@link #fit} makes a worker trainer per partition in the executors, reused for every step; {@link #close()} runs a
+ * job that closes them, then closes the driver trainer. Not thread-safe.
+ */
+public final class SparkTrainer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SparkTrainer.class);
+    private final JavaSparkContext sc;
+    private final Builder settings;
+    private final Graph graph;
+    private final String runId = UUID.randomUUID().toString();
+    private final SparkGradientSource source;
+    private final Trainer trainer;
+    private SparkData bound; // the data whose executors hold worker trainers
+
+    private SparkTrainer(Builder b, Graph graph) {
+        this.sc = b.sc;
+        this.settings = b;
+        this.graph = graph;
+        this.source = new SparkGradientSource(sc);
+        Trainer.Builder t = Trainer.builder(graph, Backends.get(b.driverBackend != null ? b.driverBackend : b.backend))
+                .loss(b.loss)
+                .optimizer(b.optimizer)
+                .schedule(b.schedule)
+                .batch(b.batchSize)
+                .seed(b.seed)
+                .shuffle(b.shuffle)
+                .dropLast(b.dropLast)
+                .clipGradientNorm(b.clipNorm)
+                .reportGradientNorm(b.reportNorm)
+                .checkpoints(b.checkpoints)
+                .gradientSource(source);
+        // The driver runs passes only to evaluate: with the workers' micro-batch or budget.
+        if (b.microBatch > 0) {
+            t.microBatch(b.microBatch);
+        } else {
+            t.memoryBudget(b.budget);
+        }
+        b.listeners.forEach(t::listener);
+        this.trainer = t.build();
+    }
+
+    public static Builder builder(JavaSparkContext sc, GraphFactory graph) {
+        return new Builder(sc, graph);
+    }
+
+    /**
+     * Trains on {@code data} until {@code epochs} epochs are complete or {@code maxSteps} optimizer steps have been
+     * taken in total; resumes mid-epoch after {@link #restore}. A step whose tasks fail beyond Spark's retries throws
+     * with the worker's message (step, partition, executor) and leaves the driver's weights as the last step left them.
+     */
+    public void fit(SparkData data, int epochs, long maxSteps) {
+        Shape expected = graph.inputs().get(0).outputShape();
+        if (!data.sampleShape().equals(expected)) {
+            throw new IllegalArgumentException("the Spark data's samples have shape " + data.sampleShape() + " but input node '"
+                    + graph.inputs().get(0).name() + "' takes " + expected);
+        }
+        int n = data.size();
+        WorkerSpec spec = new WorkerSpec(runId, settings.graph, settings.backend,
+                ((SoftmaxCrossEntropy) settings.loss).labelSmoothing(), trainer.effectiveBatch(n), settings.microBatch,
+                settings.budget == null ? 0 : settings.budget.bytes(), settings.seed, settings.verifyEvery, settings.hook);
+        if (bound != null && bound != data) {
+            closeWorkers();
+        }
+        bound = data;
+        source.bind(data, spec);
+        trainer.fit(new Placeholder(n, data.sampleShape()), epochs, maxSteps);
+    }
+
+    /** Loss and accuracy over {@code data} on the driver, in inference mode. */
+    public LossResult evaluate(Dataset data) {
+        return trainer.evaluate(data);
+    }
+
+    /** Writes the driver's weights, optimizer state and position (the single-process checkpoint format). */
+    public void save(Path file) throws IOException {
+        trainer.save(file);
+    }
+
+    /** Loads a checkpoint written by {@link #save} or by a single-process {@link Trainer} of the same graph. */
+    public void restore(Path file) throws IOException {
+        trainer.restore(file);
+    }
+
+    /** A few lines on how this trainer splits and combines the effective batch of {@code data}. */
+    public String report(SparkData data) {
+        int n = data.size();
+        int big = trainer.effectiveBatch(n);
+        int w = data.partitions();
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format("effective batch %d over %d workers (Spark partitions; about %d samples each per step),"
+                + " %s per worker%n", big, w, (big + w - 1) / w, settings.microBatch > 0 ? "micro-batch " + settings.microBatch
+                : "micro-batch planned from a budget of " + settings.budget));
+        sb.append(String.format("combining: one Spark job per step; the driver adds the workers' gradient sums in partition"
+                + " order, normalised once by 1/(%d x terms), and applies the update%n", big));
+        if (parameters().layout().stateSize() > 0) {
+            sb.append("BatchNorm: ghost statistics over each worker's micro-batches; running statistics averaged over the"
+                    + " workers, weighted by their samples\n");
+        }
+        return sb.toString();
+    }
+
+    /** Optimizer steps taken so far. */
+    public long step() {
+        return trainer.step();
+    }
+
+    /** The driver's parameters: the master weights. */
+    public Parameters parameters() {
+        return trainer.parameters();
+    }
+
+    String runId() {
+        return runId;
+    }
+
+    /** The driver trainer (its report, plan, stop requests). */
+    public Trainer trainer() {
+        return trainer;
+    }
+
+    /**
+     * Where the last step's time went on the driver, in milliseconds: {@code [broadcast, job, combine]} (reading and
+     * broadcasting the weights; the job with its scheduling, the workers' gradients and the results' transfer;
+     * adding the sums up), and the number of workers that returned a share.
+     */
+    public double[] lastStepMillis() {
+        SparkGradientSource.Timings t = source.timings();
+        return new double[] {t.broadcast / 1e6, t.job / 1e6, t.combine / 1e6, t.workers};
+    }
+
+    /** Closes the worker trainers on the executors (one job), then the driver trainer. */
+    @Override
+    public void close() {
+        try {
+            closeWorkers();
+        } finally {
+            trainer.close();
+        }
+    }
+
+    private void closeWorkers() {
+        if (bound == null) {
+            return;
+        }
+        String id = runId;
+        try {
+            // One task per partition: it runs where the partition's cached shard (and so its worker) lives.
+            bound.shards().foreachPartition(it -> Workers.close(id));
+        } catch (Exception e) { // a stopped context, a lost executor: their JVMs' workers end with them
+            LOG.warn("could not close the worker trainers of run {}: {}", runId, e.toString());
+        }
+        Workers.close(runId); // local mode: the driver's JVM is the executor
+        bound = null;
+    }
+
+    /**
+     * The readable part of a failed Spark job: the worker's own message (step, partition, executor and cause) when a
+     * task failed, else Spark's first line.
+     */
+    static RuntimeException workerFailure(String what, Exception e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof Workers.WorkerException || c instanceof IllegalArgumentException) {
+                return new IllegalStateException(what + ": " + c.getMessage(), e);
+            }
+        }
+        String m = String.valueOf(e.getMessage());
+        String line = m.lines().findFirst().orElse(m);
+        int at = line.indexOf("most recent failure: ");
+        int close = at < 0 ? -1 : line.indexOf("): ", at);
+        if (close >= 0) {
+            String cause = line.substring(close + 3); // "some.Exception: its message"
+            int colon = cause.indexOf(": ");
+            line = colon > 0 && !cause.substring(0, colon).contains(" ") ? cause.substring(colon + 2) : cause;
+        }
+        return new IllegalStateException(what + ": " + line, e);
+    }
+
+    /** What the driver trainer sees of the data: its size and sample shape; the samples stay on the executors. */
+    private record Placeholder(int size, Shape sampleShape) implements Dataset {
+        @Override
+        public void copyInputs(int[] indices, int from, int count, float[] dst) {
+            throw new UnsupportedOperationException("the samples live on the Spark executors");
+        }
+
+        @Override
+        public Targets targets(int[] indices, int from, int count) {
+            throw new UnsupportedOperationException("the samples live on the Spark executors");
+        }
+    }
+
+    /** Builds a {@link SparkTrainer}; the settings mirror {@link Trainer.Builder}'s. */
+    public static final class Builder {
+        private final JavaSparkContext sc;
+        private final GraphFactory graph;
+        private String backend = "auto";
+        private String driverBackend;
+        private Loss loss = new SoftmaxCrossEntropy();
+        private Optimizer optimizer;
+        private Schedule schedule = Schedule.constant();
+        private BatchSize batchSize;
+        private int microBatch;
+        private Budget budget;
+        private long seed = 1;
+        private boolean shuffle = true;
+        private boolean dropLast;
+        private double clipNorm;
+        private boolean reportNorm;
+        private CheckpointPolicy checkpoints;
+        private final List<TrainingListener> listeners = new ArrayList<>();
+        private int verifyEvery = 10;
+        private TaskHook hook;
+
+        private Builder(JavaSparkContext sc, GraphFactory graph) {
+            this.sc = Objects.requireNonNull(sc, "spark context");
+            this.graph = Objects.requireNonNull(graph, "graph");
+        }
+
+        /** Backend name on the executors and the driver ({@code auto}, the default, decides in each JVM). */
+        public Builder backend(String name) {
+            this.backend = Objects.requireNonNull(name);
+            return this;
+        }
+
+        /** Backend of the driver's update and evaluation when it differs from the executors' (e.g. no GPU there). */
+        public Builder driverBackend(String name) {
+            this.driverBackend = name;
+            return this;
+        }
+
+        /** The loss: {@link SoftmaxCrossEntropy} (the default; Spark data is labelled). */
+        public Builder loss(Loss l) {
+            this.loss = Objects.requireNonNull(l);
+            return this;
+        }
+
+        public Builder optimizer(Optimizer o) {
+            this.optimizer = o;
+            return this;
+        }
+
+        public Builder schedule(Schedule s) {
+            this.schedule = Objects.requireNonNull(s);
+            return this;
+        }
+
+        /** The effective batch B over all workers. */
+        public Builder batch(BatchSize b) {
+            this.batchSize = b;
+            return this;
+        }
+
+        /** Samples per forward/backward pass on each worker. */
+        public Builder microBatch(int b) {
+            if (b <= 0) {
+                throw new IllegalArgumentException("micro-batch must be positive, got " + b);
+            }
+            this.microBatch = b;
+            return this;
+        }
+
+        /** Memory each worker task may use for its tensors: its planner chooses its micro-batch from it. */
+        public Builder memoryBudget(Budget b) {
+            this.budget = Objects.requireNonNull(b);
+            return this;
+        }
+
+        public Builder seed(long s) {
+            this.seed = s;
+            return this;
+        }
+
+        public Builder shuffle(boolean s) {
+            this.shuffle = s;
+            return this;
+        }
+
+        public Builder dropLast(boolean d) {
+            this.dropLast = d;
+            return this;
+        }
+
+        public Builder clipGradientNorm(double maxNorm) {
+            this.clipNorm = maxNorm;
+            return this;
+        }
+
+        public Builder reportGradientNorm(boolean report) {
+            this.reportNorm = report;
+            return this;
+        }
+
+        /** Checkpoints written by the driver, in the single-process format. */
+        public Builder checkpoints(CheckpointPolicy policy) {
+            this.checkpoints = policy;
+            return this;
+        }
+
+        public Builder listener(TrainingListener l) {
+            listeners.add(Objects.requireNonNull(l));
+            return this;
+        }
+
+        /**
+         * Every {@code n} steps (1, 1 + n, ...) each worker checks that the weights it loaded equal the driver's bit
+         * for bit (a 64-bit checksum); 0 switches it off. Default 10: one pass over the weights per worker every ten
+         * steps.
+         */
+        public Builder verifyEvery(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("verification interval must be >= 0 steps, got " + n);
+            }
+            this.verifyEvery = n;
+            return this;
+        }
+
+        /** Test hook run in the worker tasks. */
+        Builder hook(TaskHook h) {
+            this.hook = h;
+            return this;
+        }
+
+        public SparkTrainer build() {
+            List<String> missing = new ArrayList<>();
+            if (optimizer == null) {
+                missing.add("optimizer");
+            }
+            if (batchSize == null) {
+                missing.add("batch");
+            }
+            if (microBatch == 0 && budget == null) {
+                missing.add("microBatch or memoryBudget");
+            }
+            if (!missing.isEmpty()) {
+                throw new IllegalStateException("SparkTrainer needs " + String.join(", ", missing));
+            }
+            if (!(loss instanceof SoftmaxCrossEntropy)) {
+                throw new IllegalArgumentException("Spark training takes labelled data and so SoftmaxCrossEntropy; got " + loss);
+            }
+            Graph g = graph.get();
+            for (Node n : g.nodes()) {
+                if (n.layer() instanceof Dropout) {
+                    throw new IllegalArgumentException("node '" + n.name() + "' is Dropout, which Spark training does not"
+                            + " support: its masks are keyed by a sample's position in the effective batch, and a worker's"
+                            + " share of the batch is not contiguous");
+                }
+            }
+            return new SparkTrainer(this, g);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package io.batchwise.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.batchwise.Graph;
+import io.batchwise.models.Models;
+import io.batchwise.train.InMemoryDataset;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * W workers with micro-batch b equal one process with the same effective batch B, to float32 summation order:
+ * MLP and LeNet-5, Adam, 20 steps over more than one epoch (a reshuffle), uneven shares.
+ */
+class EquivalenceTest {
+
+    @ParameterizedTest(name = "{0}: n {1}, W {2}, B {3}, b {4}")
+    @CsvSource({
+        // n = 200, B = 32: six full steps and a short last one of 8 per epoch.
+        "mlp,   200, 2, 32, 8",
+        // B = 25 not divisible by W x b = 12; n = 210: a short last step of 10.
+        "mlp,   210, 3, 25, 4",
+        "lenet, 150, 2, 24, 8",
+        // B = 20, W x b = 9; n = 150: a short last step of 10.
+        "lenet, 150, 3, 20, 3",
+    })
+    void sparkEqualsOneProcess(String model, int n, int workers, int batch, int micro) {
+        InMemoryDataset data = LocalSpark.data(n, 11);
+        Graph graph = Models.byName(model);
+        int steps = 20;
+        // One process, the same micro-batch; and one process taking each effective batch in a single pass.
+        float[] accumulated = LocalSpark.singleProcess(graph, data, batch, micro, steps);
+        float[] onePass = LocalSpark.singleProcess(graph, data, batch, batch, steps);
+        float[] initial;
+        float[] spark;
+        SparkData sd = SparkData.parallelize(LocalSpark.context(), data, workers);
+        try (SparkTrainer t = LocalSpark.spark(LocalSpark.context(), factory(model), batch, micro).build()) {
+            initial = t.parameters().logicalValues();
+            t.fit(sd, Integer.MAX_VALUE, steps);
+            assertEquals(steps, t.step());
+            spark = t.parameters().logicalValues();
+        } finally {
+            sd.unpersist();
+        }
+        assertEquals(workers, sd.partitions());
+        double moved = LocalSpark.relativeDistance(spark, initial);
+        assertTrue(moved > 1e-3, "training moved the weights by " + moved);
+        double d1 = LocalSpark.relativeDistance(spark, accumulated);
+        double d2 = LocalSpark.relativeDistance(spark, onePass);
+        System.out.printf("%s W=%d B=%d b=%d: moved %.3g, vs one process (b=%d) %.3g, vs one pass %.3g%n", model, workers,
+                batch, micro, moved, micro, d1, d2);
+        assertTrue(d1 <= 1e-5, "Spark vs one process with micro-batch " + micro + ": relative distance " + d1);
+        assertTrue(d2 <= 1e-5, "Spark vs one process in one pass: relative distance " + d2);
+    }
+
+    @Test
+    void partitionsWithoutSamplesInAStepSitItOut() {
+        // B = 2 over W = 4 partitions: every step leaves at least two partitions without a sample.
+        InMemoryDataset data = LocalSpark.data(30, 13);
+        float[] one = LocalSpark.singleProcess(Models.mlp(), data, 2, 1, 20);
+        SparkData sd = SparkData.parallelize(LocalSpark.context(), data, 4);
+        try (SparkTrainer t = LocalSpark.spark(LocalSpark.context(), Models::mlp, 2, 1).build()) {
+            double[] ms = new double[3];
+            for (int s = 1; s <= 20; s++) {
+                t.fit(sd, Integer.MAX_VALUE, s);
+                double[] last = t.lastStepMillis();
+                assertTrue(last[3] >= 1 && last[3] <= 2, "step " + s + ": " + last[3] + " workers returned a share");
+                for (int i = 0; s > 10 && i < 3; i++) { // after warm-up
+                    ms[i] += last[i] / 10;
+                }
+            }
+            // Steps of 2 samples: the job is nearly all overhead (scheduling 4 tasks, 2 x 941 KB of results).
+            System.out.printf("MLP, W=4, B=2: per step %.2f ms broadcast, %.2f ms job, %.2f ms combine%n", ms[0], ms[1], ms[2]);
+            double d = LocalSpark.relativeDistance(t.parameters().logicalValues(), one);
+            assertTrue(d <= 1e-5, "relative distance " + d);
+        } finally {
+            sd.unpersist();
+        }
+    }
+
+    @Test
+    void weightsTravelInLogicalOrderBetweenBackendsOfOtherLayouts() {
+        // The driver on the reference backend (every parameter in logical order), the workers on oneDNN (convolution
+        // and inner-product weights in its kernels' blocked layouts): only logical order makes them agree.
+        int reordered = io.batchwise.backend.Backends.get("onednn").parameterOrders(Models.lenet()).size();
+        InMemoryDataset data = LocalSpark.data(60, 17);
+        float[] one = LocalSpark.singleProcess(Models.lenet(), data, 12, 4, 10);
+        SparkData sd = SparkData.parallelize(LocalSpark.context(), data, 2);
+        try (SparkTrainer t = LocalSpark.spark(LocalSpark.context(), Models::lenet, 12, 4).driverBackend("reference").build()) {
+            t.fit(sd, Integer.MAX_VALUE, 10);
+            double d = LocalSpark.relativeDistance(t.parameters().logicalValues(), one);
+            System.out.printf("lenet, driver reference, workers onednn (%d parameters reordered): vs one process %.3g%n",
+                    reordered, d);
+            assertTrue(d <= 1e-5, "relative distance " + d);
+        } finally {
+            sd.unpersist();
+        }
+    }
+
+    private static GraphFactory factory(String model) {
+        return model.equals("mlp") ? Models::mlp : Models::lenet;
+    }
+}
