@@ -172,8 +172,9 @@ final class CudaDevice implements CudnnDevice {
         return k;
     }
 
-    /** Queues one kernel launch (the tests compare every kernel with its Java port this way). */
-    void launch(KernelCall call, String label) {
+    /** Queues one kernel launch (CudnnVectors; the tests compare every kernel with its Java port this way). */
+    @Override
+    public void launch(KernelCall call, String label) {
         enter();
         kernels().launch(call, label);
     }

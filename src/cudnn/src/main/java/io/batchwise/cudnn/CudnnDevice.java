@@ -47,6 +47,9 @@ interface CudnnDevice {
     /** Device-side objects (descriptors) for a program's ops; freed by {@link Compiled#close()}. */
     Compiled compile(CudnnProgram program);
 
+    /** Queues one kernel launch outside any program ({@link CudnnVectors}: optimizer steps, sums of squares). */
+    void launch(KernelCall call, String label);
+
     /** Waits for every queued call and reports a failure among them, naming {@code after}. */
     void synchronize(String after);
 

@@ -15,7 +15,8 @@ import java.util.TreeMap;
  * port of each kernel in native/cuda, so the launch arguments are checked too.
  *
  * <p>It lets the whole backend (planner, program, arena, executor, tensors) run the conformance suite
- * on machines without a GPU. What it cannot check is the cuDNN and cuBLAS call layer of CudaDevice.
+ * on machines without a GPU, and refuses a cuDNN or cuBLAS op handed a pointer that is not 256-byte aligned.
+ * What it cannot check is the cuDNN and cuBLAS call layer of CudaDevice.
  */
 final class SimulatedDevice implements CudnnDevice {
     private final MemoryTracker tracker = new MemoryTracker();
@@ -126,6 +127,7 @@ final class SimulatedDevice implements CudnnDevice {
     @Override
     public void download(long address, float[] dst, int offset, int length) {
         block(address, 4L * length);
+        downloadedFloats += length;
         for (int i = 0; i < length; i++) {
             dst[offset + i] = getF(address + 4L * i);
         }
@@ -162,6 +164,20 @@ final class SimulatedDevice implements CudnnDevice {
         return algorithms;
     }
 
+    /** cuDNN and cuBLAS calls run, each with every pointer checked to be 256-byte aligned. */
+    long cudnnCalls;
+    /** Floats copied to the host ({@link #download}). */
+    long downloadedFloats;
+
+    /** Launches outside programs ({@link CudnnVectors}), by kernel: a test can tell that an update ran on the device. */
+    final java.util.Map<Kernel, Integer> launches = new java.util.EnumMap<>(Kernel.class);
+
+    @Override
+    public void launch(KernelCall call, String label) {
+        launches.merge(call.kernel(), 1, Integer::sum);
+        SimulatedKernels.run(this, call);
+    }
+
     @Override
     public void synchronize(String after) {
     }
@@ -175,6 +191,14 @@ final class SimulatedDevice implements CudnnDevice {
                 if (k != null) {
                     SimulatedKernels.run(SimulatedDevice.this, k);
                 } else {
+                    // What cuDNN and cuBLAS assume of every pointer (cudaMalloc's alignment): refused here, not just slow.
+                    for (CudnnBuffer b : op.buffers()) {
+                        if (addresses[b.index] % 256 != 0) {
+                            throw new IllegalStateException(op.label() + ": " + b + " at 0x" + Long.toHexString(addresses[b.index])
+                                    + " is not 256-byte aligned");
+                        }
+                    }
+                    cudnnCalls++;
                     new SimulatedOps(SimulatedDevice.this, addresses, run).run(op);
                 }
             }
