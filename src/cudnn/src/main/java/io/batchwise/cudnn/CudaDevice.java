@@ -322,6 +322,24 @@ final class CudaDevice implements CudnnDevice {
         return address;
     }
 
+    private long scratch;
+
+    @Override
+    public synchronized long scratch() {
+        if (scratch == 0) {
+            enter();
+            Pointer p = new Pointer();
+            int st = cudaMalloc(p, SCRATCH_BYTES);
+            if (st != 0) {
+                cudaGetLastError();
+                throw CudaStatus.error(CudaStatus.Library.CUDA_RUNTIME, st, runtimeError(st), "cudaMalloc of " + SCRATCH_BYTES
+                        + " bytes for the reductions' scratch", SCRATCH_BYTES, memoryState());
+            }
+            scratch = p.address();
+        }
+        return scratch;
+    }
+
     @Override
     public void free(long address, long bytes) {
         enter();

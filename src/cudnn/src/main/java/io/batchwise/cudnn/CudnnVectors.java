@@ -13,8 +13,8 @@ import io.batchwise.backend.VectorOps;
  * by the length, then {@code vec_sum}, in float64: the same bits every time, one double back to the host.
  * Tensors of another backend or device go to {@link VectorOps#host()} (or, for {@link #update}, back to the caller).
  *
- * <p>Stateless apart from its device: the sum of squares takes its partial sums (at most
- * {@value #SQUARES_BLOCKS} doubles) from the device for the call and frees them before it returns.
+ * <p>Stateless apart from its device: the sum of squares keeps its partial sums (at most
+ * {@value #SQUARES_BLOCKS} doubles) in the device's {@link CudnnDevice#scratch()}, so a step allocates nothing.
  */
 final class CudnnVectors implements VectorOps {
     /** Blocks of the sum of squares at most: one partial sum each, then one block adds them. */
@@ -68,7 +68,7 @@ final class CudnnVectors implements VectorOps {
             (float) b, ptr(ay)}), flush ? "optimizer axpby (flushed)" : "optimizer axpby");
     }
 
-    /** {@code sum of x_i^2} in float64: {@code min(ceil(n / 256), 1024)} block sums, then their sum. */
+    /** {@code sum of x_i^2} in float64: {@code min(ceil(n / 256), 1024)} block sums, then their sum, in the device's scratch. */
     @Override
     public double sumOfSquares(Tensor x) {
         long ax = address(x);
@@ -78,9 +78,8 @@ final class CudnnVectors implements VectorOps {
         long n = x.size();
         long threads = Math.min(n, (long) SQUARES_BLOCKS * Kernel.BLOCK);
         int blocks = KernelCall.blocks(threads);
-        long bytes = 8L * (blocks + 1); // (blocks) partial sums, then the total
-        long partials = device.allocate(bytes, "the partial sums of a sum of squares");
-        try {
+        synchronized (device) {
+            long partials = device.scratch(); // (blocks) partial sums, then the total
             long total = partials + 8L * blocks;
             launch(new KernelCall(Kernel.VEC_SUM_SQUARES, threads, new Object[] {n, ptr(ax), ptr(partials)}), "sum of squares");
             launch(new KernelCall(Kernel.VEC_SUM, Kernel.BLOCK, new Object[] {(long) blocks, ptr(partials), ptr(total)}),
@@ -89,8 +88,6 @@ final class CudnnVectors implements VectorOps {
             double[] out = new double[1];
             device.downloadDoubles(total, out, 0, 1);
             return out[0];
-        } finally {
-            device.free(partials, bytes);
         }
     }
 

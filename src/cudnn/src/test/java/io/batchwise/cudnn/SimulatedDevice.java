@@ -60,6 +60,19 @@ final class SimulatedDevice implements CudnnDevice {
         return address;
     }
 
+    private long scratch;
+
+    /** Outside the tracker, as on the GPU. */
+    @Override
+    public synchronized long scratch() {
+        if (scratch == 0) {
+            scratch = next;
+            next += (SCRATCH_BYTES + 255) / 256 * 256 + 256;
+            blocks.put(scratch, ByteBuffer.allocate((int) SCRATCH_BYTES).order(ByteOrder.LITTLE_ENDIAN));
+        }
+        return scratch;
+    }
+
     @Override
     public synchronized void free(long address, long bytes) {
         if (blocks.remove(address) == null) {

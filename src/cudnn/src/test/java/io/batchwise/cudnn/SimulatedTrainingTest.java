@@ -228,4 +228,47 @@ class SimulatedTrainingTest {
             }
         }
     }
+
+    /**
+     * A checkpoint and a model file hold the parameters packed in logical order whatever the layout: the cuDNN
+     * backend's (256-byte slots) and the reference backend's (packed) write the same bytes, and each reads the other's.
+     */
+    @Test
+    void checkpointsAndModelFilesAreTheSameBytesOnAPaddedAndAPackedLayout(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        Graph g = cnn();
+        InMemoryDataset d = data(Shape.of(1, 6, 6), 48, 4);
+        Optimizer adam = Optimizer.Adam.of(1e-2);
+        Backend reference = new io.batchwise.reference.ReferenceBackend();
+        SimulatedDevice dev = new SimulatedDevice();
+        try (Trainer onDevice = Trainer.builder(g, backend(dev)).loss(new SoftmaxCrossEntropy()).optimizer(adam)
+                .batch(BatchSize.mini(16)).microBatch(8).seed(2).build();
+             Trainer onHost = Trainer.builder(g, reference).loss(new SoftmaxCrossEntropy()).optimizer(adam)
+                .batch(BatchSize.mini(16)).microBatch(8).seed(2).build()) {
+            assertTrue(onDevice.parameters().layout().padded() && !onHost.parameters().layout().padded());
+            onDevice.fit(d, 1, 3);
+            onDevice.save(dir.resolve("device.ckpt"));
+            onHost.restore(dir.resolve("device.ckpt"));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(onDevice.parameters().logicalValues(), onHost.parameters().logicalValues());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(onDevice.parameters().logicalState(), onHost.parameters().logicalState());
+            onHost.save(dir.resolve("host.ckpt"));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(dir.resolve("device.ckpt")),
+                    java.nio.file.Files.readAllBytes(dir.resolve("host.ckpt")), "weights, state, optimizer state and position");
+            io.batchwise.inference.Model.save(onDevice.parameters(), dir.resolve("device.model"));
+            io.batchwise.inference.Model.save(onHost.parameters(), dir.resolve("host.model"));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(dir.resolve("device.model")),
+                    java.nio.file.Files.readAllBytes(dir.resolve("host.model")));
+            // And back: the host's file into a fresh trainer on the device, its padding left zero.
+            try (Trainer again = Trainer.builder(g, backend(dev)).loss(new SoftmaxCrossEntropy()).optimizer(adam)
+                    .batch(BatchSize.mini(16)).microBatch(8).seed(2).build()) {
+                again.restore(dir.resolve("host.ckpt"));
+                org.junit.jupiter.api.Assertions.assertArrayEquals(onDevice.parameters().values().toArray(),
+                        again.parameters().values().toArray(), "the same padded device buffer");
+                try (var m = io.batchwise.inference.Model.load(dir.resolve("host.model"), backend(dev))) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(onHost.parameters().logicalValues(),
+                            m.parameters().logicalValues());
+                }
+            }
+        }
+    }
 }
