@@ -129,6 +129,15 @@ final class SimulatedDevice implements CudnnDevice {
         e.getValue().putDouble((int) (address - e.getKey()), v);
     }
 
+    /** {@code n} floats at {@code address} in one bulk read (the simulated ops' own access; not a copy to the host). */
+    float[] readFloats(long address, int n) {
+        var e = block(address, 4L * n);
+        float[] out = new float[n];
+        e.getValue().duplicate().order(ByteOrder.LITTLE_ENDIAN).position((int) (address - e.getKey())).slice()
+                .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+        return out;
+    }
+
     @Override
     public void upload(long address, float[] src, int offset, int length) {
         block(address, 4L * length);
