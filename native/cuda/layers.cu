@@ -1,5 +1,5 @@
 // Layer kernels cuDNN lacks: LeakyReLU and exact GELU (forward and backward), channel-slice copies
-// for Concat, and the counter-based dropout mask. Backward kernels take beta: dx = f'(x) dy + beta dx.
+// for Concat, the counter-based dropout mask, and exact BatchNorm's backward correction. Backward kernels take beta: dx = f'(x) dy + beta dx.
 #include "batchwise.cuh"
 
 // y = x > 0 ? x : slope x                                          x, y: (n)
@@ -56,5 +56,50 @@ BW_KERNEL void dropout_mask(long long n, long long perSample, unsigned long long
         unsigned long long h = bw_mix(nodeKey + bw_mix(sample * 0xD1B54A32D192ED03ULL + element));
         double u = (double) (h >> 40) * 0x1.0p-24;  // top 24 bits as a uniform value in [0, 1)
         mask[i] = u >= (double) rate ? kept : 0.0f;
+    }
+}
+
+// Exact BatchNorm's backward correction (CudnnBatchNorm). cuDNN's backward, given the effective batch's mean and
+// inv_std, used this micro-batch's sums s1 = sum dy and s2 = sum dy xhat over its m = n hw values per channel;
+// the effective batch's gradient uses the means over all of it instead, mean_dy = S1 / count and
+// mean_dy_xhat = S2 / count. So dx += gamma inv_std ((s1 / m - mean_dy) + xhat (s2 / m - mean_dy_xhat)).
+// One block of BW_REDUCE_THREADS threads per channel (grid-stride over channels); float64 sums in a fixed order.
+//   x, dy, dx: (n, c, hw); gamma, mean, inv_std, mean_dy, mean_dy_xhat: (c)
+BW_KERNEL void batch_norm_exact_correction(long long n, long long c, long long hw, const float* x, const float* dy,
+                                           const float* gamma, const float* mean, const float* inv_std,
+                                           const float* mean_dy, const float* mean_dy_xhat, float* dx) {
+    __shared__ double s1[BW_REDUCE_THREADS];
+    __shared__ double s2[BW_REDUCE_THREADS];
+    long long m = n * hw;
+    for (long long k = blockIdx.x; k < c; k += gridDim.x) {
+        double mu = mean[k];
+        double is = inv_std[k];
+        double a = 0.0;
+        double b = 0.0;
+        for (long long j = threadIdx.x; j < m; j += blockDim.x) {
+            long long at = (j / hw * c + k) * hw + j % hw;
+            double d = dy[at];
+            a += d;
+            b += d * ((x[at] - mu) * is);
+        }
+        s1[threadIdx.x] = a;
+        s2[threadIdx.x] = b;
+        __syncthreads();
+        for (int s = BW_REDUCE_THREADS / 2; s > 0; s >>= 1) {
+            if (threadIdx.x < s) {
+                s1[threadIdx.x] += s1[threadIdx.x + s];
+                s2[threadIdx.x] += s2[threadIdx.x + s];
+            }
+            __syncthreads();
+        }
+        double gi = gamma[k] * is;
+        double ca = s1[0] / m - mean_dy[k];
+        double cb = s2[0] / m - mean_dy_xhat[k];
+        for (long long j = threadIdx.x; j < m; j += blockDim.x) {
+            long long at = (j / hw * c + k) * hw + j % hw;
+            double xhat = (x[at] - mu) * is;
+            dx[at] = (float) (dx[at] + gi * (ca + xhat * cb));
+        }
+        __syncthreads(); // every thread has read s1[0], s2[0] before the next channel writes them
     }
 }

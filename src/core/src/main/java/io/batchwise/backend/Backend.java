@@ -49,6 +49,14 @@ public interface Backend {
         return java.util.Map.of();
     }
 
+    /**
+     * Where each parameter of {@code graph} sits in the flat buffers this backend's {@link Parameters} and plans use:
+     * packed by default; a device backend asks for an alignment (every slot at a multiple of so many elements).
+     */
+    default ParameterLayout parameterLayout(Graph graph) {
+        return new ParameterLayout(graph);
+    }
+
     /** Flat parameter, gradient and state storage for {@code graph}, zero-filled; the caller closes it. */
     default Parameters createParameters(Graph graph, DataType type) {
         return Parameters.allocate(this, graph, type);

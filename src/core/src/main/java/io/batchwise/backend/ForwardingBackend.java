@@ -66,6 +66,11 @@ public abstract class ForwardingBackend implements Backend {
     }
 
     @Override
+    public ParameterLayout parameterLayout(Graph graph) {
+        return inner.parameterLayout(graph);
+    }
+
+    @Override
     public java.util.Map<String, Parameters.Order> parameterOrders(Graph graph) {
         return inner.parameterOrders(graph);
     }

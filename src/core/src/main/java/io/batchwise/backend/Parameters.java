@@ -18,6 +18,10 @@ import java.util.SplittableRandom;
  * {@link Order}, e.g. oneDNN's blocked convolution weights), so that no step reorders it. Values and
  * gradients share the order, which element-wise updates never notice; {@link #read}, {@link #write},
  * {@link #readGradient}, {@link #logicalValues()} and checkpoints always speak logical order.
+ *
+ * <p>The backend also chooses the {@link ParameterLayout} ({@link Backend#parameterLayout}): an aligned one
+ * leaves zeros between slots in the flat tensors. Logical arrays ({@link #logicalValues()}, {@link #logicalState()},
+ * {@link #toLogical}) leave that padding out, so they are the same for every backend.
  */
 public final class Parameters implements AutoCloseable {
     /**
@@ -77,9 +81,12 @@ public final class Parameters implements AutoCloseable {
         }
     }
 
-    /** Allocates zero-filled buffers for {@code graph} with {@code backend}, in its {@link Backend#parameterOrders}. */
+    /**
+     * Allocates zero-filled buffers for {@code graph} with {@code backend}, in its {@link Backend#parameterLayout} and
+     * {@link Backend#parameterOrders}.
+     */
     public static Parameters allocate(Backend backend, Graph graph, DataType type) {
-        ParameterLayout l = new ParameterLayout(graph);
+        ParameterLayout l = backend.parameterLayout(graph);
         Map<String, Order> orders = backend.parameterOrders(graph);
         orders.forEach((key, o) -> checkOrder(l, key, o));
         // A graph without parameters still gets one-element buffers: tensors are never empty.
@@ -196,12 +203,12 @@ public final class Parameters implements AutoCloseable {
         return readSlot(gradients, s);
     }
 
-    /** All trainable values, flat, each parameter in logical order (the layout of checkpoints). */
+    /** All trainable values, flat, each parameter in logical order, without padding (the layout of checkpoints). */
     public float[] logicalValues() {
         return toLogical(values.toArray());
     }
 
-    /** All gradients, flat, each parameter in logical order. */
+    /** All gradients, flat, each parameter in logical order, without padding. */
     public float[] logicalGradients() {
         return toLogical(gradients.toArray());
     }
@@ -211,42 +218,116 @@ public final class Parameters implements AutoCloseable {
         values.write(toStored(logical));
     }
 
-    /** Copies values and state from {@code other} (same graph, any backend, any storage order). */
+    /** The state (running statistics), flat, without padding (the layout of checkpoints). */
+    public float[] logicalState() {
+        float[] stored = state.toArray();
+        if (!layout.padded()) {
+            return stored;
+        }
+        float[] logical = new float[logicalStateLength()];
+        for (ParameterLayout.Slot s : layout.slots()) {
+            if (!s.spec().trainable()) {
+                System.arraycopy(stored, (int) s.offset(), logical, (int) s.logicalOffset(), (int) s.size());
+            }
+        }
+        return logical;
+    }
+
+    /** Writes the state from a flat array as {@link #logicalState()} gives it. */
+    public void writeLogicalState(float[] logical) {
+        if (logical.length != logicalStateLength()) {
+            throw new IllegalArgumentException("the state takes " + logicalStateLength() + " values, got " + logical.length);
+        }
+        if (!layout.padded()) {
+            state.write(logical);
+            return;
+        }
+        float[] stored = new float[Math.toIntExact(state.size())];
+        for (ParameterLayout.Slot s : layout.slots()) {
+            if (!s.spec().trainable()) {
+                System.arraycopy(logical, (int) s.logicalOffset(), stored, (int) s.offset(), (int) s.size());
+            }
+        }
+        state.write(stored);
+    }
+
+    /** Length of {@link #logicalValues()} and of what {@link #toLogical} returns: the values without padding, at least 1. */
+    public int logicalValuesLength() {
+        return layout.padded() ? (int) Math.max(1, layout.logicalTrainableSize()) : Math.toIntExact(values.size());
+    }
+
+    /** Length of {@link #logicalState()}: the state without padding, at least 1. */
+    public int logicalStateLength() {
+        return layout.padded() ? (int) Math.max(1, layout.logicalStateSize()) : Math.toIntExact(state.size());
+    }
+
+    /** Copies values and state from {@code other} (same graph, any backend, any layout and storage order). */
     public void copyFrom(Parameters other) {
         writeLogicalValues(other.logicalValues());
-        state.write(other.state.toArray());
+        writeLogicalState(other.logicalState());
     }
 
     /**
      * A flat array laid out like {@link #values()} (values, gradients, an optimizer's per-value state) in
-     * logical order: each ordered parameter's stretch un-permuted; a new array.
+     * logical order: each ordered parameter's stretch un-permuted, padding left out; a new array.
      */
     public float[] toLogical(float[] stored) {
         checkFlat(stored);
-        float[] logical = stored.clone();
-        permutations.forEach((slot, p) -> unpermute(p, stored, logical, (int) slot.offset()));
+        if (!layout.padded()) {
+            float[] logical = stored.clone();
+            permutations.forEach((slot, p) -> unpermute(p, stored, (int) slot.offset(), logical, (int) slot.offset()));
+            return logical;
+        }
+        float[] logical = new float[logicalValuesLength()];
+        for (ParameterLayout.Slot s : layout.slots()) {
+            if (s.spec().trainable()) {
+                int[] p = permutations.get(s);
+                if (p == null) {
+                    System.arraycopy(stored, (int) s.offset(), logical, (int) s.logicalOffset(), (int) s.size());
+                } else {
+                    unpermute(p, stored, (int) s.offset(), logical, (int) s.logicalOffset());
+                }
+            }
+        }
         return logical;
     }
 
-    /** The inverse of {@link #toLogical}: a flat logical array in this storage's order; a new array. */
+    /** The inverse of {@link #toLogical}: a flat logical array in this storage's order and layout; a new array. */
     public float[] toStored(float[] logical) {
-        checkFlat(logical);
-        float[] stored = logical.clone();
-        permutations.forEach((slot, p) -> permute(p, logical, stored, (int) slot.offset()));
+        if (logical.length != logicalValuesLength()) {
+            throw new IllegalArgumentException("the trainable parameters take " + logicalValuesLength() + " values, got "
+                    + logical.length);
+        }
+        if (!layout.padded()) {
+            float[] stored = logical.clone();
+            permutations.forEach((slot, p) -> permute(p, logical, (int) slot.offset(), stored, (int) slot.offset()));
+            return stored;
+        }
+        float[] stored = new float[Math.toIntExact(values.size())]; // padding stays zero
+        for (ParameterLayout.Slot s : layout.slots()) {
+            if (s.spec().trainable()) {
+                int[] p = permutations.get(s);
+                if (p == null) {
+                    System.arraycopy(logical, (int) s.logicalOffset(), stored, (int) s.offset(), (int) s.size());
+                } else {
+                    permute(p, logical, (int) s.logicalOffset(), stored, (int) s.offset());
+                }
+            }
+        }
         return stored;
     }
 
-    /** {@code logical[off + p[i]] = stored[off + i]} over one parameter's stretch. */
-    private static void unpermute(int[] p, float[] stored, float[] logical, int off) {
+    /** {@code logical[lo + p[i]] = stored[so + i]} over one parameter's stretch. */
+    private static void unpermute(int[] p, float[] stored, int so, float[] logical, int lo) {
         for (int i = 0; i < p.length; i++) {
-            logical[off + p[i]] = stored[off + i];
+            logical[lo + p[i]] = stored[so + i];
         }
     }
 
-    /** {@code stored[off + i] = logical[off + p[i]]}: the inverse of {@link #unpermute}. */
-    private static void permute(int[] p, float[] logical, float[] stored, int off) {
+    /** {@code stored[so + i] = logical[lo + p[i]]}: the inverse of {@link #unpermute}. */
+    private static void permute(int[] p, float[] logical, int lo, float[] stored, int so) {
         for (int i = 0; i < p.length; i++) {
-            stored[off + i] = logical[off + p[i]];
+            stored[so + i] = logical[lo + p[i]];
         }
     }
 
@@ -264,7 +345,7 @@ public final class Parameters implements AutoCloseable {
             return a;
         }
         float[] logical = new float[a.length];
-        unpermute(p, a, logical, 0);
+        unpermute(p, a, 0, logical, 0);
         return logical;
     }
 
@@ -273,7 +354,7 @@ public final class Parameters implements AutoCloseable {
         float[] a = logical;
         if (p != null) {
             a = new float[logical.length];
-            permute(p, logical, a, 0);
+            permute(p, logical, 0, a, 0);
         }
         t.write(s.offset(), a, 0, a.length);
     }

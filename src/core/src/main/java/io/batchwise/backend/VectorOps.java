@@ -31,6 +31,15 @@ public interface VectorOps {
     /** {@code sum of x_i^2}. */
     double sumOfSquares(Tensor x);
 
+    /**
+     * One step of an adaptive optimizer rule over weights {@code w}, gradients {@code g} and the rule's
+     * {@link UpdateRule#slots()} state tensors, all of the same size, in one pass where they live; returns whether
+     * it ran. The default runs nothing and returns false: the caller then runs the rule on the host.
+     */
+    default boolean update(UpdateRule rule, Tensor w, Tensor g, Tensor[] state) {
+        return false;
+    }
+
     /** The portable implementation. */
     static VectorOps host() {
         return HostVectorOps.INSTANCE;

@@ -57,8 +57,8 @@ public final class Model implements AutoCloseable {
         ModelFile.Contents c = ModelFile.read(file);
         return create(c.graph(), backend, p -> {
             // A graph without parameters (or state) still has one-element buffers: tensors are never empty.
-            p.writeLogicalValues(Arrays.copyOf(c.values(), (int) p.values().size()));
-            p.state().write(Arrays.copyOf(c.state(), (int) p.state().size()));
+            p.writeLogicalValues(Arrays.copyOf(c.values(), p.logicalValuesLength()));
+            p.writeLogicalState(Arrays.copyOf(c.state(), p.logicalStateLength()));
         });
     }
 
@@ -85,8 +85,9 @@ public final class Model implements AutoCloseable {
      */
     public static void save(Parameters parameters, Path file) throws IOException {
         ParameterLayout l = parameters.layout();
-        float[] values = Arrays.copyOf(parameters.logicalValues(), (int) l.trainableSize()); // without the padding element
-        float[] state = Arrays.copyOf(parameters.state().toArray(), (int) l.stateSize());
+        // Without the one element a graph without parameters (or state) still has.
+        float[] values = Arrays.copyOf(parameters.logicalValues(), (int) l.logicalTrainableSize());
+        float[] state = Arrays.copyOf(parameters.logicalState(), (int) l.logicalStateSize());
         ModelFile.write(file, ModelFile.encode(parameters.graph(), values, state));
     }
 

@@ -95,9 +95,16 @@ public final class MemoryPlanner {
         }
     }
 
-    /** Bytes of Parameters (values, gradients, state) plus {@code optimizerSlots} parameter-sized state tensors. */
+    /**
+     * Bytes of Parameters (values, gradients, state) plus {@code optimizerSlots} parameter-sized state tensors, in
+     * the packed layout; {@link #fixedBytes(ParameterLayout, DataType, int)} for a backend's own.
+     */
     public static long fixedBytes(Graph graph, DataType type, int optimizerSlots) {
-        ParameterLayout l = new ParameterLayout(graph);
+        return fixedBytes(new ParameterLayout(graph), type, optimizerSlots);
+    }
+
+    /** {@link #fixedBytes(Graph, DataType, int)} in {@code l}, its alignment padding included ({@link Backend#parameterLayout}). */
+    public static long fixedBytes(ParameterLayout l, DataType type, int optimizerSlots) {
         long t = Math.max(1, l.trainableSize());
         long s = Math.max(1, l.stateSize());
         return (t * (2 + optimizerSlots) + s) * type.bytes();
@@ -109,8 +116,8 @@ public final class MemoryPlanner {
      * @throws InsufficientMemoryException when even {@code b = 1} does not fit
      */
     public static Decision plan(Backend backend, Graph graph, int optimizerSlots, int effectiveBatch, Budget budget) {
-        return search(backend, graph, PlanOptions.forTraining(), fixedBytes(graph, DataType.FLOAT32, optimizerSlots),
-                effectiveBatch, budget);
+        return search(backend, graph, PlanOptions.forTraining(),
+                fixedBytes(backend.parameterLayout(graph), DataType.FLOAT32, optimizerSlots), effectiveBatch, budget);
     }
 
     /**
@@ -122,7 +129,8 @@ public final class MemoryPlanner {
      * @throws InsufficientMemoryException when even {@code b = 1} does not fit
      */
     public static Decision planInference(Backend backend, Graph graph, int maxBatch, Budget budget) {
-        return search(backend, graph, PlanOptions.forInference(), fixedBytes(graph, DataType.FLOAT32, 0), maxBatch, budget);
+        return search(backend, graph, PlanOptions.forInference(), fixedBytes(backend.parameterLayout(graph), DataType.FLOAT32, 0),
+                maxBatch, budget);
     }
 
     private static Decision search(Backend backend, Graph graph, PlanOptions options, long fixed, int effectiveBatch,
@@ -194,7 +202,7 @@ public final class MemoryPlanner {
                                     Budget budget) {
         long t0 = System.nanoTime();
         int b = Math.min(microBatch, effectiveBatch);
-        long fixed = fixedBytes(graph, DataType.FLOAT32, optimizerSlots);
+        long fixed = fixedBytes(backend.parameterLayout(graph), DataType.FLOAT32, optimizerSlots);
         try (Plan p = backend.plan(graph, b, PlanOptions.forTraining())) {
             long arena = p.memory().arena().bytes();
             return new Decision(effectiveBatch, b, (effectiveBatch + b - 1) / b, fixed, arena, fixed + arena, budget,

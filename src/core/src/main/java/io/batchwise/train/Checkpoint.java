@@ -99,9 +99,9 @@ final class Checkpoint {
                 out.writeLong(Double.doubleToRawLongBits(v)); // raw, as the floats below: an exact image, NaNs included
             }
         }
-        // Parameters and optimizer state in logical order, whatever order the backend stores them in.
+        // Parameters and optimizer state in logical order, whatever order and layout the backend stores them in.
         writeFloats(out, t.parameters().logicalValues());
-        writeFloats(out, t.parameters().state().toArray());
+        writeFloats(out, t.parameters().logicalState());
         Tensor[] slots = t.optimizerState();
         out.writeInt(slots.length);
         for (Tensor s : slots) {
@@ -181,8 +181,8 @@ final class Checkpoint {
                     }
                 }
             }
-            float[] values = readFloats(buf, p.values().size(), file, "parameter");
-            float[] state = readFloats(buf, p.state().size(), file, "state");
+            float[] values = readFloats(buf, p.logicalValuesLength(), file, "parameter");
+            float[] state = readFloats(buf, p.logicalStateLength(), file, "state");
             Tensor[] slots = t.optimizerState();
             at = buf.position();
             int n = buf.getInt();
@@ -192,7 +192,7 @@ final class Checkpoint {
             }
             float[][] slotValues = new float[n][];
             for (int i = 0; i < n; i++) {
-                slotValues[i] = readFloats(buf, slots[i].size(), file, "optimizer state");
+                slotValues[i] = readFloats(buf, p.logicalValuesLength(), file, "optimizer state");
             }
             if (buf.hasRemaining()) {
                 throw new IOException(file + " has " + buf.remaining() + " unexpected bytes at offset " + buf.position()
@@ -200,7 +200,7 @@ final class Checkpoint {
             }
             // Everything checked: only now touch the trainer.
             p.writeLogicalValues(values);
-            p.state().write(state);
+            p.writeLogicalState(state);
             for (int i = 0; i < n; i++) {
                 slots[i].write(p.toStored(slotValues[i]));
             }
@@ -280,8 +280,8 @@ final class Checkpoint {
                 }
                 skip(buf, present * 4 * 8);
             }
-            float[] values = readFloats(buf, p.values().size(), file, "parameter");
-            float[] state = readFloats(buf, p.state().size(), file, "state");
+            float[] values = readFloats(buf, p.logicalValuesLength(), file, "parameter");
+            float[] state = readFloats(buf, p.logicalStateLength(), file, "state");
             at = buf.position();
             int n = buf.getInt();
             if (n < 0 || n > MAX_SLOTS) {
@@ -289,14 +289,14 @@ final class Checkpoint {
                         + " (at most " + MAX_SLOTS + ")");
             }
             for (int i = 0; i < n; i++) {
-                readFloats(buf, p.values().size(), file, "optimizer state");
+                readFloats(buf, p.logicalValuesLength(), file, "optimizer state");
             }
             if (buf.hasRemaining()) {
                 throw new IOException(file + " has " + buf.remaining() + " unexpected bytes at offset " + buf.position()
                         + ", before its checksum");
             }
             p.writeLogicalValues(values);
-            p.state().write(state);
+            p.writeLogicalState(state);
         } catch (BufferUnderflowException e) {
             throw new IOException(file + " is corrupt: a field at offset " + buf.position() + " runs past the data's end"
                     + " at offset " + crcAt);

@@ -1,6 +1,7 @@
 package io.batchwise.train;
 
 import io.batchwise.backend.Tensor;
+import io.batchwise.backend.UpdateRule;
 import io.batchwise.backend.VectorOps;
 import java.util.Arrays;
 
@@ -12,9 +13,11 @@ import java.util.Arrays;
  *   <li>SGD (plain, momentum, Nesterov, weight decay) is a chain of {@code y = a x + b y} passes in the
  *       backend's {@link VectorOps} (one oneDNN binary primitive per pass on the CPU backend: plain SGD
  *       is a single pass over the weights);</li>
- *   <li>the adaptive rules (Adam, AdamW, Adagrad, RMSProp, Adadelta) run as one fused float32 loop per
- *       element over chunks of {@value HostChunk#CHUNK} elements, read and written back in bulk (a
- *       memcpy for host tensors; no copy of the whole vector is ever held);</li>
+ *   <li>the adaptive rules (Adam, AdamW, Adagrad, RMSProp, Adadelta) run as one fused float32 pass per
+ *       element: the backend's {@link VectorOps#update} where it has one (the cuDNN backend's kernels), else a
+ *       host loop over chunks of {@value HostChunk#CHUNK} elements, read and written back in bulk (a memcpy
+ *       for host tensors; no copy of the whole vector is ever held); both take the step's float32 scalars
+ *       from one {@link UpdateRule};</li>
  *   <li>gradient norms and clipping go through {@link VectorOps} too.</li>
  * </ul>
  * Owned by one trainer; not thread-safe.
@@ -62,12 +65,16 @@ final class Updater {
             sgd(o, params, grads, state, t, lr);
             return;
         }
+        UpdateRule r = rule(opt, t, lr);
+        if (ops.update(r, params, grads, state)) {
+            return; // ran where the tensors live
+        }
         // Bulk copies of bounded chunks (memcpy from host memory) feed a tight loop over arrays: a loop over
         // direct buffers was 20x slower (buffer accessors defeat the JIT), and no whole-vector copy is made.
         if (chunks == null) {
             chunks = new HostChunk(n, state.length);
         }
-        chunks.forEach(n, params, grads, state, (w, g, s, len) -> rule(opt, w, g, s, len, t, lr));
+        chunks.forEach(n, params, grads, state, (w, g, s, len) -> apply(r, w, g, s, len));
     }
 
     /**
@@ -112,28 +119,60 @@ final class Updater {
      * 11-22x a plain SGD step for the MLP at batch 32). Decaying state goes through {@link #FLUSH}.
      */
     static void rule(Optimizer opt, float[] w, float[] g, float[][] s, int n, long t, double lr) {
+        apply(rule(opt, t, lr), w, g, s, n);
+    }
+
+    /** The step-{@code t} scalars of an adaptive rule, rounded to float32 once, for the host loop and the backend's pass. */
+    static UpdateRule rule(Optimizer opt, long t, double lr) {
         if (opt instanceof Optimizer.Sgd) {
             throw new IllegalArgumentException("SGD runs as VectorOps passes, not as a fused rule");
         } else if (opt instanceof Optimizer.Adam o) {
-            adam(w, g, s, n, t, lr, o.beta1(), o.beta2(), o.eps(), o.weightDecay(), 0);
+            return adam(t, lr, o.beta1(), o.beta2(), o.eps(), o.weightDecay(), 0);
         } else if (opt instanceof Optimizer.AdamW o) {
-            adam(w, g, s, n, t, lr, o.beta1(), o.beta2(), o.eps(), 0, o.weightDecay());
+            return adam(t, lr, o.beta1(), o.beta2(), o.eps(), 0, o.weightDecay());
         } else if (opt instanceof Optimizer.Adagrad o) {
-            adagrad(o, w, g, s[0], n, t, lr);
+            return new UpdateRule.Adagrad((float) (lr / (1 + (t - 1) * o.lrDecay())), (float) o.weightDecay(), (float) o.eps(),
+                    t == 1, (float) o.initialAccumulator());
         } else if (opt instanceof Optimizer.RmsProp o) {
-            rmsProp(o, w, g, s, n, lr);
+            return new UpdateRule.RmsProp((float) o.weightDecay(), (float) o.alpha(), (float) (1 - o.alpha()), (float) o.eps(),
+                    (float) o.momentum(), (float) lr, o.momentum() > 0, o.centered());
         } else if (opt instanceof Optimizer.Adadelta o) {
-            adadelta(o, w, g, s[0], s[1], n, lr);
+            return new UpdateRule.Adadelta((float) o.weightDecay(), (float) o.rho(), (float) (1 - o.rho()), (float) o.eps(),
+                    (float) lr);
+        }
+        throw new IllegalArgumentException("no update rule for " + opt);
+    }
+
+    /**
+     * Adam with L2 decay ({@code l2}) or AdamW's decoupled decay ({@code decoupled}); never both. The bias
+     * corrections are folded into two scalars ({@code w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)}): one square
+     * root and one division per element, a loop the JIT vectorizes.
+     */
+    private static UpdateRule.Adam adam(long t, double lr, double b1, double b2, double eps, double l2, double decoupled) {
+        return new UpdateRule.Adam((float) b1, (float) b2, (float) (1 - b1), (float) (1 - b2), (float) (lr / (1 - Math.pow(b1, t))),
+                (float) (1 / Math.sqrt(1 - Math.pow(b2, t))), (float) eps, (float) (1 - lr * decoupled), (float) l2);
+    }
+
+    /** One step of {@code rule} over {@code n} staged elements (state slots in the rule's order). */
+    static void apply(UpdateRule rule, float[] w, float[] g, float[][] s, int n) {
+        if (rule instanceof UpdateRule.Adam r) {
+            adam(r, w, g, s[0], s[1], n);
+        } else if (rule instanceof UpdateRule.Adagrad r) {
+            adagrad(r, w, g, s[0], n);
+        } else if (rule instanceof UpdateRule.RmsProp r) {
+            rmsProp(r, w, g, s, n);
+        } else if (rule instanceof UpdateRule.Adadelta r) {
+            adadelta(r, w, g, s[0], s[1], n);
         }
     }
 
     /** torch.optim.Adagrad: {@code g += wd w; sum += g^2; w -= lr / (1 + (t - 1) lr_decay) g / (sqrt(sum) + eps)}. */
-    private static void adagrad(Optimizer.Adagrad o, float[] w, float[] g, float[] sum, int n, long t, double lr) {
-        float clr = (float) (lr / (1 + (t - 1) * o.lrDecay()));
-        float wd = (float) o.weightDecay();
-        float e = (float) o.eps();
-        if (t == 1) {
-            Arrays.fill(sum, 0, n, (float) o.initialAccumulator());
+    private static void adagrad(UpdateRule.Adagrad r, float[] w, float[] g, float[] sum, int n) {
+        float clr = r.lr();
+        float wd = r.weightDecay();
+        float e = r.eps();
+        if (r.first()) {
+            Arrays.fill(sum, 0, n, r.initial());
         }
         for (int i = 0; i < n; i++) {
             float gi = g[i] + wd * w[i];
@@ -148,16 +187,16 @@ final class Updater {
      * denominator {@code sqrt(v - a^2) + eps}, else {@code sqrt(v) + eps}; with momentum {@code buf = mu buf + g / den,
      * w -= lr buf}, else {@code w -= lr g / den}. Slots: v, then buf (with momentum), then a (centred).
      */
-    private static void rmsProp(Optimizer.RmsProp o, float[] w, float[] g, float[][] s, int n, double lr) {
-        float wd = (float) o.weightDecay();
-        float alpha = (float) o.alpha();
-        float a1 = (float) (1 - o.alpha());
-        float e = (float) o.eps();
-        float mu = (float) o.momentum();
-        float rate = (float) lr;
+    private static void rmsProp(UpdateRule.RmsProp r, float[] w, float[] g, float[][] s, int n) {
+        float wd = r.weightDecay();
+        float alpha = r.alpha();
+        float a1 = r.a1();
+        float e = r.eps();
+        float mu = r.momentum();
+        float rate = r.lr();
         float[] v = s[0];
-        float[] buf = o.momentum() > 0 ? s[1] : null;
-        float[] avg = o.centered() ? s[o.momentum() > 0 ? 2 : 1] : null;
+        float[] buf = r.withMomentum() ? s[1] : null;
+        float[] avg = r.centered() ? s[r.withMomentum() ? 2 : 1] : null;
         for (int i = 0; i < n; i++) {
             float gi = g[i] + wd * w[i];
             float vi = (alpha * v[i] + a1 * gi * gi + FLUSH) - FLUSH;
@@ -181,12 +220,12 @@ final class Updater {
      * torch.optim.Adadelta: {@code g += wd w; v = rho v + (1 - rho) g^2; dx = sqrt(u + eps) / sqrt(v + eps) g;
      * u = rho u + (1 - rho) dx^2; w -= lr dx}.
      */
-    private static void adadelta(Optimizer.Adadelta o, float[] w, float[] g, float[] v, float[] u, int n, double lr) {
-        float wd = (float) o.weightDecay();
-        float rho = (float) o.rho();
-        float r1 = (float) (1 - o.rho());
-        float e = (float) o.eps();
-        float rate = (float) lr;
+    private static void adadelta(UpdateRule.Adadelta r, float[] w, float[] g, float[] v, float[] u, int n) {
+        float wd = r.weightDecay();
+        float rho = r.rho();
+        float r1 = r.r1();
+        float e = r.eps();
+        float rate = r.lr();
         for (int i = 0; i < n; i++) {
             float gi = g[i] + wd * w[i];
             float vi = (rho * v[i] + r1 * gi * gi + FLUSH) - FLUSH;
@@ -198,24 +237,17 @@ final class Updater {
         }
     }
 
-    /**
-     * Adam with L2 decay ({@code l2}) or AdamW's decoupled decay ({@code decoupled}); never both. The bias
-     * corrections are folded into two scalars ({@code w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)}): one square
-     * root and one division per element, a loop the JIT vectorizes.
-     */
-    private static void adam(float[] w, float[] g, float[][] s, int n, long t, double lr,
-                             double b1, double b2, double eps, double l2, double decoupled) {
-        float[] m = s[0];
-        float[] v = s[1];
-        float beta1 = (float) b1;
-        float beta2 = (float) b2;
-        float a1 = (float) (1 - b1);
-        float a2 = (float) (1 - b2);
-        float stepSize = (float) (lr / (1 - Math.pow(b1, t)));
-        float invSqrtC2 = (float) (1 / Math.sqrt(1 - Math.pow(b2, t)));
-        float e = (float) eps;
-        float keep = (float) (1 - lr * decoupled);
-        float decay = (float) l2;
+    /** Adam or AdamW (see {@link UpdateRule.Adam}). */
+    private static void adam(UpdateRule.Adam r, float[] w, float[] g, float[] m, float[] v, int n) {
+        float beta1 = r.beta1();
+        float beta2 = r.beta2();
+        float a1 = r.a1();
+        float a2 = r.a2();
+        float stepSize = r.stepSize();
+        float invSqrtC2 = r.invSqrtC2();
+        float e = r.eps();
+        float keep = r.keep();
+        float decay = r.decay();
         for (int i = 0; i < n; i++) {
             float wi = w[i] * keep;
             float gi = g[i] + decay * wi;

@@ -172,8 +172,9 @@ final class CudaDevice implements CudnnDevice {
         return k;
     }
 
-    /** Queues one kernel launch (the tests compare every kernel with its Java port this way). */
-    void launch(KernelCall call, String label) {
+    /** Queues one kernel launch (CudnnVectors; the tests compare every kernel with its Java port this way). */
+    @Override
+    public void launch(KernelCall call, String label) {
         enter();
         kernels().launch(call, label);
     }
@@ -319,6 +320,24 @@ final class CudaDevice implements CudnnDevice {
         }
         TRACKER.allocated(bytes);
         return address;
+    }
+
+    private long scratch;
+
+    @Override
+    public synchronized long scratch() {
+        if (scratch == 0) {
+            enter();
+            Pointer p = new Pointer();
+            int st = cudaMalloc(p, SCRATCH_BYTES);
+            if (st != 0) {
+                cudaGetLastError();
+                throw CudaStatus.error(CudaStatus.Library.CUDA_RUNTIME, st, runtimeError(st), "cudaMalloc of " + SCRATCH_BYTES
+                        + " bytes for the reductions' scratch", SCRATCH_BYTES, memoryState());
+            }
+            scratch = p.address();
+        }
+        return scratch;
     }
 
     @Override

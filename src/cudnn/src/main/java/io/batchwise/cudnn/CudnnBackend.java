@@ -6,9 +6,11 @@ import io.batchwise.Shape;
 import io.batchwise.backend.Availability;
 import io.batchwise.backend.Backend;
 import io.batchwise.backend.MemoryTracker;
+import io.batchwise.backend.ParameterLayout;
 import io.batchwise.backend.Plan;
 import io.batchwise.backend.PlanOptions;
 import io.batchwise.backend.Tensor;
+import io.batchwise.backend.VectorOps;
 import io.batchwise.plan.Budget;
 import java.util.Objects;
 import java.util.Set;
@@ -26,7 +28,9 @@ import java.util.function.Supplier;
  * that reason. {@link #plan} chooses each convolution's algorithms once per shape and sizes every
  * buffer, workspaces included, before anything is allocated; {@link Plan#bind} takes one arena of
  * device memory for the step; closing executors, plans, parameters and tensors frees their memory.
- * A failed device allocation is a {@link io.batchwise.backend.DeviceOutOfMemoryException}.
+ * A failed device allocation is a {@link io.batchwise.backend.DeviceOutOfMemoryException}. Parameter slots are
+ * 256-byte aligned ({@link #parameterLayout}); optimizer updates and gradient norms run as kernels over the
+ * flat device buffers ({@link #vectors()}).
  */
 public final class CudnnBackend implements Backend {
     private static final MemoryTracker IDLE = new MemoryTracker();
@@ -81,6 +85,22 @@ public final class CudnnBackend implements Backend {
         Objects.requireNonNull(shape, "shape");
         checkType(type);
         return CudnnTensor.allocate(device(), shape, null);
+    }
+
+    /** Every parameter slot at a multiple of 256 bytes ({@link CudnnPlanner#DEVICE_ALIGNMENT}): what cuDNN and cuBLAS assume. */
+    @Override
+    public ParameterLayout parameterLayout(Graph graph) {
+        return layout(graph);
+    }
+
+    static ParameterLayout layout(Graph graph) {
+        return new ParameterLayout(graph, CudnnPlanner.DEVICE_ALIGNMENT / 4);
+    }
+
+    /** Optimizer rules and sums of squares as kernels over this device's tensors (others go to the host's). */
+    @Override
+    public VectorOps vectors() {
+        return new CudnnVectors(device());
     }
 
     @Override

@@ -11,6 +11,12 @@ import io.batchwise.plan.MemoryPlan.Kind;
  * {@code 1 / sqrt(var + eps)} (C each) for backward, and lets cuDNN update the running statistics in
  * {@code Parameters.state()} with factor {@code momentum} and the unbiased variance, as PyTorch does.
  * An inference pass uses the running statistics.
+ *
+ * <p>Exact BatchNorm ({@link CudnnOp.Exact}): with the effective batch's statistics fixed, a training pass
+ * normalises with them through cuDNN's inference call (the running statistics stay as they are) and leaves
+ * them where backward finds the micro-batch's (mean, {@code 1 / sqrt(var + eps)}); cuDNN's backward then
+ * differentiates through them with this micro-batch's sums, and a kernel swaps those sums for the effective
+ * batch's ({@code batch_norm_exact_correction}).
  */
 final class CudnnBatchNorm extends CudnnLayer {
     private final BatchNorm spec;
@@ -49,8 +55,16 @@ final class CudnnBatchNorm extends CudnnLayer {
             }
             saveMean = p.workspace(node, "mean", Shape.of(c));
             saveInvStd = p.workspace(node, "inv_std", Shape.of(c));
-            p.forwardTrainingOnly(new CudnnOp.BatchNormTraining(label("forward (batch statistics)"), p.batch, c, h, w,
-                    spec.epsilon(), spec.momentum(), x, y, gamma, shift, runningMean, runningVar, saveMean, saveInvStd));
+            CudnnOp batch = new CudnnOp.BatchNormTraining(label("forward (batch statistics)"), p.batch, c, h, w, spec.epsilon(),
+                    spec.momentum(), x, y, gamma, shift, runningMean, runningVar, saveMean, saveInvStd);
+            // Exact mode: the fixed variance is read at this step only; mean and 1 / sqrt(var + eps) stay for backward.
+            CudnnBuffer variance = p.temporary(node, "exact_variance", Kind.WORKSPACE, Shape.of(c), p.forwardStep(node));
+            CudnnOp fixed = new CudnnOp.BatchNormInference(label("forward (effective-batch statistics)"), p.batch, c, h, w,
+                    spec.epsilon(), x, y, gamma, shift, saveMean, variance);
+            CudnnOp.Exact exact = new CudnnOp.Exact(label("forward"), node.name(), CudnnOp.FixStage.STATISTICS, spec.epsilon(),
+                    batch, fixed, new CudnnBuffer[] {saveMean, variance, saveInvStd});
+            p.forwardTrainingOnly(exact);
+            p.batchNorms.put(node.name(), exact);
         }
         p.forwardInferenceOnly(new CudnnOp.BatchNormInference(label("forward (running statistics)"), p.batch, c, h, w,
                 spec.epsilon(), x, y, gamma, shift, runningMean, runningVar));
@@ -69,8 +83,18 @@ final class CudnnBatchNorm extends CudnnLayer {
             dx = p.temporary(node, "diff_src", Kind.ACTIVATION_GRADIENT, x.shape, p.backwardStep(node));
             dataBeta = CudnnOp.Beta.ZERO;
         }
-        p.backward(new CudnnOp.BatchNormBackward(label("backward"), p.batch, c, h, w, spec.epsilon(), x, p.diff(node.name()),
+        CudnnBuffer dy = p.diff(node.name());
+        p.backward(new CudnnOp.BatchNormBackward(label("backward"), p.batch, c, h, w, spec.epsilon(), x, dy,
                 dx, dataBeta, gamma, p.parameter(node, "gamma", CudnnBuffer.Store.GRADIENTS),
                 p.parameter(node, "beta", CudnnBuffer.Store.GRADIENTS), CudnnOp.Beta.BY_MODE, saveMean, saveInvStd));
+        if (p.requiresGrad(input())) {
+            // Exact mode with the effective batch's sums: dx (n, c, h w) through them instead of this micro-batch's.
+            int step = p.backwardStep(node);
+            CudnnBuffer meanDy = p.temporary(node, "exact_mean_dy", Kind.WORKSPACE, Shape.of(c), step);
+            CudnnBuffer meanDyXhat = p.temporary(node, "exact_mean_dy_xhat", Kind.WORKSPACE, Shape.of(c), step);
+            p.backward(new CudnnOp.Exact(label("effective-batch correction"), node.name(), CudnnOp.FixStage.SUMS,
+                    spec.epsilon(), null, new CudnnOp.BatchNormCorrection(label("effective-batch correction"), p.batch, c, h * w,
+                            x, dy, gamma, saveMean, saveInvStd, meanDy, meanDyXhat, dx), new CudnnBuffer[] {meanDy, meanDyXhat}));
+        }
     }
 }

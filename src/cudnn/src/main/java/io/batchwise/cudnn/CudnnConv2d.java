@@ -9,8 +9,7 @@ import io.batchwise.plan.MemoryPlan.Kind;
  * Convolution through cuDNN: {@code x (b, C, H, W) (x) w (OC, C, KH, KW) -> y (b, OC, OH, OW)}, plus a
  * per-channel bias. The algorithms come from {@link CudnnPlanner#tune} (chosen once per geometry); their
  * workspaces are buffers of the plan, forward's at the forward step and backward's at the backward step.
- * A filter whose parameter slot is not {@link CudnnPlanner#FILTER_ALIGNMENT}-aligned is copied to an
- * aligned workspace each forward pass, and its gradient computed there and then added to the slot.
+ * Filters, biases and their gradients are read and written in place: every parameter slot is 256-byte aligned.
  */
 final class CudnnConv2d extends CudnnLayer {
     private final Conv2d spec;
@@ -38,13 +37,7 @@ final class CudnnConv2d extends CudnnLayer {
                     + ": " + e.getMessage(), e);
         }
         x = p.output(input());
-        CudnnBuffer wView = p.parameter(node, "weight", CudnnBuffer.Store.VALUES);
-        if (CudnnPlanner.aligned(wView)) {
-            w = wView;
-        } else {
-            w = p.workspace(node, "weight_aligned", wView.shape);
-            p.forward(new CudnnOp.Axpby(label("weight to aligned copy"), w.elements(), 1f, wView, CudnnOp.Beta.ZERO, w));
-        }
+        w = p.parameter(node, "weight", CudnnBuffer.Store.VALUES);
         CudnnBuffer y = p.activation(node, Kind.ACTIVATION);
         CudnnBuffer ws = p.scratch(node, "forward_workspace", algorithms.forwardBytes(), p.forwardStep(node));
         p.forward(new CudnnOp.ConvForward(label("forward"), g, algorithms, x, w, y, ws));
@@ -65,16 +58,8 @@ final class CudnnConv2d extends CudnnLayer {
             p.backward(new CudnnOp.BiasBackward(label("backward bias"), g.n(), g.k(), g.outH() * g.outW(), dy, db,
                     CudnnOp.Beta.BY_MODE));
         }
-        CudnnBuffer dwView = p.parameter(node, "weight", CudnnBuffer.Store.GRADIENTS);
-        if (CudnnPlanner.aligned(dwView)) {
-            p.backward(new CudnnOp.ConvBackwardFilter(label("backward filter"), g, algorithms, x, dy, dwView,
-                    CudnnOp.Beta.BY_MODE, ws));
-        } else {
-            CudnnBuffer dw = p.temporary(node, "diff_weight_aligned", Kind.WORKSPACE, dwView.shape, step);
-            p.backward(new CudnnOp.ConvBackwardFilter(label("backward filter"), g, algorithms, x, dy, dw, CudnnOp.Beta.ZERO, ws));
-            p.backward(new CudnnOp.Axpby(label("filter gradient from aligned copy"), dw.elements(), 1f, dw,
-                    CudnnOp.Beta.BY_MODE, dwView));
-        }
+        CudnnBuffer dw = p.parameter(node, "weight", CudnnBuffer.Store.GRADIENTS);
+        p.backward(new CudnnOp.ConvBackwardFilter(label("backward filter"), g, algorithms, x, dy, dw, CudnnOp.Beta.BY_MODE, ws));
         if (p.requiresGrad(input())) {
             p.backward(new CudnnOp.ConvBackwardData(label("backward data"), g, algorithms, w, dy, p.diff(input()),
                     p.contribution(input()), ws));

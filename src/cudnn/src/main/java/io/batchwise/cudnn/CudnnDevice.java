@@ -47,6 +47,19 @@ interface CudnnDevice {
     /** Device-side objects (descriptors) for a program's ops; freed by {@link Compiled#close()}. */
     Compiled compile(CudnnProgram program);
 
+    /** Bytes of {@link #scratch()}: the partial sums of {@link CudnnVectors#sumOfSquares} and their total, float64. */
+    long SCRATCH_BYTES = 8L * (CudnnVectors.SQUARES_BLOCKS + 1);
+
+    /**
+     * {@link #SCRATCH_BYTES} of device memory for reductions, made on first use and held for the life of the
+     * device outside {@link #tracker()}, like cuBLAS's and cuDNN's own workspaces (the budget's margin covers
+     * them): a step allocates nothing outside its plan. One user at a time (callers synchronise on the device).
+     */
+    long scratch();
+
+    /** Queues one kernel launch outside any program ({@link CudnnVectors}: optimizer steps, sums of squares). */
+    void launch(KernelCall call, String label);
+
     /** Waits for every queued call and reports a failure among them, naming {@code after}. */
     void synchronize(String after);
 

@@ -2,6 +2,7 @@ package io.batchwise.cudnn;
 
 import io.batchwise.Node;
 import io.batchwise.Shape;
+import io.batchwise.backend.BatchNormFix;
 import io.batchwise.backend.Executor;
 import io.batchwise.backend.GradientMode;
 import io.batchwise.backend.ParameterLayout;
@@ -16,6 +17,7 @@ import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
 import io.batchwise.loss.Targets;
 import io.batchwise.plan.MemoryPlan;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +33,7 @@ import java.util.Map;
  * device error names the exact op (slow; for debugging on a GPU).
  */
 final class CudnnExecutor implements Executor {
-    private static final boolean SYNC_EACH = Boolean.getBoolean("batchwise.cudnn.sync");
+    static final boolean SYNC_EACH = Boolean.getBoolean("batchwise.cudnn.sync");
 
     private final CudnnPlan plan;
     private final CudnnProgram program;
@@ -46,6 +48,8 @@ final class CudnnExecutor implements Executor {
     private final Map<String, CudnnTensor> inputGradients = new LinkedHashMap<>();
     private final CudnnTensor output;
     private final CudnnTensor outputGradient;
+    /** Exact BatchNorm: the fixed statistics (and sums) by BatchNorm node. */
+    private final Map<String, BatchNormFix> fixes = new HashMap<>();
     private boolean closed;
 
     /** @param shared an arena the caller owns, or null to allocate (and own) one */
@@ -83,11 +87,12 @@ final class CudnnExecutor implements Executor {
             }
         }
         for (CudnnBuffer b : program.buffers) {
-            // The planner pads every step buffer so that the arena's offsets keep this; a layout change that
-            // broke it would hand cuDNN misaligned pointers silently.
-            if (!b.isParameter() && addresses[b.index] % CudnnPlanner.DEVICE_ALIGNMENT != 0) {
-                throw new IllegalStateException("step buffer " + b + " is not " + CudnnPlanner.DEVICE_ALIGNMENT
-                        + "-byte aligned (arena at 0x" + Long.toHexString(base) + ")");
+            // The planner pads every step buffer, and the backend's ParameterLayout every parameter slot, so that
+            // this holds; a layout change that broke it would hand cuDNN and cuBLAS misaligned pointers silently.
+            if (addresses[b.index] % CudnnPlanner.DEVICE_ALIGNMENT != 0) {
+                throw new IllegalStateException((b.isParameter() ? "parameter slice " : "step buffer ") + b + " is not "
+                        + CudnnPlanner.DEVICE_ALIGNMENT + "-byte aligned (" + (b.isParameter() ? "store" : "arena") + " at 0x"
+                        + Long.toHexString(b.isParameter() ? stores[b.store.ordinal()] : base) + ")");
             }
         }
         this.backwardOverwrite = program.backward(GradientMode.OVERWRITE);
@@ -111,11 +116,12 @@ final class CudnnExecutor implements Executor {
 
     /** Addresses of the values, gradients and state tensors, checked to belong to this graph and device. */
     private static long[] checkParameters(CudnnProgram program, Parameters p, CudnnDevice device) {
-        ParameterLayout mine = new ParameterLayout(program.graph);
-        if (p.layout().trainableSize() != mine.trainableSize() || p.layout().stateSize() != mine.stateSize()) {
+        ParameterLayout mine = CudnnBackend.layout(program.graph);
+        if (p.layout().trainableSize() != mine.trainableSize() || p.layout().stateSize() != mine.stateSize()
+                || p.layout().alignment() != mine.alignment()) {
             throw new IllegalArgumentException("parameters of a graph with " + p.layout().trainableSize() + " trainable and "
-                    + p.layout().stateSize() + " state values do not fit this plan's graph (" + mine.trainableSize() + " and "
-                    + mine.stateSize() + ")");
+                    + p.layout().stateSize() + " state values (aligned to " + p.layout().alignment() + ") do not fit this plan's"
+                    + " graph (" + mine.trainableSize() + " and " + mine.stateSize() + ", aligned to " + mine.alignment() + ")");
         }
         Tensor[] t = {p.values(), p.gradients(), p.state()};
         long[] a = new long[3];
@@ -262,10 +268,79 @@ final class CudnnExecutor implements Executor {
         if (op instanceof CudnnOp.Fail f) {
             throw new IllegalStateException(f.message());
         }
+        if (op instanceof CudnnOp.Exact e) {
+            op = exact(e);
+            if (op == null) {
+                return;
+            }
+        }
         plan.compiled.run(op, addresses, run);
         if (SYNC_EACH) {
             device.synchronize(op.label());
         }
+    }
+
+    /**
+     * The side of an exact-BatchNorm op to run: {@code fixed}, after writing the fix's values into its inputs, while
+     * its node has a fix (with sums, for the backward correction), else {@code normal}.
+     */
+    private CudnnOp exact(CudnnOp.Exact e) {
+        BatchNormFix f = fixes.get(e.node());
+        if (f == null || (e.stage() == CudnnOp.FixStage.SUMS && !f.corrects())) {
+            return e.normal();
+        }
+        int c = f.mean().length;
+        float[][] values = new float[e.inputs().length][c];
+        for (int k = 0; k < c; k++) {
+            if (e.stage() == CudnnOp.FixStage.STATISTICS) {
+                values[0][k] = (float) f.mean()[k];
+                values[1][k] = (float) f.variance()[k];
+                values[2][k] = (float) (1 / Math.sqrt(f.variance()[k] + e.epsilon()));
+            } else {
+                values[0][k] = (float) (f.sumDy()[k] / f.count());
+                values[1][k] = (float) (f.sumDyXhat()[k] / f.count());
+            }
+        }
+        // A synchronous copy on the default stream: after the calls queued before it, before the ones after.
+        for (int i = 0; i < values.length; i++) {
+            device.upload(addresses[e.inputs()[i].index], values[i], 0, c);
+        }
+        return e.fixed();
+    }
+
+    /** The mean and biased variance the last training pass of {@code node} computed: cuDNN saves the mean and 1 / sqrt(var + eps). */
+    @Override
+    public void batchNormStatistics(String node, double[] mean, double[] variance) {
+        checkOpen();
+        CudnnOp.Exact e = batchNorm(node);
+        int c = mean.length;
+        float[] m = new float[c];
+        float[] inv = new float[c];
+        device.download(addresses[e.inputs()[0].index], m, 0, c);
+        device.download(addresses[e.inputs()[2].index], inv, 0, c);
+        for (int k = 0; k < c; k++) {
+            mean[k] = m[k];
+            variance[k] = 1 / ((double) inv[k] * inv[k]) - e.epsilon();
+        }
+    }
+
+    @Override
+    public void fixBatchNorm(String node, BatchNormFix fix) {
+        checkOpen();
+        batchNorm(node);
+        if (fix == null) {
+            fixes.remove(node);
+        } else {
+            fixes.put(node, fix);
+        }
+    }
+
+    private CudnnOp.Exact batchNorm(String node) {
+        CudnnOp.Exact e = program.batchNorms.get(node);
+        if (e == null) {
+            throw new IllegalArgumentException("'" + node + "' is not a BatchNorm node of a training plan");
+        }
+        return e;
     }
 
     private void checkOpen() {

@@ -1,6 +1,8 @@
 package io.batchwise.cudnn;
 
 import io.batchwise.backend.GradientMode;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One call of a compiled program, as data: which cuDNN, cuBLAS or kernel call, over which buffers,
@@ -176,6 +178,46 @@ sealed interface CudnnOp {
                              Beta paramBeta, CudnnBuffer saveMean, CudnnBuffer saveInvStd) implements CudnnOp {
         public CudnnBuffer[] buffers() {
             return of(x, dy, dx, gamma, dGamma, dShift, saveMean, saveInvStd);
+        }
+    }
+
+    /**
+     * Exact BatchNorm's backward correction (batch_norm_exact_correction): {@code dx += gamma invStd ((s1 / m - meanDy)
+     * + xhat (s2 / m - meanDyXhat))} with this micro-batch's sums {@code s1 = sum dy}, {@code s2 = sum dy xhat} over
+     * its {@code m = n hw} values per channel. x, dy, dx (n, c, hw); gamma, mean, invStd, meanDy, meanDyXhat (c).
+     */
+    record BatchNormCorrection(String label, int n, int c, int hw, CudnnBuffer x, CudnnBuffer dy, CudnnBuffer gamma,
+                               CudnnBuffer mean, CudnnBuffer invStd, CudnnBuffer meanDy, CudnnBuffer meanDyXhat,
+                               CudnnBuffer dx) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            return of(x, dy, gamma, mean, invStd, meanDy, meanDyXhat, dx);
+        }
+    }
+
+    /** What part of a BatchNorm's fix an {@link Exact} op uses. */
+    enum FixStage {
+        /** The effective batch's statistics: inputs mean, variance, {@code 1 / sqrt(variance + epsilon)}. */
+        STATISTICS,
+        /** Its backward sums, as means over its values: inputs {@code sumDy / count}, {@code sumDyXhat / count}. */
+        SUMS
+    }
+
+    /**
+     * Exact BatchNorm ({@link io.batchwise.backend.Executor#fixBatchNorm}): while BatchNorm node {@code node} has a
+     * fix (for {@link FixStage#SUMS}, one with the effective batch's sums), the executor writes the fix's values
+     * (float32, c each) into {@code inputs} and runs {@code fixed}; otherwise it runs {@code normal}. A null op is
+     * nothing. Devices only ever see the op the executor picked.
+     */
+    record Exact(String label, String node, FixStage stage, double epsilon, CudnnOp normal, CudnnOp fixed,
+                 CudnnBuffer[] inputs) implements CudnnOp {
+        public CudnnBuffer[] buffers() {
+            List<CudnnBuffer> all = new ArrayList<>(List.of(inputs));
+            for (CudnnOp op : new CudnnOp[] {normal, fixed}) {
+                if (op != null) {
+                    all.addAll(List.of(op.buffers()));
+                }
+            }
+            return all.toArray(new CudnnBuffer[0]);
         }
     }
 

@@ -34,12 +34,12 @@ import java.util.function.Function;
  * use {@link CudnnOp.Beta#BY_MODE}: one backward program serves both gradient modes.
  */
 final class CudnnPlanner {
-    /** Byte alignment convolution filters are given (parameter slots that miss it are copied to an aligned workspace). */
-    static final int FILTER_ALIGNMENT = 16;
     /**
-     * Byte alignment of every step buffer: what {@code cudaMalloc} guarantees and cuDNN's and cuBLAS's fastest
-     * kernels assume. Each step buffer enters the memory plan rounded up to it, so the plan counts the padding and
-     * the arena's first-fit offsets (0, or the end of another buffer) are multiples of it too.
+     * Byte alignment of every buffer the device touches: what {@code cudaMalloc} guarantees and cuDNN's and cuBLAS's
+     * fastest kernels assume. Each step buffer enters the memory plan rounded up to it, so the plan counts the padding
+     * and the arena's first-fit offsets (0, or the end of another buffer) are multiples of it too; every parameter
+     * slot starts at a multiple of it in the backend's {@link ParameterLayout} ({@link CudnnBackend#layout}), whose
+     * padding the plan's parameter, gradient and state buffers count.
      */
     static final int DEVICE_ALIGNMENT = 256;
 
@@ -62,6 +62,8 @@ final class CudnnPlanner {
     final List<CudnnOp.Tagged> backward = new ArrayList<>();
     final Map<String, CudnnBuffer> outputs = new HashMap<>();
     final Map<String, CudnnBuffer> diffs = new HashMap<>();
+    /** Each BatchNorm node's forward of a training plan, by node: exact BatchNorm's statistics live in its buffers. */
+    final Map<String, CudnnOp.Exact> batchNorms = new HashMap<>();
     CudnnBuffer lossTargets;
     CudnnBuffer lossValues;
     CudnnBuffer lossCorrect;
@@ -87,7 +89,7 @@ final class CudnnPlanner {
         this.options = options;
         this.training = options.training();
         this.tuner = tuner;
-        this.params = new ParameterLayout(graph);
+        this.params = CudnnBackend.layout(graph);
         this.mem = new MemoryPlan.Builder(graph, batch, training);
         int n = graph.nodes().size();
         this.requiresGrad = new boolean[n];
@@ -164,7 +166,7 @@ final class CudnnPlanner {
             p.use(b, 0);
             p.use(b, last);
         }
-        // As Parameters.allocate sizes them: never empty.
+        // As Parameters.allocate sizes them in this backend's layout (padding included): never empty.
         long t = 4 * Math.max(1, p.params.trainableSize());
         p.mem.whole("parameters", null, Kind.PARAMETER, t);
         p.mem.whole("gradients", null, Kind.GRADIENT, t);
@@ -239,7 +241,7 @@ final class CudnnPlanner {
         return b;
     }
 
-    /** A buffer a node's forward fills and its backward reads (statistics, masks, aligned weights). */
+    /** A buffer a node's forward fills and its backward reads (statistics, masks). */
     CudnnBuffer workspace(Node node, String what, Shape shape) {
         CudnnBuffer b = add(node.name() + "." + what, shape, bytes(shape), null, null, 0);
         mem.workspace(node, what, padded(b.bytes));
@@ -281,14 +283,6 @@ final class CudnnPlanner {
         ParameterLayout.Slot slot = params.slot(node.name(), param);
         Shape s = slot.spec().shape();
         return add(slot.key() + (store == CudnnBuffer.Store.GRADIENTS ? ".grad" : ""), s, bytes(s), null, store, slot.offset());
-    }
-
-    /**
-     * Whether a parameter view starts at a multiple of {@link #FILTER_ALIGNMENT} bytes: the parameter
-     * tensors start where {@code cudaMalloc} put them (256-byte aligned), so it is decided here.
-     */
-    static boolean aligned(CudnnBuffer parameter) {
-        return (4 * parameter.storeOffset) % FILTER_ALIGNMENT == 0;
     }
 
     // ---------------------------------------------------------------- gradients

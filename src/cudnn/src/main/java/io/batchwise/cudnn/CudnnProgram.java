@@ -23,6 +23,8 @@ final class CudnnProgram {
     final List<CudnnOp.Tagged> backward;
     final Map<String, CudnnBuffer> outputs;
     final Map<String, CudnnBuffer> diffs;
+    /** BatchNorm forwards of a training plan by node ({@link CudnnOp.Exact}, inputs mean, variance, inv_std). */
+    final Map<String, CudnnOp.Exact> batchNorms;
     final MemoryPlan memory;
     /** Loss buffers of a training plan (null otherwise): targets (labels or values), per-sample losses (double), hits (int). */
     final CudnnBuffer lossTargets;
@@ -39,6 +41,7 @@ final class CudnnProgram {
         this.backward = List.copyOf(p.backward);
         this.outputs = Map.copyOf(p.outputs);
         this.diffs = Map.copyOf(p.diffs);
+        this.batchNorms = Map.copyOf(p.batchNorms);
         this.memory = memory;
         this.lossTargets = p.lossTargets;
         this.lossValues = p.lossValues;
@@ -56,18 +59,26 @@ final class CudnnProgram {
         return l;
     }
 
-    /** Every op of every program, each once. */
+    /** Every op a device may be asked to run, each once: the programs' ops, both sides of each {@link CudnnOp.Exact}. */
     List<CudnnOp> allOps() {
-        List<CudnnOp> l = new ArrayList<>(forwardTraining);
-        for (CudnnOp op : forwardInference) {
-            if (!l.contains(op)) {
-                l.add(op);
-            }
-        }
-        for (CudnnOp.Tagged t : backward) {
-            l.add(t.op());
-        }
+        List<CudnnOp> l = new ArrayList<>();
+        forwardTraining.forEach(op -> addRunnable(l, op));
+        forwardInference.forEach(op -> addRunnable(l, op));
+        backward.forEach(t -> addRunnable(l, t.op()));
         return l;
+    }
+
+    private static void addRunnable(List<CudnnOp> l, CudnnOp op) {
+        if (op instanceof CudnnOp.Exact e) {
+            if (e.normal() != null) {
+                addRunnable(l, e.normal());
+            }
+            if (e.fixed() != null) {
+                addRunnable(l, e.fixed());
+            }
+        } else if (!l.contains(op)) {
+            l.add(op);
+        }
     }
 
     /** The programs, one op per line: for plan printouts and tests. */

@@ -42,6 +42,10 @@ final class CudnnTensor implements Tensor {
         return new CudnnTensor(device, shape, address, 4 * shape.size(), false, label);
     }
 
+    CudnnDevice device() {
+        return device;
+    }
+
     long address() {
         if (closed) {
             throw new IllegalStateException(name() + " is closed");

@@ -10,7 +10,7 @@ import java.util.Arrays;
  * kernels, so the argument order is checked without a GPU.
  *
  * <p>Argument types: {@code Long} for {@code long long} and {@code unsigned long long}, {@code Integer}
- * for {@code int}, {@code Float}, {@code Double}, and {@link Ptr} for device pointers.
+ * for {@code int}, {@code Float}, {@code Double}, and {@link Ptr} for device pointers ({@code Ptr(0)}: null).
  */
 record KernelCall(Kernel kernel, long threads, Object[] args) {
 
@@ -72,6 +72,11 @@ record KernelCall(Kernel kernel, long threads, Object[] args) {
                         ptr(addr, o.x()), ptr(addr, o.dy()), beta, ptr(addr, o.dx())})
                     : new KernelCall(Kernel.GELU_BACKWARD, o.elements(), new Object[] {o.elements(), ptr(addr, o.x()),
                         ptr(addr, o.dy()), beta, ptr(addr, o.dx())});
+        } else if (op instanceof CudnnOp.BatchNormCorrection o) {
+            // One block per channel: c x BLOCK threads.
+            return new KernelCall(Kernel.BATCH_NORM_EXACT_CORRECTION, (long) o.c() * Kernel.BLOCK, new Object[] {(long) o.n(),
+                (long) o.c(), (long) o.hw(), ptr(addr, o.x()), ptr(addr, o.dy()), ptr(addr, o.gamma()), ptr(addr, o.mean()),
+                ptr(addr, o.invStd()), ptr(addr, o.meanDy()), ptr(addr, o.meanDyXhat()), ptr(addr, o.dx())});
         } else if (op instanceof CudnnOp.CrossEntropyLoss o) {
             return new KernelCall(Kernel.SOFTMAX_CROSS_ENTROPY, o.batch(), new Object[] {(long) o.batch(), o.classes(),
                 o.smoothing(), run.lossScale(), ptr(addr, o.logits()), ptr(addr, o.labels()), ptr(addr, o.gradient()),

@@ -138,6 +138,38 @@ class CudnnKernelsTest {
             run(Kernel.VEC_LINEAR, n, (long) n, -0.5f, x, 1e-3f, y);
             assertSameFloats("vec_linear", y, n, 1e-7);
 
+            run(Kernel.VEC_AXPBY_FLUSHED, n, (long) n, 1e-30f, x, 0.5f, y);
+            assertSameFloats("vec_axpby_flushed", y, n, 1e-7);
+
+            // The optimizer kernels round as Java does (no FMA): the GPU's bits are the port's.
+            Buf w = floats(random(n, -1, 1));
+            Buf g = floats(random(n, -0.1, 0.1));
+            Buf s0 = floats(random(n, 0, 0.01));
+            Buf s1 = floats(random(n, 0, 0.01));
+            Buf s2 = floats(random(n, -0.01, 0.01));
+            run(Kernel.ADAM_STEP, n, (long) n, 0.9f, 0.999f, 0.1f, 0.001f, 0.02f, 3.2f, 1e-8f, 0.999f, 0.01f, w, g, s0, s1);
+            run(Kernel.ADAGRAD_STEP, n, (long) n, 0.05f, 0.001f, 1e-10f, 0, 0.1f, w, g, s0);
+            run(Kernel.RMSPROP_STEP, n, (long) n, 0.001f, 0.99f, 0.01f, 1e-8f, 0.9f, 0.01f, w, g, s1, s2, s0);
+            run(Kernel.RMSPROP_STEP, n, (long) n, 0f, 0.99f, 0.01f, 1e-8f, 0f, 0.01f, w, g, s1, new KernelCall.Ptr(0),
+                    new KernelCall.Ptr(0));
+            run(Kernel.ADADELTA_STEP, n, (long) n, 0.001f, 0.9f, 0.1f, 1e-6f, 1f, w, g, s1, s2);
+            for (Buf b : List.of(w, s0, s1, s2)) {
+                assertSameFloats("optimizer steps", b, n, 0);
+            }
+
+            // Exact BatchNorm's correction over (5, 3, 7): one block per channel.
+            Buf bx = floats(random(105, -2, 2));
+            Buf bdy = floats(random(105, -1, 1));
+            Buf bdx = floats(random(105, -1, 1));
+            Buf gamma = floats(new float[] {1.5f, -0.5f, 2f});
+            Buf mean = floats(new float[] {0.1f, 0.2f, -0.3f});
+            Buf invStd = floats(new float[] {0.5f, 1f, 2f});
+            Buf meanDy = floats(new float[] {0.01f, -0.02f, 0.03f});
+            Buf meanDyXhat = floats(new float[] {0.2f, 0.1f, 0f});
+            run(Kernel.BATCH_NORM_EXACT_CORRECTION, 3L * Kernel.BLOCK, 5L, 3L, 7L, bx, bdy, gamma, mean, invStd, meanDy, meanDyXhat,
+                    bdx);
+            assertSameFloats("batch_norm_exact_correction", bdx, 105, 1e-6);
+
             Buf big = floats(random(100_000, -1, 1));
             int blocks = KernelCall.blocks(100_000);
             Buf partials = doubles(blocks);

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The plan construction that needs no device: buffer sizes and lifetimes, convolution workspaces from
- * the algorithm choice, aligned filter copies, shared gradient bytes, and how each gradient is blended.
+ * the algorithm choice, 256-byte parameter slices, shared gradient bytes, and how each gradient is blended.
  */
 class CudnnPlannerLogicTest {
     /** Workspace sizes a device might report: forward 1000 bytes, backward data 2000, backward filter 3000. */
@@ -82,8 +82,9 @@ class CudnnPlannerLogicTest {
         assertEquals(step(8L * b), m.get("fc3.loss_values").bytes());
         assertEquals(n, m.get("fc3.loss_values").first());
         assertEquals(n, m.get("fc3.loss_values").last());
-        // Parameters as Parameters.allocate sizes them.
-        long params = Models.lenet().parameterCount();
+        // Parameters as Parameters.allocate sizes them: each slot padded to 64 floats but the last.
+        long params = CudnnBackend.layout(Models.lenet()).trainableSize();
+        assertTrue(params > Models.lenet().parameterCount() && params < Models.lenet().parameterCount() + 64 * 10);
         assertEquals(4 * params, m.get("parameters").bytes());
         assertEquals(4 * params, m.get("gradients").bytes());
         // The arena holds the step's live buffers at their peak and reuses memory across lifetimes.
@@ -133,26 +134,45 @@ class CudnnPlannerLogicTest {
     }
 
     @Test
-    void misalignedFiltersGetAnAlignedCopyAndTheirGradientIsAddedBack() {
-        // conv1 holds 27 + 3 values: conv2's weight starts at byte 120, not a multiple of 16.
+    void everyParameterSliceSitsAt256BytesAndThePlanCountsThePadding() {
+        // conv1 holds 27 + 3 values, conv2 108 + 4, bn 4 + 4 (and 4 + 4 of state), fc 5 x 64 + 5: packed, slots would
+        // sit at 4-byte offsets (conv1.bias at byte 108, conv2.weight at 120, ...).
         Graph g = Graph.builder().input("x", Shape.of(1, 8, 8))
-                .then("conv1", Conv2d.of(3, 3)).then("conv2", Conv2d.of(4, 3)).build();
-        CudnnProgram p = plan(g, 2, PlanOptions.forTraining());
-        List<String> labels = labels(p.forwardTraining);
-        assertTrue(labels.contains("conv2 weight to aligned copy") && !labels.contains("conv1 weight to aligned copy"), labels.toString());
-        CudnnOp.ConvForward f = (CudnnOp.ConvForward) p.forwardTraining.stream().filter(o -> o.label().equals("conv2 forward"))
-                .findFirst().orElseThrow();
-        assertEquals("conv2.weight_aligned", f.w().name);
-        assertFalse(f.w().isParameter());
-        List<CudnnOp> back = p.backward(GradientMode.ACCUMULATE);
-        CudnnOp.ConvBackwardFilter bf = (CudnnOp.ConvBackwardFilter) find(back, "conv2 backward filter");
-        assertEquals(CudnnOp.Beta.ZERO, bf.beta(), "computed into the aligned temporary");
-        CudnnOp.Axpby add = (CudnnOp.Axpby) find(back, "conv2 filter gradient from aligned copy");
-        assertEquals(CudnnOp.Beta.BY_MODE, add.beta());
-        assertEquals(CudnnBuffer.Store.GRADIENTS, add.y().store);
-        CudnnOp.ConvBackwardFilter aligned = (CudnnOp.ConvBackwardFilter) find(back, "conv1 backward filter");
-        assertEquals(CudnnOp.Beta.BY_MODE, aligned.beta(), "an aligned slot is written in place");
-        assertTrue(CudnnPlanner.aligned(aligned.dw()));
+                .then("conv1", Conv2d.of(3, 3)).then("conv2", Conv2d.of(4, 3)).then("bn", new BatchNorm())
+                .then("fc", new Dense(5)).build();
+        var layout = CudnnBackend.layout(g);
+        assertEquals(64, layout.alignment(), "64 floats: 256 bytes");
+        // Offsets in floats: each slot rounded up to 64 after the previous one.
+        assertEquals(List.of(0L, 64L, 128L, 256L, 320L, 384L, 448L, 768L), layout.slots().stream()
+                .filter(s -> s.spec().trainable()).map(s -> s.offset()).toList());
+        assertEquals(List.of(0L, 64L), layout.slots().stream().filter(s -> !s.spec().trainable()).map(s -> s.offset()).toList());
+        assertEquals(475, g.parameterCount());
+        assertEquals(475, layout.logicalTrainableSize());
+        assertEquals(768 + 5, layout.trainableSize()); // the last slot is not padded
+        assertEquals(8, layout.logicalStateSize());
+        assertEquals(68, layout.stateSize());
+
+        CudnnProgram p = plan(g, 2, PlanOptions.forTraining().withInputGradients());
+        int params = 0;
+        for (CudnnOp op : p.allOps()) {
+            for (CudnnBuffer b : op.buffers()) {
+                if (b.isParameter()) {
+                    params++;
+                    assertEquals(0, 4 * b.storeOffset % 256, op.label() + ": " + b);
+                }
+            }
+        }
+        assertTrue(params >= 16, "every op's parameter and gradient slices were seen: " + params);
+        assertTrue(labels(p.forwardTraining).stream().noneMatch(l -> l.contains("aligned")), "no aligned copies are needed");
+        // The plan's parameter, gradient and state buffers hold the padding, and so does the planner's fixed part.
+        Map<String, MemoryPlan.Buffer> m = buffers(p);
+        assertEquals(4 * layout.trainableSize(), m.get("parameters").bytes());
+        assertEquals(4 * layout.trainableSize(), m.get("gradients").bytes());
+        assertEquals(4 * layout.stateSize(), m.get("state").bytes());
+        assertEquals(4 * ((2 + 2) * layout.trainableSize() + layout.stateSize()),
+                io.batchwise.plan.MemoryPlanner.fixedBytes(layout, DataType.FLOAT32, 2));
+        assertTrue(io.batchwise.plan.MemoryPlanner.fixedBytes(layout, DataType.FLOAT32, 2)
+                > io.batchwise.plan.MemoryPlanner.fixedBytes(g, DataType.FLOAT32, 2));
     }
 
     @Test

@@ -17,10 +17,4 @@ class CudnnTrainingTest extends TrainingSuite {
     protected Backend backend() {
         return BACKEND;
     }
-
-    /** Not built for cuDNN yet: Executor.batchNormStatistics / fixBatchNorm throw UnsupportedOperationException. */
-    @Override
-    protected boolean exactBatchNorm() {
-        return false;
-    }
 }

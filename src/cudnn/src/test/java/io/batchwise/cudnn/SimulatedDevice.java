@@ -15,7 +15,8 @@ import java.util.TreeMap;
  * port of each kernel in native/cuda, so the launch arguments are checked too.
  *
  * <p>It lets the whole backend (planner, program, arena, executor, tensors) run the conformance suite
- * on machines without a GPU. What it cannot check is the cuDNN and cuBLAS call layer of CudaDevice.
+ * on machines without a GPU, and refuses a cuDNN or cuBLAS op handed a pointer that is not 256-byte aligned.
+ * What it cannot check is the cuDNN and cuBLAS call layer of CudaDevice.
  */
 final class SimulatedDevice implements CudnnDevice {
     private final MemoryTracker tracker = new MemoryTracker();
@@ -57,6 +58,19 @@ final class SimulatedDevice implements CudnnDevice {
         blocks.put(address, ByteBuffer.allocate(Math.toIntExact(Math.max(bytes, 1))).order(ByteOrder.LITTLE_ENDIAN));
         tracker.allocated(bytes);
         return address;
+    }
+
+    private long scratch;
+
+    /** Outside the tracker, as on the GPU. */
+    @Override
+    public synchronized long scratch() {
+        if (scratch == 0) {
+            scratch = next;
+            next += (SCRATCH_BYTES + 255) / 256 * 256 + 256;
+            blocks.put(scratch, ByteBuffer.allocate((int) SCRATCH_BYTES).order(ByteOrder.LITTLE_ENDIAN));
+        }
+        return scratch;
     }
 
     @Override
@@ -115,6 +129,15 @@ final class SimulatedDevice implements CudnnDevice {
         e.getValue().putDouble((int) (address - e.getKey()), v);
     }
 
+    /** {@code n} floats at {@code address} in one bulk read (the simulated ops' own access; not a copy to the host). */
+    float[] readFloats(long address, int n) {
+        var e = block(address, 4L * n);
+        float[] out = new float[n];
+        e.getValue().duplicate().order(ByteOrder.LITTLE_ENDIAN).position((int) (address - e.getKey())).slice()
+                .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+        return out;
+    }
+
     @Override
     public void upload(long address, float[] src, int offset, int length) {
         block(address, 4L * length);
@@ -126,6 +149,7 @@ final class SimulatedDevice implements CudnnDevice {
     @Override
     public void download(long address, float[] dst, int offset, int length) {
         block(address, 4L * length);
+        downloadedFloats += length;
         for (int i = 0; i < length; i++) {
             dst[offset + i] = getF(address + 4L * i);
         }
@@ -162,6 +186,20 @@ final class SimulatedDevice implements CudnnDevice {
         return algorithms;
     }
 
+    /** cuDNN and cuBLAS calls run, each with every pointer checked to be 256-byte aligned. */
+    long cudnnCalls;
+    /** Floats copied to the host ({@link #download}). */
+    long downloadedFloats;
+
+    /** Launches outside programs ({@link CudnnVectors}), by kernel: a test can tell that an update ran on the device. */
+    final java.util.Map<Kernel, Integer> launches = new java.util.EnumMap<>(Kernel.class);
+
+    @Override
+    public void launch(KernelCall call, String label) {
+        launches.merge(call.kernel(), 1, Integer::sum);
+        SimulatedKernels.run(this, call);
+    }
+
     @Override
     public void synchronize(String after) {
     }
@@ -175,6 +213,14 @@ final class SimulatedDevice implements CudnnDevice {
                 if (k != null) {
                     SimulatedKernels.run(SimulatedDevice.this, k);
                 } else {
+                    // What cuDNN and cuBLAS assume of every pointer (cudaMalloc's alignment): refused here, not just slow.
+                    for (CudnnBuffer b : op.buffers()) {
+                        if (addresses[b.index] % 256 != 0) {
+                            throw new IllegalStateException(op.label() + ": " + b + " at 0x" + Long.toHexString(addresses[b.index])
+                                    + " is not 256-byte aligned");
+                        }
+                    }
+                    cudnnCalls++;
                     new SimulatedOps(SimulatedDevice.this, addresses, run).run(op);
                 }
             }

@@ -157,20 +157,154 @@ final class SimulatedKernels {
                     m.putF(p(a, 4) + 4 * i, f(a, 1) * m.getF(p(a, 2) + 4 * i) + f(a, 3));
                 }
             }
-            case VEC_SUM_SQUARES -> {
-                double s = 0;
+            case VEC_AXPBY_FLUSHED -> {
                 for (long i = 0; i < l(a, 0); i++) {
-                    double v = m.getF(p(a, 1) + 4 * i);
-                    s += v * v;
+                    long at = p(a, 4) + 4 * i;
+                    float v = f(a, 1) * m.getF(p(a, 2) + 4 * i);
+                    m.putF(at, flush(f(a, 3) == 0f ? v : v + f(a, 3) * m.getF(at)));
                 }
-                m.putD(p(a, 2), s); // one block
+            }
+            case VEC_SUM_SQUARES -> {
+                // Thread t of block b adds x[b B + t], x[b B + t + grid], ...; each block's sums meet in bw_block_sum's tree.
+                long n = l(a, 0);
+                int blocks = KernelCall.blocks(call.threads());
+                long grid = (long) blocks * Kernel.BLOCK;
+                for (int b = 0; b < blocks; b++) {
+                    double[] part = new double[Kernel.BLOCK];
+                    for (int t = 0; t < Kernel.BLOCK; t++) {
+                        for (long i = (long) b * Kernel.BLOCK + t; i < n; i += grid) {
+                            double v = m.getF(p(a, 1) + 4 * i);
+                            part[t] += v * v;
+                        }
+                    }
+                    m.putD(p(a, 2) + 8L * b, blockSum(part));
+                }
             }
             case VEC_SUM -> {
-                double s = 0;
-                for (long i = 0; i < l(a, 0); i++) {
-                    s += m.getD(p(a, 1) + 8 * i);
+                double[] part = new double[Kernel.BLOCK];
+                for (int t = 0; t < Kernel.BLOCK; t++) {
+                    for (long i = t; i < l(a, 0); i += Kernel.BLOCK) {
+                        part[t] += m.getD(p(a, 1) + 8 * i);
+                    }
                 }
-                m.putD(p(a, 2), s);
+                m.putD(p(a, 2), blockSum(part));
+            }
+            case ADAM_STEP -> {
+                float beta1 = f(a, 1);
+                float beta2 = f(a, 2);
+                float a1 = f(a, 3);
+                float a2 = f(a, 4);
+                float stepSize = f(a, 5);
+                float invSqrtC2 = f(a, 6);
+                float eps = f(a, 7);
+                float keep = f(a, 8);
+                float decay = f(a, 9);
+                for (long i = 0; i < l(a, 0); i++) {
+                    long w = p(a, 10) + 4 * i;
+                    long mm = p(a, 12) + 4 * i;
+                    long v = p(a, 13) + 4 * i;
+                    float wi = m.getF(w) * keep;
+                    float gi = m.getF(p(a, 11) + 4 * i) + decay * wi;
+                    float mi = flush(beta1 * m.getF(mm) + a1 * gi);
+                    float vi = flush(beta2 * m.getF(v) + a2 * gi * gi);
+                    m.putF(mm, mi);
+                    m.putF(v, vi);
+                    m.putF(w, wi - stepSize * mi / ((float) Math.sqrt(vi) * invSqrtC2 + eps));
+                }
+            }
+            case ADAGRAD_STEP -> {
+                float lr = f(a, 1);
+                float wd = f(a, 2);
+                float eps = f(a, 3);
+                boolean first = i32(a, 4) != 0;
+                float initial = f(a, 5);
+                for (long i = 0; i < l(a, 0); i++) {
+                    long w = p(a, 6) + 4 * i;
+                    long sum = p(a, 8) + 4 * i;
+                    float gi = m.getF(p(a, 7) + 4 * i) + wd * m.getF(w);
+                    float acc = (first ? initial : m.getF(sum)) + gi * gi;
+                    m.putF(sum, acc);
+                    m.putF(w, m.getF(w) - lr * gi / ((float) Math.sqrt(acc) + eps));
+                }
+            }
+            case RMSPROP_STEP -> {
+                float wd = f(a, 1);
+                float alpha = f(a, 2);
+                float a1 = f(a, 3);
+                float eps = f(a, 4);
+                float mu = f(a, 5);
+                float lr = f(a, 6);
+                long buf = p(a, 10);
+                long avg = p(a, 11);
+                for (long i = 0; i < l(a, 0); i++) {
+                    long w = p(a, 7) + 4 * i;
+                    long v = p(a, 9) + 4 * i;
+                    float gi = m.getF(p(a, 8) + 4 * i) + wd * m.getF(w);
+                    float vi = flush(alpha * m.getF(v) + a1 * gi * gi);
+                    m.putF(v, vi);
+                    float d = vi;
+                    if (avg != 0) {
+                        float ai = flush(alpha * m.getF(avg + 4 * i) + a1 * gi);
+                        m.putF(avg + 4 * i, ai);
+                        d = vi - ai * ai;
+                    }
+                    float step = gi / ((float) Math.sqrt(d) + eps);
+                    if (buf != 0) {
+                        step = flush(mu * m.getF(buf + 4 * i) + step);
+                        m.putF(buf + 4 * i, step);
+                    }
+                    m.putF(w, m.getF(w) - lr * step);
+                }
+            }
+            case ADADELTA_STEP -> {
+                float wd = f(a, 1);
+                float rho = f(a, 2);
+                float r1 = f(a, 3);
+                float eps = f(a, 4);
+                float lr = f(a, 5);
+                for (long i = 0; i < l(a, 0); i++) {
+                    long w = p(a, 6) + 4 * i;
+                    long v = p(a, 8) + 4 * i;
+                    long u = p(a, 9) + 4 * i;
+                    float gi = m.getF(p(a, 7) + 4 * i) + wd * m.getF(w);
+                    float vi = flush(rho * m.getF(v) + r1 * gi * gi);
+                    m.putF(v, vi);
+                    float ui = m.getF(u);
+                    float dx = (float) Math.sqrt(ui + eps) / (float) Math.sqrt(vi + eps) * gi;
+                    m.putF(u, flush(rho * ui + r1 * dx * dx));
+                    m.putF(w, m.getF(w) - lr * dx);
+                }
+            }
+            case BATCH_NORM_EXACT_CORRECTION -> {
+                long n = l(a, 0);
+                long c = l(a, 1);
+                long hw = l(a, 2);
+                long x = p(a, 3);
+                long dy = p(a, 4);
+                long dx = p(a, 10);
+                long count = n * hw;
+                for (long k = 0; k < c; k++) {
+                    double mu = m.getF(p(a, 6) + 4 * k);
+                    double is = m.getF(p(a, 7) + 4 * k);
+                    double[] s1 = new double[Kernel.BLOCK];
+                    double[] s2 = new double[Kernel.BLOCK];
+                    for (int t = 0; t < Kernel.BLOCK; t++) {
+                        for (long j = t; j < count; j += Kernel.BLOCK) {
+                            long at = (j / hw * c + k) * hw + j % hw;
+                            double d = m.getF(dy + 4 * at);
+                            s1[t] += d;
+                            s2[t] += d * ((m.getF(x + 4 * at) - mu) * is);
+                        }
+                    }
+                    double gi = m.getF(p(a, 5) + 4 * k) * is;
+                    double ca = blockSum(s1) / count - m.getF(p(a, 8) + 4 * k);
+                    double cb = blockSum(s2) / count - m.getF(p(a, 9) + 4 * k);
+                    for (long j = 0; j < count; j++) {
+                        long at = (j / hw * c + k) * hw + j % hw;
+                        double xhat = (m.getF(x + 4 * at) - mu) * is;
+                        m.putF(dx + 4 * at, (float) (m.getF(dx + 4 * at) + gi * (ca + xhat * cb)));
+                    }
+                }
             }
             case SOFTMAX_CROSS_ENTROPY -> {
                 long batch = l(a, 0);
@@ -220,6 +354,21 @@ final class SimulatedKernels {
                 }
             }
         }
+    }
+
+    /** bw_flush: (x + 2^-80) - 2^-80, as VectorOps.FLUSH on the host. */
+    private static float flush(float x) {
+        return (x + io.batchwise.backend.VectorOps.FLUSH) - io.batchwise.backend.VectorOps.FLUSH;
+    }
+
+    /** bw_block_sum: the block's values added pairwise, halves folded onto the lower half, in place. */
+    private static double blockSum(double[] part) {
+        for (int s = part.length / 2; s > 0; s >>= 1) {
+            for (int t = 0; t < s; t++) {
+                part[t] += part[t + s];
+            }
+        }
+        return part[0];
     }
 
     private static long mix(long z) {

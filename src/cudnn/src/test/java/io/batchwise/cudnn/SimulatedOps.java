@@ -26,6 +26,11 @@ final class SimulatedOps {
         m.putF(a[b.index] + 4 * i, (float) v);
     }
 
+    /** The first {@code n} elements of {@code b}, read in bulk (the convolutions' inner loops index arrays). */
+    private float[] floats(CudnnBuffer b, long n) {
+        return m.readFloats(a[b.index], Math.toIntExact(n));
+    }
+
     /** out[i] = v[i] + beta * out[i] (beta 0 does not read out). */
     private void blend(CudnnBuffer out, double[] v, CudnnOp.Beta beta) {
         float bv = beta.value(run.mode());
@@ -38,17 +43,23 @@ final class SimulatedOps {
         if (op instanceof CudnnOp.ConvForward o) {
             ConvGeometry g = o.g();
             double[] y = new double[Math.toIntExact(g.destinationElements())];
-            conv(g, (xi, wi, yi) -> y[(int) yi] += (double) get(o.x(), xi) * get(o.w(), wi));
+            float[] x = floats(o.x(), g.sourceElements());
+            float[] w = floats(o.w(), g.filterElements());
+            conv(g, (xi, wi, yi) -> y[(int) yi] += (double) x[(int) xi] * w[(int) wi]);
             blend(o.y(), y, CudnnOp.Beta.ZERO);
         } else if (op instanceof CudnnOp.ConvBackwardData o) {
             ConvGeometry g = o.g();
             double[] dx = new double[Math.toIntExact(g.sourceElements())];
-            conv(g, (xi, wi, yi) -> dx[(int) xi] += (double) get(o.w(), wi) * get(o.dy(), yi));
+            float[] w = floats(o.w(), g.filterElements());
+            float[] dy = floats(o.dy(), g.destinationElements());
+            conv(g, (xi, wi, yi) -> dx[(int) xi] += (double) w[(int) wi] * dy[(int) yi]);
             blend(o.dx(), dx, o.beta());
         } else if (op instanceof CudnnOp.ConvBackwardFilter o) {
             ConvGeometry g = o.g();
             double[] dw = new double[Math.toIntExact(g.filterElements())];
-            conv(g, (xi, wi, yi) -> dw[(int) wi] += (double) get(o.x(), xi) * get(o.dy(), yi));
+            float[] x = floats(o.x(), g.sourceElements());
+            float[] dy = floats(o.dy(), g.destinationElements());
+            conv(g, (xi, wi, yi) -> dw[(int) wi] += (double) x[(int) xi] * dy[(int) yi]);
             blend(o.dw(), dw, o.beta());
         } else if (op instanceof CudnnOp.BiasForward o) {
             for (int n = 0; n < o.n(); n++) {

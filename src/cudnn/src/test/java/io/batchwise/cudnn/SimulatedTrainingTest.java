@@ -32,7 +32,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The trainer on this backend's plans and executor over the {@link SimulatedDevice}: gradient
  * accumulation equals one big step, a real out-of-memory from a device allocation makes the trainer
- * halve the micro-batch and lose nothing, and the memory planner's choice fits the device.
+ * halve the micro-batch and lose nothing, the memory planner's choice fits the device and its
+ * prediction (parameter padding included) is what the device gives, and exact BatchNorm equals the
+ * reference backend's one big batch. The rest of the trainer's guarantees: {@link SimulatedTrainingSuiteTest}.
  */
 class SimulatedTrainingTest {
     private static final Optimizer SGD = Optimizer.Sgd.momentum(0.5, 0.9);
@@ -108,7 +110,7 @@ class SimulatedTrainingTest {
     void anOutOfMemoryAllocationHalvesTheMicroBatchAndLosesNothing() {
         Graph g = cnn();
         Backend big = backend(new SimulatedDevice());
-        long fixed = MemoryPlanner.fixedBytes(g, DataType.FLOAT32, SGD.stateSlots());
+        long fixed = MemoryPlanner.fixedBytes(big.parameterLayout(g), DataType.FLOAT32, SGD.stateSlots());
         long a16;
         long a32;
         try (Plan p16 = big.plan(g, 16, PlanOptions.forTraining()); Plan p32 = big.plan(g, 32, PlanOptions.forTraining())) {
@@ -146,7 +148,7 @@ class SimulatedTrainingTest {
             assertTrue(dev.tracker().liveBytes() <= dec.predictedPeakBytes(), "what binding took is within the prediction");
         }
         try (Plan plan = b.plan(g, dec.microBatch() * 4, PlanOptions.forTraining())) {
-            long need = MemoryPlanner.fixedBytes(g, DataType.FLOAT32, SGD.stateSlots()) + plan.memory().arena().bytes();
+            long need = MemoryPlanner.fixedBytes(b.parameterLayout(g), DataType.FLOAT32, SGD.stateSlots()) + plan.memory().arena().bytes();
             if (need > dev.memory()[1]) {
                 try (Parameters p = b.createParameters(g, DataType.FLOAT32)) {
                     var e = org.junit.jupiter.api.Assertions.assertThrows(DeviceOutOfMemoryException.class, () -> plan.bind(p));
@@ -155,5 +157,118 @@ class SimulatedTrainingTest {
             }
         }
         assertEquals(0, dev.tracker().liveBytes());
+    }
+
+    @Test
+    void theDeviceHoldsWhatThePlannerPredictedParameterPaddingIncluded() {
+        SimulatedDevice dev = new SimulatedDevice();
+        Backend b = backend(dev);
+        Graph g = cnn(); // conv1 27 + 3, bn1 3 + 3 (and 3 + 3 of state), fc1 8 x 27 + 8, fc2 4 x 8 + 4: 64-float slots
+        Optimizer adam = Optimizer.Adam.of(1e-2);
+        var layout = b.parameterLayout(g);
+        long fixed = MemoryPlanner.fixedBytes(layout, DataType.FLOAT32, adam.stateSlots());
+        long packed = MemoryPlanner.fixedBytes(g, DataType.FLOAT32, adam.stateSlots());
+        assertEquals(4 * (4 * layout.trainableSize() + layout.stateSize()), fixed);
+        assertTrue(fixed - packed >= 4 * 4 * (64 - 27), "the padding is counted: " + fixed + " against " + packed);
+        long arena;
+        try (Plan p = b.plan(g, 12, PlanOptions.forTraining())) {
+            arena = p.memory().arena().bytes();
+        }
+        InMemoryDataset d = data(Shape.of(1, 6, 6), 24, 2);
+        dev.tracker().resetPeak();
+        try (Trainer t = Trainer.builder(g, b).loss(new SoftmaxCrossEntropy()).optimizer(adam).batch(BatchSize.mini(24))
+                .microBatch(12).seed(1).build()) {
+            t.trainBatch(d, identity(24), 0, 24);
+            for (var s : layout.slots()) {
+                assertEquals(0, 4 * s.offset() % 256, s.key());
+            }
+            assertEquals(layout.trainableSize(), t.parameters().values().size());
+            assertEquals(g.parameterCount(), t.parameters().logicalValues().length);
+        }
+        assertEquals(fixed + arena, dev.tracker().peakBytes(), "the device gave what the plan predicted, to the byte");
+        assertTrue(dev.cudnnCalls > 0, "cuDNN and cuBLAS calls ran, each pointer checked to be 256-byte aligned");
+        assertEquals(0, dev.tracker().liveBytes());
+    }
+
+    /** Two 2d BatchNorms after convolutions and a 1d one after a Dense layer (TrainingSuite's model). */
+    private static Graph threeBatchNorms() {
+        return Graph.builder().input("x", Shape.of(2, 6, 6))
+                .then("conv1", Conv2d.of(3, 3)).then("bn1", new BatchNorm()).then("relu1", new ReLU())
+                .then("conv2", Conv2d.of(4, 3).padding(1)).then("bn2", new BatchNorm()).then("relu2", new ReLU())
+                .then("fc1", new Dense(8)).then("bn3", new BatchNorm()).then("relu3", new ReLU())
+                .then("fc", new Dense(4)).build();
+    }
+
+    @Test
+    void exactBatchNormInMicroBatchesEqualsTheReferenceBackendsOneBigBatch() {
+        Graph g = threeBatchNorms();
+        InMemoryDataset d = data(Shape.of(2, 6, 6), 24, 9);
+        Optimizer sgd = Optimizer.Sgd.momentum(0.1, 0.9);
+        Backend reference = new io.batchwise.reference.ReferenceBackend();
+        float[] gradient;
+        float[] state;
+        try (Trainer whole = Trainer.builder(g, reference).loss(new SoftmaxCrossEntropy()).optimizer(sgd).batch(BatchSize.mini(24))
+                .microBatch(24).seed(6).build()) {
+            whole.trainBatch(d, identity(24), 0, 24);
+            gradient = whole.parameters().logicalGradients();
+            state = whole.parameters().logicalState();
+        }
+        for (io.batchwise.train.BatchNormMode mode : io.batchwise.train.BatchNormMode.values()) {
+            try (Trainer t = Trainer.builder(g, backend(new SimulatedDevice())).loss(new SoftmaxCrossEntropy()).optimizer(sgd)
+                    .batch(BatchSize.mini(24)).microBatch(5).batchNorm(mode).seed(6).build()) {
+                t.trainBatch(d, identity(24), 0, 24); // 4 x 5 + 4
+                double eg = relativeError(t.parameters().logicalGradients(), gradient);
+                double es = relativeError(t.parameters().logicalState(), state);
+                if (mode == io.batchwise.train.BatchNormMode.EXACT) {
+                    assertTrue(eg <= 1e-5, "gradient differs by " + eg);
+                    assertTrue(es <= 1e-5, "running statistics differ by " + es);
+                } else {
+                    assertTrue(eg > 1e-3, mode + ": ghost statistics differ from the big batch's: " + eg);
+                }
+            }
+        }
+    }
+
+    /**
+     * A checkpoint and a model file hold the parameters packed in logical order whatever the layout: the cuDNN
+     * backend's (256-byte slots) and the reference backend's (packed) write the same bytes, and each reads the other's.
+     */
+    @Test
+    void checkpointsAndModelFilesAreTheSameBytesOnAPaddedAndAPackedLayout(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        Graph g = cnn();
+        InMemoryDataset d = data(Shape.of(1, 6, 6), 48, 4);
+        Optimizer adam = Optimizer.Adam.of(1e-2);
+        Backend reference = new io.batchwise.reference.ReferenceBackend();
+        SimulatedDevice dev = new SimulatedDevice();
+        try (Trainer onDevice = Trainer.builder(g, backend(dev)).loss(new SoftmaxCrossEntropy()).optimizer(adam)
+                .batch(BatchSize.mini(16)).microBatch(8).seed(2).build();
+             Trainer onHost = Trainer.builder(g, reference).loss(new SoftmaxCrossEntropy()).optimizer(adam)
+                .batch(BatchSize.mini(16)).microBatch(8).seed(2).build()) {
+            assertTrue(onDevice.parameters().layout().padded() && !onHost.parameters().layout().padded());
+            onDevice.fit(d, 1, 3);
+            onDevice.save(dir.resolve("device.ckpt"));
+            onHost.restore(dir.resolve("device.ckpt"));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(onDevice.parameters().logicalValues(), onHost.parameters().logicalValues());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(onDevice.parameters().logicalState(), onHost.parameters().logicalState());
+            onHost.save(dir.resolve("host.ckpt"));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(dir.resolve("device.ckpt")),
+                    java.nio.file.Files.readAllBytes(dir.resolve("host.ckpt")), "weights, state, optimizer state and position");
+            io.batchwise.inference.Model.save(onDevice.parameters(), dir.resolve("device.model"));
+            io.batchwise.inference.Model.save(onHost.parameters(), dir.resolve("host.model"));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(dir.resolve("device.model")),
+                    java.nio.file.Files.readAllBytes(dir.resolve("host.model")));
+            // And back: the host's file into a fresh trainer on the device, its padding left zero.
+            try (Trainer again = Trainer.builder(g, backend(dev)).loss(new SoftmaxCrossEntropy()).optimizer(adam)
+                    .batch(BatchSize.mini(16)).microBatch(8).seed(2).build()) {
+                again.restore(dir.resolve("host.ckpt"));
+                org.junit.jupiter.api.Assertions.assertArrayEquals(onDevice.parameters().values().toArray(),
+                        again.parameters().values().toArray(), "the same padded device buffer");
+                try (var m = io.batchwise.inference.Model.load(dir.resolve("host.model"), backend(dev))) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(onHost.parameters().logicalValues(),
+                            m.parameters().logicalValues());
+                }
+            }
+        }
     }
 }

@@ -405,13 +405,14 @@ public abstract class BackendConformanceSuite {
                 r.tensors.put("d input " + in.name(), ex.inputGradient(in.name()).toDoubles());
             }
             ParameterLayout layout = p.layout();
-            double[] grads = doubles(p.logicalGradients()); // each parameter in logical order, whatever the storage
+            // Gradients in logical order (packed, whatever the storage order and layout); the state tensor as stored.
+            double[] grads = doubles(p.logicalGradients());
             double[] state = p.state().toDoubles();
             for (ParameterLayout.Slot s : layout.slots()) {
                 if (s.spec().trainable()) {
-                    r.tensors.put("d " + s.key(), slice(grads, s));
+                    r.tensors.put("d " + s.key(), slice(grads, s.logicalOffset(), s));
                 } else {
-                    r.tensors.put(s.key() + " after the training pass", slice(state, s));
+                    r.tensors.put(s.key() + " after the training pass", slice(state, s.offset(), s));
                 }
             }
             if (accumulate) {
@@ -419,7 +420,7 @@ public abstract class BackendConformanceSuite {
                 double[] twice = doubles(p.logicalGradients());
                 for (ParameterLayout.Slot s : layout.slots()) {
                     if (s.spec().trainable()) {
-                        r.tensors.put("d " + s.key() + " after OVERWRITE + ACCUMULATE", slice(twice, s));
+                        r.tensors.put("d " + s.key() + " after OVERWRITE + ACCUMULATE", slice(twice, s.logicalOffset(), s));
                     }
                 }
             }
@@ -437,8 +438,8 @@ public abstract class BackendConformanceSuite {
         return d;
     }
 
-    private static double[] slice(double[] flat, ParameterLayout.Slot s) {
-        return Arrays.copyOfRange(flat, Math.toIntExact(s.offset()), Math.toIntExact(s.offset() + s.size()));
+    private static double[] slice(double[] flat, long offset, ParameterLayout.Slot s) {
+        return Arrays.copyOfRange(flat, Math.toIntExact(offset), Math.toIntExact(offset + s.size()));
     }
 
     private void assertMatches(Case c, boolean accumulate) {

@@ -63,7 +63,8 @@ public abstract class PlannerSuite {
 
     private long predictedPeak(Graph g, int b) {
         try (Plan p = backend().plan(g, b, PlanOptions.forTraining())) {
-            return MemoryPlanner.fixedBytes(g, DataType.FLOAT32, ADAM.stateSlots()) + p.memory().arena().bytes();
+            return MemoryPlanner.fixedBytes(backend().parameterLayout(g), DataType.FLOAT32, ADAM.stateSlots())
+                    + p.memory().arena().bytes();
         }
     }
 
