@@ -48,7 +48,11 @@ final class CsvOptions {
         }
         String l = label != null ? label.trim() : savedLabel;
         if (l != null) {
-            f = l.matches("-?\\d+") ? f.withLabelColumn(Integer.parseInt(l)) : f.withLabel(l);
+            try {
+                f = l.matches("-?\\d{1,9}") ? f.withLabelColumn(Integer.parseInt(l)) : f.withLabel(l);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("Invalid value for option '--label': '" + l + "': " + e.getMessage(), e);
+            }
         }
         return f;
     }
