@@ -15,6 +15,7 @@ import io.batchwise.train.AdaptiveBatch;
 import io.batchwise.train.BatchNormMode;
 import io.batchwise.train.BatchChange;
 import io.batchwise.train.CheckpointPolicy;
+import io.batchwise.train.Dataset;
 import io.batchwise.train.EpochMetrics;
 import io.batchwise.train.InMemoryDataset;
 import io.batchwise.train.Optimizer;
@@ -204,7 +205,7 @@ final class TrainCommand implements Callable<Integer> {
         Optimizer optimizer = setup.optimizer.create(lr, weightDecay);
 
         long tLoad = System.nanoTime();
-        InMemoryDataset train;
+        Dataset train;
         InMemoryDataset test;
         UserData.Loaded user = null;
         if (userData.given()) {
@@ -264,7 +265,10 @@ final class TrainCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "Invalid value for option '--train-limit': " + setup.trainLimit
                         + " is more than the " + train.size() + " training samples");
             }
-            train = train.head(setup.trainLimit);
+            if (!(train instanceof InMemoryDataset all)) {
+                throw new ParameterException(spec.commandLine(), "--train-limit does not apply to sharded data");
+            }
+            train = all.head(setup.trainLimit);
         }
         int n = train.size();
         if (user == null) {

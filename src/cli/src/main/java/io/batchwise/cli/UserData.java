@@ -7,8 +7,10 @@ import io.batchwise.data.CsvFormat;
 import io.batchwise.data.ImageFolder;
 import io.batchwise.data.ImageTransform;
 import io.batchwise.data.LabelledData;
+import io.batchwise.data.ShardedDataset;
 import io.batchwise.data.Standardization;
 import io.batchwise.loss.Targets;
+import io.batchwise.train.Dataset;
 import io.batchwise.train.InMemoryDataset;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,7 +34,7 @@ final class UserData {
     static final String SPEC_FILE = "data.json";
 
     /** What {@code train} trains and tests on, and what {@code data.json} records. */
-    record Loaded(String description, InMemoryDataset train, InMemoryDataset test, List<String> classes,
+    record Loaded(String description, Dataset train, InMemoryDataset test, List<String> classes,
             Map<String, Object> spec) {
     }
 
@@ -41,7 +43,16 @@ final class UserData {
         @Option(names = "--data-csv", paramLabel = "FILE",
                 description = "Train on this CSV/TSV table instead of Fashion-MNIST: numeric feature columns and a label"
                         + " column (--label). Empty lines are skipped; a missing or non-numeric value is an error naming"
-                        + " the line and column.")
+                        + " the line and column. Given several times: each file is a shard, read when needed (data"
+                        + " bigger than memory; needs --test-csv).")
+        List<Path> csvFiles = new ArrayList<>();
+
+        @Option(names = "--shard-window", paramLabel = "N", defaultValue = "4", converter = Specs.PositiveInt.class,
+                description = "With several --data-csv shards: N shards' samples are shuffled together (2N are held in"
+                        + " memory); the shards' order is shuffled too, by --seed and epoch. Default: ${DEFAULT-VALUE}.")
+        int shardWindow;
+
+        /** The one (first) --data-csv file, or null. */
         Path csv;
 
         @Option(names = "--test-csv", paramLabel = "FILE",
@@ -80,13 +91,18 @@ final class UserData {
         boolean standardize;
 
         boolean given() {
+            csv = csvFiles.isEmpty() ? null : csvFiles.get(0);
             return csv != null || images != null;
         }
 
         /** The flag that is out of place, or null. */
         String conflict() {
+            given();
             if (csv != null && images != null) {
                 return "--data-csv and --data-images are exclusive";
+            }
+            if (csvFiles.size() > 1 && testCsv == null) {
+                return "several --data-csv shards need --test-csv (no share of streamed data is held out)";
             }
             if (testCsv != null && csv == null) {
                 return "--test-csv needs --data-csv";
@@ -106,6 +122,10 @@ final class UserData {
 
     /** Reads, splits and standardises the data the flags name; {@code seed} chooses a held-out test set. */
     static Loaded load(Options o, long seed) throws IOException {
+        o.given();
+        if (o.csvFiles.size() > 1) {
+            return loadShards(o, seed);
+        }
         Map<String, Object> spec = new LinkedHashMap<>();
         LabelledData train;
         LabelledData test = null;
@@ -162,6 +182,45 @@ final class UserData {
             spec.put("standardization", null);
         }
         return new Loaded(what, trainSet, testSet, train.classes(), spec);
+    }
+
+    /**
+     * Several CSV files as a {@link ShardedDataset}: one pass to count and check them and settle the classes, one for
+     * the standardisation's statistics, then training reads them shard by shard.
+     */
+    private static Loaded loadShards(Options o, long seed) throws IOException {
+        CsvFormat format = o.csvOptions.format(null);
+        ShardedDataset raw = ShardedDataset.csv(o.csvFiles, format, null, o.shardWindow);
+        List<String> classes = raw.classes();
+        CsvFormat fixed = format.withClasses(classes);
+        LabelledData test = fixed.read(o.testCsv);
+        if (!test.dataset().sampleShape().equals(raw.sampleShape())) {
+            throw new IllegalArgumentException(o.testCsv + " has " + test.features().size() + " feature columns, the shards "
+                    + raw.sampleShape().dim(0));
+        }
+        Map<String, Object> spec = new LinkedHashMap<>();
+        spec.put("source", "csv");
+        spec.put("label", o.csvOptions.label);
+        spec.put("features", test.features());
+        spec.put("classes", classes);
+        String what = String.format(Locale.ROOT, "CSV %d shards %s ... %s, shuffled %d at a time, test %s", o.csvFiles.size(),
+                o.csvFiles.get(0), o.csvFiles.get(o.csvFiles.size() - 1), raw.window(), o.testCsv);
+        Dataset train = raw;
+        InMemoryDataset testSet = test.dataset();
+        if (o.standardize) {
+            Standardization s = Standardization.perFeature(raw);
+            train = ShardedDataset.csv(o.csvFiles, fixed, s, o.shardWindow);
+            testSet = s.apply(testSet);
+            Map<String, Object> st = new LinkedHashMap<>();
+            st.put("mean", s.mean());
+            st.put("std", s.std());
+            st.put("group", s.group());
+            spec.put("standardization", st);
+            what += "; standardised per column";
+        } else {
+            spec.put("standardization", null);
+        }
+        return new Loaded(what, train, testSet, classes, spec);
     }
 
     static ImageTransform transform(Options o) {

@@ -10,6 +10,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import javax.imageio.ImageIO;
@@ -91,6 +92,41 @@ class UserDataEndToEndTest {
         assertEquals(0, r2.code(), r2.toString());
         assertTrue(summary(pre).get("prefetch").asBoolean());
         assertArrayEquals(Files.readAllBytes(out.resolve("model.bw")), Files.readAllBytes(pre.resolve("model.bw")));
+    }
+
+    @Test
+    void severalCsvFilesAreShardsReadWhenNeeded() throws IOException {
+        Path whole = table("whole.csv", 300, 1);
+        List<String> lines = Files.readAllLines(whole);
+        Path[] shards = new Path[3];
+        for (int i = 0; i < 3; i++) { // the header, then every third row
+            StringBuilder sb = new StringBuilder(lines.get(0)).append('\n');
+            for (int j = 1 + i; j < lines.size(); j += 3) {
+                sb.append(lines.get(j)).append('\n');
+            }
+            shards[i] = tmp.resolve("shard" + i + ".csv");
+            Files.writeString(shards[i], sb.toString());
+        }
+        Path test = table("test.csv", 90, 2);
+        Path out = tmp.resolve("sharded");
+        String backend = Cli.fastBackend();
+        Cli.Result r = Cli.run("train", "--data-csv", shards[0].toString(), "--data-csv", shards[1].toString(), "--data-csv",
+                shards[2].toString(), "--shard-window", "2", "--test-csv", test.toString(), "--label", "species", "--layers",
+                "dense:16", "--epochs", "10", "--batch", "16", "--backend", backend, "--out", out.toString());
+        assertEquals(0, r.code(), r.toString());
+        JsonNode s = summary(out);
+        assertEquals(300, s.get("train_samples").asInt());
+        assertTrue(s.get("data").asText().contains("3 shards"), s.get("data").asText());
+        double accuracy = s.get("test_accuracy").asDouble();
+        assertTrue(accuracy >= 0.9, "blobs 6 standard deviations apart: " + accuracy);
+        Cli.Result p = Cli.run("predict", "--model-file", out.resolve("model.bw").toString(), "--data-csv", test.toString(),
+                "--backend", backend);
+        assertEquals(0, p.code(), p.toString());
+        assertEquals(accuracy, p.predict().evaluation.accuracy(), p.toString());
+        // Shards without a test file: refused (nothing is held out of streamed data).
+        Cli.Result noTest = Cli.run("train", "--data-csv", shards[0].toString(), "--data-csv", shards[1].toString());
+        assertEquals(2, noTest.code(), noTest.toString());
+        assertTrue(noTest.err().contains("need --test-csv"), noTest.err());
     }
 
     @Test

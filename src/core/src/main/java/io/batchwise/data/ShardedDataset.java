@@ -41,11 +41,12 @@ public final class ShardedDataset implements Dataset {
     private final int size;
     private final int window;
     private final ShardLoader loader;
+    private final List<String> classes;
     private final LinkedHashMap<Integer, Dataset> cache; // LRU by access
     private final int[] one = new int[1];
     private long loads;
 
-    private ShardedDataset(Shape sampleShape, int[] sizes, int window, ShardLoader loader) {
+    private ShardedDataset(Shape sampleShape, int[] sizes, int window, ShardLoader loader, List<String> classes) {
         if (sizes.length == 0) {
             throw new IllegalArgumentException("no shards");
         }
@@ -67,6 +68,7 @@ public final class ShardedDataset implements Dataset {
         this.size = (int) starts[sizes.length];
         this.window = Math.min(window, sizes.length);
         this.loader = loader;
+        this.classes = List.copyOf(classes);
         int capacity = 2 * this.window;
         this.cache = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
@@ -81,7 +83,7 @@ public final class ShardedDataset implements Dataset {
      * shuffled together (the shuffle buffer).
      */
     public static ShardedDataset of(Shape sampleShape, int[] sizes, int window, ShardLoader loader) {
-        return new ShardedDataset(sampleShape, sizes, window, loader);
+        return new ShardedDataset(sampleShape, sizes, window, loader, List.of());
     }
 
     /**
@@ -106,10 +108,10 @@ public final class ShardedDataset implements Dataset {
             perShard.add(d.classes());
         }
         CsvFormat fixed = format.classes().isPresent() ? format : format.withClasses(union(perShard));
-        return of(shape, sizes, window, i -> {
+        return new ShardedDataset(shape, sizes, window, i -> {
             Dataset d = fixed.read(files.get(i)).dataset();
             return standardization == null ? d : standardization.apply(d);
-        });
+        }, fixed.classes().orElseThrow());
     }
 
     /** The classes of all shards: whole numbers {@code 0..max}, or names sorted. */
@@ -147,6 +149,11 @@ public final class ShardedDataset implements Dataset {
     /** Shards whose samples are shuffled together. */
     public int window() {
         return window;
+    }
+
+    /** The class names by label, for CSV shards ({@link #csv}); empty for {@link #of}, whose loader knows them. */
+    public List<String> classes() {
+        return classes;
     }
 
     public int shards() {

@@ -154,6 +154,7 @@ class ShardedDatasetTest {
         int[] idx = {0, 1, 2};
         Targets.Labels y = (Targets.Labels) d.targets(idx, 0, 3);
         // Classes across shards, sorted: ant 0, cat 1, dog 2.
+        assertEquals(List.of("ant", "cat", "dog"), d.classes());
         assertArrayEquals(new int[] {1, 2, 0}, new int[] {y.label(0), y.label(1), y.label(2)});
         Path bad = dir.resolve("bad.csv");
         Files.writeString(bad, "x,y\n1,cat\n,dog\n");
