@@ -4,14 +4,17 @@ import io.batchwise.loss.Targets;
 import io.batchwise.inference.Evaluation;
 import io.batchwise.inference.Model;
 import io.batchwise.inference.Predictor;
+import io.batchwise.data.LabelledData;
 import io.batchwise.plan.Budget;
 import io.batchwise.train.InMemoryDataset;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -39,6 +42,19 @@ final class PredictCommand implements Callable<Integer> {
                     + " $BATCHWISE_DATA, else /usr/share/datasets/fashion-mnist.")
     Path data;
 
+    @Option(names = "--data-csv", paramLabel = "FILE",
+            description = "Evaluate on this CSV/TSV table instead (for a model trained with --data-csv): read with the"
+                    + " classes, label column and standardisation recorded in data.json beside the model file.")
+    Path csv;
+
+    @Mixin
+    CsvOptions csvOptions;
+
+    @Option(names = "--data-images", paramLabel = "DIR",
+            description = "Evaluate on this folder of class folders instead (for a model trained with --data-images),"
+                    + " transformed as data.json beside the model file says.")
+    Path images;
+
     @Option(names = "--backend", paramLabel = "auto|onednn|cudnn|reference", defaultValue = "auto",
             description = "Compute backend. auto: the most preferred one that can run here. Default: ${DEFAULT-VALUE}.")
     String backend;
@@ -65,18 +81,44 @@ final class PredictCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         Planning.Chosen chosen = TrainCommand.chooseBackend(spec, backend);
-        Path dir = data != null ? data : FashionMnist.defaultDir();
-        InMemoryDataset test = FashionMnist.test(dir);
+        if ((csv != null ? 1 : 0) + (images != null ? 1 : 0) + (data != null ? 1 : 0) > 1) {
+            throw new ParameterException(spec.commandLine(), "--data, --data-csv and --data-images are exclusive");
+        }
+        InMemoryDataset test;
+        List<String> classNames;
+        String what;
+        if (csv != null || images != null) {
+            LabelledData d;
+            try {
+                d = UserData.forPredict(modelFile.resolveSibling(UserData.SPEC_FILE), csv, csvOptions, images);
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith("Invalid value for option")) {
+                    throw new ParameterException(spec.commandLine(), e.getMessage());
+                }
+                throw e;
+            }
+            test = d.dataset();
+            classNames = d.classes();
+            what = csv != null ? csv.toString() : images.toString();
+        } else {
+            test = FashionMnist.test(data != null ? data : FashionMnist.defaultDir());
+            classNames = FashionMnist.CLASS_NAMES;
+            what = "Fashion-MNIST";
+        }
+        int classes = classNames.size();
         try (Model model = Model.load(modelFile, chosen.backend())) {
             if (!model.graph().inputs().get(0).outputShape().equals(test.sampleShape())
-                    || !model.graph().output().outputShape().equals(io.batchwise.Shape.of(FashionMnist.CLASSES))) {
+                    || !model.graph().output().outputShape().equals(io.batchwise.Shape.of(classes))) {
                 throw new IllegalArgumentException(modelFile + " takes " + model.graph().inputs().get(0).outputShape()
-                        + " and gives " + model.graph().output().outputShape() + "; Fashion-MNIST needs "
-                        + test.sampleShape() + " -> (" + FashionMnist.CLASSES + ")");
+                        + " and gives " + model.graph().output().outputShape() + "; " + what + " needs "
+                        + test.sampleShape() + " -> (" + classes + ")");
             }
-            if (topK > FashionMnist.CLASSES) {
+            if (topK > classes && !spec.commandLine().getParseResult().hasMatchedOption("--top-k")) {
+                topK = classes; // the default 2 on a one-class table
+            }
+            if (topK > classes) {
                 throw new ParameterException(spec.commandLine(), "Invalid value for option '--top-k': " + topK
-                        + " is more than the " + FashionMnist.CLASSES + " classes");
+                        + " is more than the " + classes + " classes");
             }
             Budget budget = memoryBudget.resolve(chosen.backend());
             try (Predictor p = model.predictor(Predictor.Options.defaults().withMaxBatch(maxBatch).withBudget(budget))) {
@@ -97,7 +139,7 @@ final class PredictCommand implements Callable<Integer> {
                 evaluation = p.evaluate(x, n, y, topK);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 out.printf(Locale.ROOT, "time        %.2f s, %,.0f samples/s%n%n", seconds, n / seconds);
-                out.print(evaluation.report(FashionMnist.CLASS_NAMES));
+                out.print(evaluation.report(classNames));
                 out.flush();
             }
         }

@@ -1,5 +1,6 @@
 package io.batchwise.cli;
 
+import io.batchwise.data.PrefetchingDataset;
 import io.batchwise.models.Models;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -14,6 +15,7 @@ import io.batchwise.train.AdaptiveBatch;
 import io.batchwise.train.BatchNormMode;
 import io.batchwise.train.BatchChange;
 import io.batchwise.train.CheckpointPolicy;
+import io.batchwise.train.Dataset;
 import io.batchwise.train.EpochMetrics;
 import io.batchwise.train.InMemoryDataset;
 import io.batchwise.train.Optimizer;
@@ -51,7 +53,7 @@ import picocli.CommandLine.Spec;
  * {@code summary.json} and the plot. {@code metrics.csv} and {@code epochs.csv} grow as it runs.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train a built-in model on Fashion-MNIST. The effective batch (--batch) is exact: when it does not"
+        description = {"Train a model on Fashion-MNIST or on your own data (--data-csv, --data-images). The effective batch (--batch) is exact: when it does not"
                 + " fit in memory, gradients of several micro-batches are accumulated into one optimizer step.", ""},
         footer = {"", "Writes into --out: metrics.csv (one row per optimizer step), epochs.csv (test accuracy after each"
                 + " epoch), plan.txt, summary.json, training.png and the checkpoint last.ckpt (unless --checkpoint names"
@@ -59,7 +61,9 @@ import picocli.CommandLine.Spec;
                 "", "Examples:", "  batchwise train --model lenet --epochs 5 --out runs/lenet",
                 "  batchwise train --model mlp --batch 4096 --memory-budget 64MiB --lr 0.004",
                 "  batchwise train --model mlp --batch full --optimizer sgd --lr 0.5 --epochs 50",
-                "  batchwise train --model mlp --batch 64 --micro-batch 64 --adaptive-batch 4096"})
+                "  batchwise train --model mlp --batch 64 --micro-batch 64 --adaptive-batch 4096",
+                "  batchwise train --data-csv iris.csv --label species --layers dense:16 --epochs 50",
+                "  batchwise train --data-images photos/ --image-size 32x32 --channels rgb"})
 final class TrainCommand implements Callable<Integer> {
     static final String CHECKPOINT_FILE = "last.ckpt";
     static final String PLOT_FILE = "training.png";
@@ -75,6 +79,21 @@ final class TrainCommand implements Callable<Integer> {
             description = "Folder with the Fashion-MNIST IDX files (gzipped or not). Default: $BATCHWISE_DATA, else"
                     + " /usr/share/datasets/fashion-mnist (Debian/Ubuntu package dataset-fashion-mnist).")
     Path data;
+
+    @Mixin
+    UserData.Options userData;
+
+    @Option(names = "--layers", paramLabel = "DESC",
+            description = "A model described in place of --model: items dense:N, conv:C[xK], pool[:K], gap, bn, dropout:P"
+                    + " (or linear), comma-separated, each Dense and conv followed by ReLU; a Dense layer to the classes is"
+                    + " added. Default with --data-csv: " + ModelDescription.DEFAULT_TABLE + "; with --data-images: "
+                    + ModelDescription.DEFAULT_IMAGE + " (or --model NAME for 1x28x28 images of 10 classes).")
+    String layers;
+
+    @Option(names = "--prefetch", negatable = true, defaultValue = "false", fallbackValue = "true",
+            description = "Gather the next micro-batch on a background thread while the current one computes."
+                    + " Default: off (no faster on the 2-core machine measured: benchmarks/RESULTS.md).")
+    boolean prefetch;
 
     @Option(names = "--lr", paramLabel = "RATE", converter = Specs.PositiveDouble.class,
             description = "Base learning rate. Default by optimizer: adam 0.003; adamw 0.004; rmsprop 0.001; sgd 0.1;"
@@ -171,11 +190,67 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter stderr = spec.commandLine().getErr();
 
+        String conflict = userData.conflict();
+        if (conflict == null && data != null && userData.given()) {
+            conflict = "--data (Fashion-MNIST) and --data-csv/--data-images are exclusive";
+        }
+        if (conflict == null && layers != null && spec.commandLine().getParseResult().hasMatchedOption("--model")) {
+            conflict = "--model and --layers are exclusive";
+        }
+        if (conflict != null) {
+            throw new ParameterException(spec.commandLine(), conflict);
+        }
         Planning.Chosen chosen = chooseBackend(spec, setup.backend);
         Backend backend = chosen.backend();
-        Graph graph = Models.byName(setup.model);
         Optimizer optimizer = setup.optimizer.create(lr, weightDecay);
-        Path outDir = out != null ? out : Path.of("runs", setup.model + "-"
+
+        long tLoad = System.nanoTime();
+        Dataset train;
+        InMemoryDataset test;
+        UserData.Loaded user = null;
+        if (userData.given()) {
+            stdout.printf("data        %s%n", userData.csv != null ? "CSV " + userData.csv : "images " + userData.images);
+            stdout.flush();
+            try {
+                user = UserData.load(userData, seed);
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith("Invalid value for option")) {
+                    throw new ParameterException(spec.commandLine(), e.getMessage());
+                }
+                throw e;
+            }
+            train = user.train();
+            test = user.test();
+        } else {
+            Path dataDir = data != null ? data : FashionMnist.defaultDir();
+            stdout.printf("data        Fashion-MNIST from %s%n", dataDir);
+            stdout.flush();
+            FashionMnist.Data d = FashionMnist.load(dataDir);
+            train = d.train();
+            test = d.test();
+        }
+        String modelName;
+        Graph graph;
+        int classes = user != null ? user.classes().size() : FashionMnist.CLASSES;
+        boolean builtIn = layers == null && (user == null || spec.commandLine().getParseResult().hasMatchedOption("--model"));
+        if (builtIn) {
+            modelName = setup.model;
+            graph = Models.byName(setup.model);
+            if (!train.sampleShape().equals(Models.INPUT) || classes != Models.CLASSES) {
+                throw new ParameterException(spec.commandLine(), "Invalid value for option '--model': " + setup.model + " takes "
+                        + Models.INPUT + " to " + Models.CLASSES + " classes; this data has samples " + train.sampleShape()
+                        + " and " + classes + " classes: describe a model with --layers");
+            }
+        } else {
+            modelName = layers != null ? layers : ModelDescription.forShape(train.sampleShape());
+            try {
+                graph = ModelDescription.build(modelName, train.sampleShape(), classes);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "Invalid value for option '--layers': " + e.getMessage());
+            }
+            modelName = "layers " + modelName;
+        }
+        Path outDir = out != null ? out : Path.of("runs", (builtIn ? setup.model : user != null ? "data" : "layers") + "-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Path ckptDir = checkpoint != null ? checkpoint : outDir;
         Path ckpt = ckptDir.resolve(CHECKPOINT_FILE);
@@ -185,24 +260,26 @@ final class TrainCommand implements Callable<Integer> {
             stdout.printf("resume      no checkpoint %s yet; starting from the beginning%n", ckpt);
         }
 
-        Path dataDir = data != null ? data : FashionMnist.defaultDir();
-        stdout.printf("data        Fashion-MNIST from %s%n", dataDir);
-        stdout.flush();
-        long tLoad = System.nanoTime();
-        FashionMnist.Data d = FashionMnist.load(dataDir);
-        InMemoryDataset train = d.train();
         if (setup.trainLimit != null) {
             if (setup.trainLimit > train.size()) {
                 throw new ParameterException(spec.commandLine(), "Invalid value for option '--train-limit': " + setup.trainLimit
                         + " is more than the " + train.size() + " training samples");
             }
-            train = train.head(setup.trainLimit);
+            if (!(train instanceof InMemoryDataset all)) {
+                throw new ParameterException(spec.commandLine(), "--train-limit does not apply to sharded data");
+            }
+            train = all.head(setup.trainLimit);
         }
-        InMemoryDataset test = d.test();
         int n = train.size();
-        stdout.printf(Locale.ROOT, "            %,d training and %,d test samples, read and checked in %.1f s;"
-                        + " pixels (x/255 - %.4f) / %.4f%n", n, test.size(), (System.nanoTime() - tLoad) / 1e9,
-                FashionMnist.MEAN, FashionMnist.STD);
+        if (user == null) {
+            stdout.printf(Locale.ROOT, "            %,d training and %,d test samples, read and checked in %.1f s;"
+                            + " pixels (x/255 - %.4f) / %.4f%n", n, test.size(), (System.nanoTime() - tLoad) / 1e9,
+                    FashionMnist.MEAN, FashionMnist.STD);
+        } else {
+            stdout.printf(Locale.ROOT, "            %,d training and %,d test samples of shape %s, %d classes, read and checked"
+                            + " in %.1f s; %s%n", n, test.size(), train.sampleShape(), classes, (System.nanoTime() - tLoad) / 1e9,
+                    user.description());
+        }
 
         int effective = setup.batch.size().resolve(n);
         int cap = adaptiveBatch == null ? effective : adaptiveBatch.size().resolve(n);
@@ -230,14 +307,15 @@ final class TrainCommand implements Callable<Integer> {
                 + (adaptiveBatch == null ? "" : ", fewer as the batch grows");
         String regime = adaptiveBatch == null ? setup.batch.size() + " of " + n + " samples"
                 : "adaptive: from " + effective + " up to " + cap + " of " + n + " samples; the plan is for " + cap;
-        String planText = Planning.describe(chosen, setup.model, graph, planned, regime, describe(optimizer), scheduleText);
+        String planText = Planning.describe(chosen, modelName, graph, planned, regime, describe(optimizer), scheduleText);
 
         Files.createDirectories(outDir);
         Files.createDirectories(ckptDir);
         backend.memory().resetPeak();
         Relay relay = new Relay();
         long wallStart = System.nanoTime();
-        try (Trainer t = Trainer.builder(graph, backend)
+        try (PrefetchingDataset prefetched = prefetch ? PrefetchingDataset.of(train) : null;
+             Trainer t = Trainer.builder(graph, backend)
                 .loss(new SoftmaxCrossEntropy())
                 .optimizer(optimizer)
                 .schedule(sched)
@@ -289,7 +367,7 @@ final class TrainCommand implements Callable<Integer> {
                 while (t.epoch() < epochs && t.step() < maxSteps && !t.stopRequested()) {
                     int e = t.epoch();
                     long t0 = System.nanoTime();
-                    t.fit(train, e + 1, maxSteps);
+                    t.fit(prefetched != null ? prefetched : train, e + 1, maxSteps);
                     run.trainNanos += System.nanoTime() - t0;
                     if (t.epoch() > e) {
                         testResult = t.evaluate(test);
@@ -324,6 +402,9 @@ final class TrainCommand implements Callable<Integer> {
                 }
                 Path modelFile = ckpt.resolveSibling(MODEL_FILE); // graph, weights and BatchNorm state for 'predict'
                 Model.save(t.parameters(), modelFile);
+                if (user != null) {
+                    UserData.writeSpec(modelFile.resolveSibling(UserData.SPEC_FILE), user.spec()); // how predict reads new data
+                }
                 log.flush();
                 double wall = (System.nanoTime() - wallStart) / 1e9;
                 long measuredPeak = backend.memory().peakBytes();
@@ -331,7 +412,10 @@ final class TrainCommand implements Callable<Integer> {
                 double throughput = run.samples / Math.max(1e-9, trainSeconds);
 
                 Map<String, Object> s = new LinkedHashMap<>();
-                s.put("model", setup.model);
+                s.put("model", modelName);
+                s.put("data", user != null ? user.description() : "Fashion-MNIST");
+                s.put("classes", user != null ? user.classes() : FashionMnist.CLASS_NAMES);
+                s.put("prefetch", prefetch);
                 s.put("parameters", graph.parameterCount());
                 s.put("backend", backend.name());
                 s.put("backend_reason", chosen.reason());
@@ -406,7 +490,7 @@ final class TrainCommand implements Callable<Integer> {
                 if (tests.isEmpty() || tests.get(tests.size() - 1).step() != t.step()) {
                     tests.add(new Plot.TestPoint(t.step(), testResult.mean(), testResult.accuracy()));
                 }
-                Plot.write(outDir.resolve(PLOT_FILE), setup.model + ", batch " + setup.batch
+                Plot.write(outDir.resolve(PLOT_FILE), modelName + ", batch " + setup.batch
                         + (adaptiveBatch == null ? "" : " adaptive to " + t.effectiveBatch(n)) + ", " + optimizer.name(), log.steps(),
                         tests);
                 summary = s;
@@ -427,8 +511,8 @@ final class TrainCommand implements Callable<Integer> {
                 }
                 stdout.printf(Locale.ROOT, "memory      measured peak %s, predicted %s, budget %s%n", Budget.human(measuredPeak),
                         Budget.human(decision.predictedPeakBytes()), Budget.human(budget.bytes()));
-                stdout.printf("wrote       %s: metrics.csv, epochs.csv, plan.txt, summary.json, %s; checkpoint %s; model %s%n",
-                        outDir, PLOT_FILE, ckpt, modelFile);
+                stdout.printf("wrote       %s: metrics.csv, epochs.csv, plan.txt, summary.json, %s; checkpoint %s; model %s%s%n",
+                        outDir, PLOT_FILE, ckpt, modelFile, user != null ? " and " + UserData.SPEC_FILE : "");
                 stdout.flush();
             }
         }

@@ -27,4 +27,14 @@ public interface Dataset {
 
     /** The targets of samples {@code indices[from..from+count)}. */
     Targets targets(int[] indices, int from, int count);
+
+    /**
+     * The order in which a shuffling trainer seeded with {@code seed} visits the samples in {@code epoch} (a
+     * permutation of {@code 0..size()-1}), or null (the default) for the trainer's own shuffle of all samples. A source
+     * that reads sequentially returns an order that keeps its reads local ({@code io.batchwise.data.ShardedDataset}).
+     * Must be a pure function of (seed, epoch): a resumed run recomputes it and continues at the same position.
+     */
+    default int[] epochOrder(long seed, int epoch) {
+        return null;
+    }
 }

@@ -291,7 +291,7 @@ public final class Trainer implements AutoCloseable {
             }
         }
         while (epoch < epochs && step < maxSteps) {
-            int[] order = order(n, epoch);
+            int[] order = order(data, n, epoch);
             LossResult sum = LossResult.ZERO;
             while (!epochDone(n) && step < maxSteps && !stopping(stop)) {
                 int count = Math.min(effectiveBatch(n), n - offsetInEpoch);
@@ -735,6 +735,15 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("dataset samples have shape " + data.sampleShape() + " but input node '"
                     + graph.inputs().get(0).name() + "' takes " + expected);
         }
+    }
+
+    /** The data set's own order of {@code epoch} when it has one ({@link Dataset#epochOrder}), else {@link #order(int, int)}. */
+    private int[] order(Dataset data, int n, int ep) {
+        int[] own = shuffle ? data.epochOrder(seed, ep) : null;
+        if (own != null && own.length != n) {
+            throw new IllegalStateException("the data set's epoch order has " + own.length + " samples, not " + n);
+        }
+        return own != null ? own : order(n, ep);
     }
 
     /** The sample order of {@code epoch}: a seeded Fisher-Yates shuffle, a pure function of (seed, epoch). */

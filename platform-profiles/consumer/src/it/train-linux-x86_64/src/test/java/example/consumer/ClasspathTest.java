@@ -34,8 +34,10 @@ import org.junit.jupiter.api.Test;
  */
 class ClasspathTest {
     /** The packages of batchwise-core a user may name types from (the public API). */
-    static final Set<String> CORE_API = Set.of("io.batchwise", "io.batchwise.backend", "io.batchwise.layer",
-            "io.batchwise.loss", "io.batchwise.inference", "io.batchwise.models", "io.batchwise.plan", "io.batchwise.train");
+    static final Set<String> CORE_API = Set.of("io.batchwise", "io.batchwise.backend", "io.batchwise.data", "io.batchwise.layer",
+            "io.batchwise.loss", "io.batchwise.inference", "io.batchwise.models", "io.batchwise.plan", "io.batchwise.train",
+            // the service-provider interface: for modules that extend the trainer (batchwise-spark), not for users
+            "io.batchwise.spi");
     /** The backend jars expose their ServiceLoader provider only. */
     static final Map<String, Set<String>> BACKEND_API = Map.of(
             "batchwise-reference", Set.of("io.batchwise.reference.ReferenceBackend"),
