@@ -4,10 +4,12 @@ import io.batchwise.loss.LossResult;
 import io.batchwise.train.TrainingListener;
 import io.batchwise.train.EpochMetrics;
 import io.batchwise.train.StepMetrics;
+import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -15,11 +17,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.ToLongFunction;
 
 /**
- * The run's metrics, kept in memory for the plot and written as they come:
+ * The run's metrics, written as they come (and a bounded sample of the steps kept for the plot):
  * {@code metrics.csv}, one row per optimizer step, and {@code epochs.csv}, one row per epoch with
  * the test-set loss and accuracy, the smoothed gradient noise scale B_simple and the effective batch
  * at the epoch's end. Epochs are counted from 1 in both files. A resumed run keeps
@@ -65,7 +72,18 @@ final class RunLog implements TrainingListener, AutoCloseable {
         }
     }
 
+    /**
+     * Rows kept for the plot: every {@code stride}-th step. When {@link #PLOT_ROWS} are kept, every other one
+     * is dropped and the stride doubles, so a run of any length holds between PLOT_ROWS / 2 and PLOT_ROWS rows
+     * (a 10^6-step run would otherwise hold 10^6 rows, about 100 MB of heap).
+     */
+    static final int PLOT_ROWS = 20_000;
     private final List<Step> steps = new ArrayList<>();
+    private long stepRows;
+    private long stride = 1;
+    private Step lastStep;
+    /** Training loss and accuracy per epoch (from 1), summed over its rows in the trainer's order. */
+    private final Map<Integer, LossResult> trainByEpoch = new HashMap<>();
     private final List<Epoch> epochs = new ArrayList<>();
     private final Path metricsFile;
     private final Path epochsFile;
@@ -80,57 +98,106 @@ final class RunLog implements TrainingListener, AutoCloseable {
      * Opens the files in {@code out}. With {@code resumeStep >= 0}, keeps the rows of an earlier run
      * up to that step (and its elapsed time), drops a row that a kill cut short (one line on {@code warn}),
      * and rewrites the files through a temporary file and a rename, so a kill during the rewrite loses
-     * nothing; otherwise starts them afresh.
+     * nothing; otherwise starts them afresh. The rows are streamed, never held whole.
      */
     RunLog(Path out, long resumeStep, PrintWriter warn) throws IOException {
         metricsFile = out.resolve("metrics.csv");
         epochsFile = out.resolve("epochs.csv");
-        if (resumeStep >= 0) {
-            for (String line : existing(metricsFile, warn)) {
-                Step s = parse(metricsFile, line, Step::parse);
-                if (s.step() <= resumeStep) {
-                    steps.add(s);
-                }
-            }
-            for (String line : existing(epochsFile, warn)) {
-                Epoch ep = parse(epochsFile, line, Epoch::parse);
-                if (ep.step() <= resumeStep) {
-                    epochs.add(ep);
-                }
-            }
-        }
-        this.elapsedOffset = steps.isEmpty() ? 0 : steps.get(steps.size() - 1).elapsedSec();
-        rewrite(metricsFile, METRICS_HEADER, steps, Step::csv);
-        rewrite(epochsFile, EPOCHS_HEADER, epochs, Epoch::csv);
+        rewrite(metricsFile, METRICS_HEADER, resumeStep, warn, Step::parse, Step::step, Step::csv, this::keep);
+        rewrite(epochsFile, EPOCHS_HEADER, resumeStep, warn, Epoch::parse, Epoch::step, Epoch::csv, epochs::add);
+        this.elapsedOffset = lastStep == null ? 0 : lastStep.elapsedSec();
         this.metrics = Files.newBufferedWriter(metricsFile, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
         this.epochsOut = Files.newBufferedWriter(epochsFile, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
     }
 
-    /**
-     * The data rows of {@code file}: complete lines only. A run killed mid-write leaves a last line
-     * without its newline (or, after a power cut, NUL bytes): that line is dropped with a warning.
-     */
-    private static List<String> existing(Path file, PrintWriter warn) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            return List.of();
+    /** Counts a step row into its epoch's training figures and keeps it for the plot if the stride says so. */
+    private void keep(Step s) {
+        trainByEpoch.merge(s.epoch(), new LossResult(s.loss() * s.batch(), s.batch(), s.batch(), Math.round(s.accuracy() * s.batch())),
+                LossResult::plus);
+        lastStep = s;
+        if (stepRows++ % stride == 0) {
+            steps.add(s);
+            if (steps.size() == PLOT_ROWS) {
+                for (int i = 0; i < PLOT_ROWS / 2; i++) {
+                    steps.set(i, steps.get(2 * i));
+                }
+                steps.subList(PLOT_ROWS / 2, PLOT_ROWS).clear();
+                stride *= 2;
+            }
         }
-        String text = Files.readString(file, StandardCharsets.UTF_8);
-        int end = text.lastIndexOf('\n') + 1; // complete lines end here
-        String torn = text.substring(end);
-        if (!torn.isEmpty()) {
-            warn.printf("warning     %s: dropped a torn last row of %d bytes at offset %d (the run was stopped while writing it)%n",
-                    file, torn.getBytes(StandardCharsets.UTF_8).length, text.substring(0, end).getBytes(StandardCharsets.UTF_8).length);
-            warn.flush();
-        }
-        List<String> lines = new ArrayList<>(List.of(text.substring(0, end).split("\n")));
-        if (!lines.isEmpty()) {
-            lines.remove(0); // header
-        }
-        lines.removeIf(String::isBlank);
-        return lines;
     }
 
-    private static <T> T parse(Path file, String line, java.util.function.Function<String, T> parser) throws IOException {
+    /**
+     * Rewrites {@code file} as {@code header} and its rows up to {@code resumeStep} (none when it is negative),
+     * each handed to {@code sink}, through a temporary file, a sync and a rename. Complete lines only: a run
+     * killed mid-write leaves a last line without its newline (or, after a power cut, NUL bytes), which is
+     * dropped with one warning naming its size and offset. A damaged row before it is refused, the file left as it was.
+     */
+    private static <T> void rewrite(Path file, String header, long resumeStep, PrintWriter warn,
+                                    Function<String, T> parser, ToLongFunction<T> stepOf, Function<T, String> csv,
+                                    Consumer<T> sink) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE);
+             BufferedWriter w = new BufferedWriter(Channels.newWriter(ch, StandardCharsets.UTF_8))) {
+            w.write(header);
+            w.newLine();
+            if (resumeStep >= 0 && Files.isRegularFile(file)) {
+                long complete = completeBytes(file);
+                long torn = Files.size(file) - complete;
+                if (torn > 0) {
+                    warn.printf("warning     %s: dropped a torn last row of %d bytes at offset %d (the run was stopped while writing it)%n",
+                            file, torn, complete);
+                    warn.flush();
+                }
+                try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                    long read = 0;
+                    boolean first = true;
+                    for (String line; read < complete && (line = r.readLine()) != null; first = false) {
+                        read += line.getBytes(StandardCharsets.UTF_8).length + 1;
+                        if (first || line.isBlank()) {
+                            continue; // the header
+                        }
+                        T row = parse(file, line, parser);
+                        if (stepOf.applyAsLong(row) <= resumeStep) {
+                            w.write(csv.apply(row));
+                            w.newLine();
+                            sink.accept(row);
+                        }
+                    }
+                }
+            }
+            w.flush();
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        AtomicFiles.move(tmp, file);
+    }
+
+    /** The length of {@code file} up to and including its last newline. */
+    private static long completeBytes(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer buf = ByteBuffer.allocate(8192);
+            for (long end = ch.size(); end > 0; ) {
+                long start = Math.max(0, end - buf.capacity());
+                buf.clear().limit((int) (end - start));
+                while (buf.hasRemaining() && ch.read(buf, start + buf.position()) >= 0) {
+                    // read the whole window
+                }
+                for (int i = (int) (end - start) - 1; i >= 0; i--) {
+                    if (buf.get(i) == '\n') {
+                        return start + i + 1;
+                    }
+                }
+                end = start;
+            }
+            return 0;
+        }
+    }
+
+    private static <T> T parse(Path file, String line, Function<String, T> parser) throws IOException {
         try {
             return parser.apply(line);
         } catch (RuntimeException e) {
@@ -139,30 +206,11 @@ final class RunLog implements TrainingListener, AutoCloseable {
         }
     }
 
-    /** Writes {@code header} and {@code rows} to a temporary file, forces it to disk and renames it over {@code file}. */
-    private static <T> void rewrite(Path file, String header, List<T> rows, java.util.function.Function<T, String> csv)
-            throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE);
-             BufferedWriter w = new BufferedWriter(Channels.newWriter(ch, StandardCharsets.UTF_8))) {
-            w.write(header);
-            w.newLine();
-            for (T r : rows) {
-                w.write(csv.apply(r));
-                w.newLine();
-            }
-            w.flush();
-            ch.force(true);
-        }
-        AtomicFiles.move(tmp, file);
-    }
-
     @Override
     public void onStep(StepMetrics m) {
         Step s = new Step(m.epoch() + 1, m.step(), m.samples(), m.loss(), m.accuracy(), m.samplesPerSec(), m.learningRate(),
                 m.gradientNorm(), m.batch(), m.microBatches(), elapsed(), m.noiseScale());
-        steps.add(s);
+        keep(s);
         try {
             metrics.write(s.csv());
             metrics.newLine();
@@ -188,12 +236,7 @@ final class RunLog implements TrainingListener, AutoCloseable {
      * the trainer's order, so a resumed run writes the same row as an uninterrupted one.
      */
     Epoch epoch(int epoch, long step, double testLoss, double testAccuracy) throws IOException {
-        LossResult train = LossResult.ZERO;
-        for (Step s : steps) {
-            if (s.epoch() == epoch) {
-                train = train.plus(new LossResult(s.loss() * s.batch(), s.batch(), s.batch(), Math.round(s.accuracy() * s.batch())));
-            }
-        }
+        LossResult train = trainByEpoch.getOrDefault(epoch, LossResult.ZERO);
         Epoch ep = new Epoch(epoch, step, train.mean(), train.accuracy(), testLoss, testAccuracy, elapsed(), lastNoiseScale,
                 lastBatch);
         epochs.add(ep);
@@ -208,8 +251,17 @@ final class RunLog implements TrainingListener, AutoCloseable {
         return elapsedOffset + (System.nanoTime() - startNanos) / 1e9;
     }
 
+    /**
+     * The rows kept for the plot, in order: every step while fewer than {@link #PLOT_ROWS}, then an evenly
+     * strided subset, always ending with the last step.
+     */
     List<Step> steps() {
-        return steps;
+        if (lastStep == null || steps.get(steps.size() - 1) == lastStep) {
+            return List.copyOf(steps);
+        }
+        List<Step> all = new ArrayList<>(steps);
+        all.add(lastStep);
+        return all;
     }
 
     List<Epoch> epochs() {

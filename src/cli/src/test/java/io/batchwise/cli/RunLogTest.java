@@ -69,6 +69,37 @@ class RunLogTest {
     }
 
     @Test
+    void aLongRunKeepsABoundedEvenSampleForThePlotAndExactEpochFigures() throws IOException {
+        int n = 5 * RunLog.PLOT_ROWS + 7;
+        double lossSum = 0;
+        try (RunLog log = new RunLog(tmp, -1, new PrintWriter(new StringWriter()))) {
+            for (int i = 1; i <= n; i++) {
+                double loss = 1.0 / i;
+                lossSum += loss * 32;
+                log.onStep(new StepMetrics(0, i, 32L * i, 32, 1, loss, 0.5, 0.001, 1.0, Double.NaN, 100.0));
+            }
+            List<Long> kept = log.steps().stream().map(RunLog.Step::step).toList();
+            assertTrue(kept.size() <= RunLog.PLOT_ROWS + 1 && kept.size() >= RunLog.PLOT_ROWS / 2, "kept " + kept.size());
+            assertEquals(1L, kept.get(0));
+            assertEquals((long) n, kept.get(kept.size() - 1), "the last step is always plotted");
+            long stride = kept.get(1) - kept.get(0);
+            for (int i = 1; i < kept.size() - 1; i++) {
+                assertEquals(stride, kept.get(i) - kept.get(i - 1), "even spacing at " + i);
+            }
+            RunLog.Epoch ep = log.epoch(1, n, 0.3, 0.9);
+            // The epoch's training loss covers every step, not only the plotted ones (summed in the same order).
+            assertEquals(lossSum / (32.0 * n), ep.trainLoss(), 1e-12);
+            assertEquals(0.5, ep.trainAccuracy(), 0);
+        }
+        assertEquals(n + 1, Files.readAllLines(tmp.resolve("metrics.csv")).size());
+        // A resume streams the rows it keeps and counts them into the epoch as an uninterrupted run does.
+        try (RunLog log = new RunLog(tmp, n - 3, new PrintWriter(new StringWriter()))) {
+            assertEquals((long) (n - 3), log.steps().get(log.steps().size() - 1).step());
+            assertEquals(n - 2, Files.readAllLines(tmp.resolve("metrics.csv")).size());
+        }
+    }
+
+    @Test
     void fixedPointMatchesFormatter() {
         for (double v : new double[] {0, 0.0004, 0.0015, 1.2345, -1.2345, -0.0001, 12345.6789, 999.9996, 1e14, 3.14159e-5}) {
             assertEquals(String.format(java.util.Locale.ROOT, "%.3f", v), RunLog.fmt(v), "value " + v);
