@@ -21,4 +21,9 @@ public record Add() implements Layer {
         }
         return first;
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

@@ -26,4 +26,9 @@ public record AvgPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
     public Shape outputShape(List<Shape> inputs) {
         return Pooling.outputShape(Layer.single(inputs), kernelH, kernelW, strideH, strideW, padH, padW);
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

@@ -44,4 +44,9 @@ public record BatchNorm(float epsilon, float momentum) implements Layer {
                 new ParamSpec("runningMean", c, Init.zeros(), false),
                 new ParamSpec("runningVar", c, Init.constant(1f), false));
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

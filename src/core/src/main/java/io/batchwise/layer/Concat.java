@@ -28,4 +28,9 @@ public record Concat() implements Layer {
         }
         return Shape.of(out);
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

@@ -93,4 +93,9 @@ public record Conv2d(int outChannels, int kernelH, int kernelW, int strideH, int
         int padded = in + 2 * pad;
         return padded < span ? 0 : (padded - span) / stride + 1;
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

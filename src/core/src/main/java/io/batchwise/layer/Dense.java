@@ -39,4 +39,9 @@ public record Dense(int units, boolean bias, Init weightInit, Init biasInit) imp
         }
         return p;
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

@@ -19,4 +19,9 @@ public record ELU(float alpha) implements Layer {
     public Shape outputShape(List<Shape> inputs) {
         return Layer.single(inputs);
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

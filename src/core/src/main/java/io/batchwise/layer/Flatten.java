@@ -9,4 +9,9 @@ public record Flatten() implements Layer {
     public Shape outputShape(List<Shape> inputs) {
         return Shape.of(Layer.single(inputs).sizeAsInt());
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

@@ -11,4 +11,9 @@ public record GlobalAvgPool2d() implements Layer {
         Layer.requireRank(s, 3, "(C, H, W)");
         return Shape.of(s.dim(0));
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

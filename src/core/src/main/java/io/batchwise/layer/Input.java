@@ -19,4 +19,9 @@ public record Input(Shape shape) implements Layer {
     public Shape outputShape(List<Shape> inputs) {
         return shape;
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

@@ -29,6 +29,51 @@ public sealed interface Layer
         return List.of();
     }
 
+    /** {@code visitor}'s method for this layer's type: dispatch over the closed set of layers without a default case. */
+    <R> R accept(Visitor<R> visitor);
+
+    /**
+     * One method per layer type. Backends dispatch through it instead of {@code instanceof} ladders, so a
+     * new layer type (a new method here) does not compile until every backend handles it.
+     */
+    interface Visitor<R> {
+        R visit(Input layer);
+
+        R visit(Dense layer);
+
+        R visit(Conv2d layer);
+
+        R visit(MaxPool2d layer);
+
+        R visit(AvgPool2d layer);
+
+        R visit(GlobalAvgPool2d layer);
+
+        R visit(Flatten layer);
+
+        R visit(ReLU layer);
+
+        R visit(LeakyReLU layer);
+
+        R visit(ELU layer);
+
+        R visit(GELU layer);
+
+        R visit(Tanh layer);
+
+        R visit(Sigmoid layer);
+
+        R visit(Softmax layer);
+
+        R visit(BatchNorm layer);
+
+        R visit(Dropout layer);
+
+        R visit(Add layer);
+
+        R visit(Concat layer);
+    }
+
     /** Short type name used in messages and plans, e.g. {@code Conv2d}. */
     default String typeName() {
         return getClass().getSimpleName();

@@ -20,4 +20,9 @@ public record LeakyReLU(float slope) implements Layer {
     public Shape outputShape(List<Shape> inputs) {
         return Layer.single(inputs);
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

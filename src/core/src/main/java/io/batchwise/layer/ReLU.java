@@ -9,4 +9,9 @@ public record ReLU() implements Layer {
     public Shape outputShape(List<Shape> inputs) {
         return Layer.single(inputs);
     }
+
+    @Override
+    public <R> R accept(Visitor<R> visitor) {
+        return visitor.visit(this);
+    }
 }

@@ -13,6 +13,7 @@ import io.batchwise.layer.Flatten;
 import io.batchwise.layer.GELU;
 import io.batchwise.layer.GlobalAvgPool2d;
 import io.batchwise.layer.Input;
+import io.batchwise.layer.Layer;
 import io.batchwise.layer.LeakyReLU;
 import io.batchwise.layer.MaxPool2d;
 import io.batchwise.layer.ReLU;
@@ -34,32 +35,26 @@ abstract class CudnnLayer {
     }
 
     static CudnnLayer of(Node node) {
-        var l = node.layer();
-        if (l instanceof Input) {
-            return new CudnnInput(node);
-        } else if (l instanceof Dense d) {
-            return new CudnnDense(node, d);
-        } else if (l instanceof Conv2d c) {
-            return new CudnnConv2d(node, c);
-        } else if (l instanceof MaxPool2d || l instanceof AvgPool2d || l instanceof GlobalAvgPool2d) {
-            return new CudnnPooling(node);
-        } else if (l instanceof Flatten) {
-            return new CudnnFlatten(node);
-        } else if (l instanceof ReLU || l instanceof LeakyReLU || l instanceof ELU || l instanceof GELU
-                || l instanceof Tanh || l instanceof Sigmoid) {
-            return new CudnnEltwise(node);
-        } else if (l instanceof Softmax) {
-            return new CudnnSoftmax(node);
-        } else if (l instanceof BatchNorm b) {
-            return new CudnnBatchNorm(node, b);
-        } else if (l instanceof Dropout d) {
-            return new CudnnDropout(node, d);
-        } else if (l instanceof Add) {
-            return new CudnnAdd(node);
-        } else if (l instanceof Concat) {
-            return new CudnnConcat(node);
-        }
-        throw new IllegalArgumentException("node " + node.describe() + ": the cudnn backend has no " + l.typeName());
+        return node.layer().accept(new Layer.Visitor<CudnnLayer>() {
+            public CudnnLayer visit(Input l) { return new CudnnInput(node); }
+            public CudnnLayer visit(Dense l) { return new CudnnDense(node, l); }
+            public CudnnLayer visit(Conv2d l) { return new CudnnConv2d(node, l); }
+            public CudnnLayer visit(MaxPool2d l) { return new CudnnPooling(node); }
+            public CudnnLayer visit(AvgPool2d l) { return new CudnnPooling(node); }
+            public CudnnLayer visit(GlobalAvgPool2d l) { return new CudnnPooling(node); }
+            public CudnnLayer visit(Flatten l) { return new CudnnFlatten(node); }
+            public CudnnLayer visit(ReLU l) { return new CudnnEltwise(node); }
+            public CudnnLayer visit(LeakyReLU l) { return new CudnnEltwise(node); }
+            public CudnnLayer visit(ELU l) { return new CudnnEltwise(node); }
+            public CudnnLayer visit(GELU l) { return new CudnnEltwise(node); }
+            public CudnnLayer visit(Tanh l) { return new CudnnEltwise(node); }
+            public CudnnLayer visit(Sigmoid l) { return new CudnnEltwise(node); }
+            public CudnnLayer visit(Softmax l) { return new CudnnSoftmax(node); }
+            public CudnnLayer visit(BatchNorm l) { return new CudnnBatchNorm(node, l); }
+            public CudnnLayer visit(Dropout l) { return new CudnnDropout(node, l); }
+            public CudnnLayer visit(Add l) { return new CudnnAdd(node); }
+            public CudnnLayer visit(Concat l) { return new CudnnConcat(node); }
+        });
     }
 
     abstract void forward(CudnnPlanner p);

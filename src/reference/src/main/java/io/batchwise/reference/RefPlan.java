@@ -21,6 +21,12 @@ import io.batchwise.layer.Input;
 import io.batchwise.layer.Layer;
 import io.batchwise.layer.MaxPool2d;
 import io.batchwise.layer.Softmax;
+import io.batchwise.layer.Tanh;
+import io.batchwise.layer.Sigmoid;
+import io.batchwise.layer.ReLU;
+import io.batchwise.layer.LeakyReLU;
+import io.batchwise.layer.GELU;
+import io.batchwise.layer.ELU;
 import io.batchwise.plan.MemoryPlan;
 import io.batchwise.plan.MemoryPlan.Kind;
 import java.util.ArrayList;
@@ -59,36 +65,29 @@ final class RefPlan implements Plan {
         this.memory = planMemory();
     }
 
+    /** The node's op; null for an input, which has none. */
     private RefOp compile(Node node) {
-        Layer l = node.layer();
         int b = microBatch;
-        if (l instanceof Input) {
-            return null;
-        } else if (l instanceof Dense) {
-            return new RefDense(node, b, layout);
-        } else if (l instanceof Conv2d) {
-            return new RefConv2d(node, b, layout);
-        } else if (l instanceof MaxPool2d) {
-            return new RefMaxPool2d(node, b);
-        } else if (l instanceof AvgPool2d) {
-            return new RefAvgPool2d(node, b);
-        } else if (l instanceof GlobalAvgPool2d) {
-            return new RefGlobalAvgPool2d(node, b);
-        } else if (l instanceof Flatten) {
-            return new RefFlatten(node, b);
-        } else if (l instanceof Softmax) {
-            return new RefSoftmax(node, b);
-        } else if (l instanceof BatchNorm) {
-            return new RefBatchNorm(node, b, layout);
-        } else if (l instanceof Dropout) {
-            return new RefDropout(node, b);
-        } else if (l instanceof Add) {
-            return new RefAdd(node, b);
-        } else if (l instanceof Concat) {
-            return new RefConcat(node, b);
-        } else {
-            return new RefEltwise(node, b); // ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid
-        }
+        return node.layer().accept(new Layer.Visitor<RefOp>() {
+            public RefOp visit(Input l) { return null; }
+            public RefOp visit(Dense l) { return new RefDense(node, b, layout); }
+            public RefOp visit(Conv2d l) { return new RefConv2d(node, b, layout); }
+            public RefOp visit(MaxPool2d l) { return new RefMaxPool2d(node, b); }
+            public RefOp visit(AvgPool2d l) { return new RefAvgPool2d(node, b); }
+            public RefOp visit(GlobalAvgPool2d l) { return new RefGlobalAvgPool2d(node, b); }
+            public RefOp visit(Flatten l) { return new RefFlatten(node, b); }
+            public RefOp visit(ReLU l) { return new RefEltwise(node, b); }
+            public RefOp visit(LeakyReLU l) { return new RefEltwise(node, b); }
+            public RefOp visit(ELU l) { return new RefEltwise(node, b); }
+            public RefOp visit(GELU l) { return new RefEltwise(node, b); }
+            public RefOp visit(Tanh l) { return new RefEltwise(node, b); }
+            public RefOp visit(Sigmoid l) { return new RefEltwise(node, b); }
+            public RefOp visit(Softmax l) { return new RefSoftmax(node, b); }
+            public RefOp visit(BatchNorm l) { return new RefBatchNorm(node, b, layout); }
+            public RefOp visit(Dropout l) { return new RefDropout(node, b); }
+            public RefOp visit(Add l) { return new RefAdd(node, b); }
+            public RefOp visit(Concat l) { return new RefConcat(node, b); }
+        });
     }
 
     /**
