@@ -2,6 +2,7 @@
  * Service-provider interfaces: what code that extends Batchwise implements, as opposed to what a user calls.
  * {@link io.batchwise.spi.GradientSource} lets a training step take its gradients from elsewhere (the Spark module's
  * workers) while the {@link io.batchwise.train.Trainer} does the rest of the step (clipping, schedule, update,
- * checkpoints) as it always does.
+ * checkpoints) as it always does. {@link io.batchwise.spi.GradientFlow} is the one rule a backend's planner
+ * follows for which nodes backward runs for.
  */
 package io.batchwise.spi;

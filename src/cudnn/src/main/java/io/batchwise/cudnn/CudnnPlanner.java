@@ -12,6 +12,7 @@ import io.batchwise.layer.Input;
 import io.batchwise.layer.ParamSpec;
 import io.batchwise.plan.MemoryPlan;
 import io.batchwise.plan.MemoryPlan.Kind;
+import io.batchwise.spi.GradientFlow;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -74,8 +75,7 @@ final class CudnnPlanner {
     private final Map<CudnnBuffer, int[]> uses = new IdentityHashMap<>();
     /** Gradients that already received a contribution (the next one adds). */
     private final Set<String> written = new HashSet<>();
-    private final boolean[] requiresGrad;
-    private final boolean[] reachesOutput;
+    private final GradientFlow flow;
 
     CudnnPlanner(Graph graph, int batch, PlanOptions options, Function<ConvGeometry, ConvAlgorithms> tuner) {
         if (batch <= 0) {
@@ -91,29 +91,7 @@ final class CudnnPlanner {
         this.tuner = tuner;
         this.params = CudnnBackend.layout(graph);
         this.mem = new MemoryPlan.Builder(graph, batch, training);
-        int n = graph.nodes().size();
-        this.requiresGrad = new boolean[n];
-        this.reachesOutput = new boolean[n];
-        for (Node node : graph.nodes()) {
-            boolean g;
-            if (node.layer() instanceof Input) {
-                g = options.inputGradients();
-            } else {
-                g = node.params().stream().anyMatch(ParamSpec::trainable);
-                for (String in : node.inputs()) {
-                    g |= requiresGrad[graph.node(in).index()];
-                }
-            }
-            requiresGrad[node.index()] = g;
-        }
-        for (int i = n - 1; i >= 0; i--) {
-            Node node = graph.nodes().get(i);
-            boolean r = node == graph.output();
-            for (Node c : graph.consumers(node.name())) {
-                r |= reachesOutput[c.index()];
-            }
-            reachesOutput[i] = r;
-        }
+        this.flow = GradientFlow.of(graph, options);
     }
 
     /** Plans {@code graph} at micro-batch {@code batch}. */
@@ -177,12 +155,12 @@ final class CudnnPlanner {
     // ---------------------------------------------------------------- graph facts
 
     boolean requiresGrad(String node) {
-        return requiresGrad[graph.node(node).index()];
+        return flow.requiresGrad(node);
     }
 
     /** Whether backward runs for {@code node}: a training plan, a gradient is needed, the node feeds the output. */
     boolean participates(Node node) {
-        return training && requiresGrad[node.index()] && reachesOutput[node.index()];
+        return flow.participates(node);
     }
 
     CudnnBuffer output(String node) {
