@@ -130,4 +130,30 @@ public final class ParameterLayout {
     public long logicalStateSize() {
         return logicalStateSize;
     }
+
+    /**
+     * The one rule for whether parameters laid out as {@code parameters} can be bound to a plan whose graph
+     * lays them out as this: the same slots (node, parameter, shape) at the same offsets, hence the same
+     * alignment. Throws {@link IllegalArgumentException} naming both layouts' sizes and the first slot that differs.
+     */
+    public void requireFits(ParameterLayout parameters) {
+        List<String> mine = describe(this);
+        List<String> theirs = describe(parameters);
+        if (mine.equals(theirs)) {
+            return;
+        }
+        int i = 0;
+        while (i < mine.size() && i < theirs.size() && mine.get(i).equals(theirs.get(i))) {
+            i++;
+        }
+        throw new IllegalArgumentException("parameters of another graph or layout: the parameters hold " + parameters.trainableSize
+                + " trainable and " + parameters.stateSize + " state values (aligned to " + parameters.alignment + "), this plan's graph "
+                + trainableSize + " and " + stateSize + " (aligned to " + alignment + "); first difference: the parameters have "
+                + (i < theirs.size() ? theirs.get(i) : "nothing more") + ", the plan " + (i < mine.size() ? mine.get(i) : "nothing more"));
+    }
+
+    /** Each slot as {@code node.param (shape) @offset}. */
+    private static List<String> describe(ParameterLayout l) {
+        return l.slots.values().stream().map(s -> s.key() + " " + s.spec().shape() + " @" + s.offset()).toList();
+    }
 }

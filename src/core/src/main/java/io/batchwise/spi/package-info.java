@@ -3,6 +3,8 @@
  * {@link io.batchwise.spi.GradientSource} lets a training step take its gradients from elsewhere (the Spark module's
  * workers) while the {@link io.batchwise.train.Trainer} does the rest of the step (clipping, schedule, update,
  * checkpoints) as it always does. {@link io.batchwise.spi.GradientFlow} is the one rule a backend's planner
- * follows for which nodes backward runs for.
+ * follows for which nodes backward runs for; {@link io.batchwise.spi.BoundExecutors} a plan's bookkeeping of its
+ * executors (one close order); {@link io.batchwise.backend.ParameterLayout#requireFits} the one rule for whether
+ * parameters fit a plan.
  */
 package io.batchwise.spi;

@@ -147,4 +147,21 @@ class ParameterLayoutTest {
             assertThrows(IllegalArgumentException.class, () -> aligned.writeLogicalState(new float[11]));
         }
     }
+
+    @Test
+    void oneRuleForWhetherParametersFitAPlan() {
+        new ParameterLayout(G).requireFits(new ParameterLayout(G));
+        new ParameterLayout(G, 64).requireFits(new ParameterLayout(G, 64));
+        // The same nodes and parameters with other shapes; and an equal graph built anew fits.
+        Graph swapped = Graph.builder().input("x", Shape.of(3)).then("fc1", new Dense(2)).then("bn", new BatchNorm())
+                .then("fc2", new Dense(3)).build();
+        Graph g3 = Graph.builder().input("x", Shape.of(2)).then("fc1", new Dense(3)).then("bn", new BatchNorm())
+                .then("fc2", new Dense(2)).build();
+        new ParameterLayout(G).requireFits(new ParameterLayout(g3));
+        var e = assertThrows(IllegalArgumentException.class, () -> new ParameterLayout(G).requireFits(new ParameterLayout(swapped)));
+        assertTrue(e.getMessage().contains("first difference: the parameters have fc1.weight (2, 3) @0, the plan fc1.weight (3, 2) @0"),
+                e.getMessage());
+        var a = assertThrows(IllegalArgumentException.class, () -> new ParameterLayout(G, 64).requireFits(new ParameterLayout(G)));
+        assertTrue(a.getMessage().contains("aligned to 1") && a.getMessage().contains("aligned to 64"), a.getMessage());
+    }
 }

@@ -117,12 +117,7 @@ final class CudnnExecutor implements Executor {
     /** Addresses of the values, gradients and state tensors, checked to belong to this graph and device. */
     private static long[] checkParameters(CudnnProgram program, Parameters p, CudnnDevice device) {
         ParameterLayout mine = CudnnBackend.layout(program.graph);
-        if (p.layout().trainableSize() != mine.trainableSize() || p.layout().stateSize() != mine.stateSize()
-                || p.layout().alignment() != mine.alignment()) {
-            throw new IllegalArgumentException("parameters of a graph with " + p.layout().trainableSize() + " trainable and "
-                    + p.layout().stateSize() + " state values (aligned to " + p.layout().alignment() + ") do not fit this plan's"
-                    + " graph (" + mine.trainableSize() + " and " + mine.stateSize() + ", aligned to " + mine.alignment() + ")");
-        }
+        mine.requireFits(p.layout());
         Tensor[] t = {p.values(), p.gradients(), p.state()};
         long[] a = new long[3];
         for (int i = 0; i < 3; i++) {

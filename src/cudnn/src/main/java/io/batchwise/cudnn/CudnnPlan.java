@@ -7,9 +7,7 @@ import io.batchwise.backend.Plan;
 import io.batchwise.backend.PlanOptions;
 import io.batchwise.backend.Tensor;
 import io.batchwise.plan.MemoryPlan;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
-import java.util.Set;
+import io.batchwise.spi.BoundExecutors;
 
 /**
  * A graph compiled for one micro-batch: the {@link CudnnProgram} and its device-side descriptors,
@@ -20,8 +18,7 @@ final class CudnnPlan implements Plan {
     final CudnnDevice device;
     final CudnnProgram program;
     final CudnnDevice.Compiled compiled;
-    private final Set<CudnnExecutor> executors = new LinkedHashSet<>();
-    private boolean closed;
+    private final BoundExecutors<CudnnExecutor> executors = new BoundExecutors<>();
 
     CudnnPlan(CudnnDevice device, CudnnProgram program) {
         this.device = device;
@@ -56,32 +53,22 @@ final class CudnnPlan implements Plan {
 
     @Override
     public Executor bind(Parameters parameters, Tensor arena) {
-        checkOpen();
-        CudnnExecutor e = new CudnnExecutor(this, parameters, arena);
-        executors.add(e);
-        return e;
+        return executors.bind(() -> new CudnnExecutor(this, parameters, arena));
     }
 
     void closed(CudnnExecutor e) {
-        executors.remove(e);
+        executors.unbound(e);
     }
 
     void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("the plan is closed");
-        }
+        executors.requireOpen();
     }
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        if (executors.close()) {
+            compiled.close();
         }
-        for (CudnnExecutor e : new ArrayList<>(executors)) {
-            e.close();
-        }
-        closed = true;
-        compiled.close();
     }
 
     @Override

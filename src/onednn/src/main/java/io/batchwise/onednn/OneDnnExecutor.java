@@ -151,11 +151,7 @@ final class OneDnnExecutor implements Executor {
 
     private static OneDnnTensor[] checkParameters(OneDnnPlan plan, Parameters p) {
         ParameterLayout mine = new ParameterLayout(plan.graph());
-        if (p.layout().trainableSize() != mine.trainableSize() || p.layout().stateSize() != mine.stateSize()) {
-            throw new IllegalArgumentException("parameters of a graph with " + p.layout().trainableSize() + " trainable and "
-                    + p.layout().stateSize() + " state values do not fit this plan's graph (" + mine.trainableSize() + " and "
-                    + mine.stateSize() + ")");
-        }
+        mine.requireFits(p.layout());
         if (!OneDnnParameterOrders.matches(plan.storedWeights, p)) {
             Map<String, String> want = new TreeMap<>();
             plan.storedWeights.forEach((k, v) -> want.put(k, v.tag()));

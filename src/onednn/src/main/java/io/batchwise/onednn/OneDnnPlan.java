@@ -14,13 +14,12 @@ import io.batchwise.layer.Input;
 import io.batchwise.layer.ParamSpec;
 import io.batchwise.plan.MemoryPlan;
 import io.batchwise.plan.MemoryPlan.Kind;
+import io.batchwise.spi.BoundExecutors;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.javacpp.PointerScope;
 
@@ -50,8 +49,7 @@ final class OneDnnPlan implements Plan {
     final long scratchpadBytes;
     final Map<String, OneDnnBuffer[]> batchNormStatistics;
     private final Map<String, String> implementations;
-    private final Set<OneDnnExecutor> executors = new LinkedHashSet<>();
-    private boolean closed;
+    private final BoundExecutors<OneDnnExecutor> executors = new BoundExecutors<>();
 
     private OneDnnPlan(OneDnnRuntime rt, OneDnnPlanner p) {
         this.rt = rt;
@@ -222,32 +220,22 @@ final class OneDnnPlan implements Plan {
 
     @Override
     public Executor bind(Parameters parameters, Tensor arena) {
-        checkOpen();
-        OneDnnExecutor e = new OneDnnExecutor(this, parameters, arena);
-        executors.add(e);
-        return e;
+        return executors.bind(() -> new OneDnnExecutor(this, parameters, arena));
     }
 
     void closed(OneDnnExecutor e) {
-        executors.remove(e);
+        executors.unbound(e);
     }
 
     void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("the plan is closed");
-        }
+        executors.requireOpen();
     }
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        if (executors.close()) {
+            res.close();
         }
-        for (OneDnnExecutor e : new ArrayList<>(executors)) {
-            e.close();
-        }
-        closed = true;
-        res.close();
     }
 
     @Override

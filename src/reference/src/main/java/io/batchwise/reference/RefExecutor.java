@@ -94,18 +94,7 @@ final class RefExecutor implements Executor {
             throw new IllegalArgumentException("parameters are " + values.dataType() + " but the plan computes in "
                     + plan.options().dataType());
         }
-        List<String> mine = describe(plan.layout);
-        List<String> theirs = describe(p.layout());
-        if (!mine.equals(theirs)) {
-            throw new IllegalArgumentException("parameters belong to another graph: the plan's graph has "
-                    + plan.layout.trainableSize() + " trainable and " + plan.layout.stateSize() + " state elements " + mine
-                    + ", the parameters " + p.layout().trainableSize() + " and " + p.layout().stateSize() + " " + theirs);
-        }
-    }
-
-    /** Each slot as {@code node.param (shape) @offset}: two layouts match when these lists do. */
-    private static List<String> describe(ParameterLayout l) {
-        return l.slots().stream().map(s -> s.key() + " " + s.spec().shape() + " @" + s.offset()).toList();
+        plan.layout.requireFits(p.layout());
     }
 
     private void allocate() {

@@ -29,11 +29,10 @@ import io.batchwise.layer.GELU;
 import io.batchwise.layer.ELU;
 import io.batchwise.plan.MemoryPlan;
 import io.batchwise.plan.MemoryPlan.Kind;
+import io.batchwise.spi.BoundExecutors;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * A graph compiled for the reference backend: one {@link RefOp} per node (none for inputs) and
@@ -48,8 +47,7 @@ final class RefPlan implements Plan {
     /** Indexed by node index; null for input nodes. */
     final List<RefOp> ops;
     private final MemoryPlan memory;
-    private final Set<RefExecutor> executors = new LinkedHashSet<>();
-    private boolean closed;
+    private final BoundExecutors<RefExecutor> executors = new BoundExecutors<>();
 
     RefPlan(ReferenceBackend backend, Graph graph, int microBatch, PlanOptions options) {
         this.backend = backend;
@@ -166,26 +164,16 @@ final class RefPlan implements Plan {
             throw new IllegalArgumentException("a shared arena must be a reference tensor of at least "
                     + memory().arena().bytes() + " bytes, got " + arena.getClass().getSimpleName() + " of " + arena.bytes());
         }
-        if (closed) {
-            throw new IllegalStateException("the plan is closed");
-        }
-        RefExecutor e = new RefExecutor(this, parameters);
-        executors.add(e);
-        return e;
+        return executors.bind(() -> new RefExecutor(this, parameters));
     }
 
     void unbound(RefExecutor e) {
-        executors.remove(e);
+        executors.unbound(e);
     }
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            for (RefExecutor e : new ArrayList<>(executors)) {
-                e.close();
-            }
-        }
+        executors.close();
     }
 
     @Override
