@@ -17,6 +17,7 @@ import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
 import io.batchwise.loss.Targets;
 import io.batchwise.plan.MemoryPlan;
+import io.batchwise.spi.SharedArena;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,13 +66,10 @@ final class CudnnExecutor implements Executor {
             ownedArenaBytes = Math.max(MemoryPlan.ALIGNMENT, layout.bytes());
             ownedArena = device.allocate(ownedArenaBytes, "the step arena of micro-batch " + program.batch);
             base = ownedArena;
-        } else if (shared instanceof CudnnTensor t && t.bytes() >= layout.bytes()) {
+        } else {
             ownedArena = 0;
             ownedArenaBytes = 0;
-            base = t.address(); // owned by the caller: not freed here
-        } else {
-            throw new IllegalArgumentException("a shared arena must be a cudnn tensor of at least " + layout.bytes()
-                    + " bytes, got " + shared.getClass().getSimpleName() + " of " + shared.bytes() + " bytes");
+            base = SharedArena.require(shared, CudnnTensor.class, "cudnn", layout.bytes()).address(); // the caller's: not freed here
         }
         addresses = new long[program.buffers.size()];
         for (CudnnBuffer b : program.buffers) {

@@ -17,6 +17,7 @@ import io.batchwise.loss.Loss;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.Targets;
 import io.batchwise.plan.MemoryPlan;
+import io.batchwise.spi.SharedArena;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -79,11 +80,8 @@ final class OneDnnExecutor implements Executor {
                 arena = OneDnnTensor.allocate(rt, Shape.of(Math.toIntExact(elements)), OneDnnMd.plain(elements), true,
                         "arena of micro-batch " + plan.microBatch());
                 base = arena.address();
-            } else if (shared instanceof OneDnnTensor t && t.bytes() >= layout.bytes()) {
-                base = t.address(); // owned by the caller: not closed here
-            } else {
-                throw new IllegalArgumentException("a shared arena must be a oneDNN tensor of at least " + layout.bytes()
-                        + " bytes, got " + shared.getClass().getSimpleName() + " of " + shared.bytes() + " bytes");
+            } else { // owned by the caller: not closed here
+                base = SharedArena.require(shared, OneDnnTensor.class, "oneDNN", layout.bytes()).address();
             }
             for (OneDnnBuffer b : plan.buffers) {
                 if (b.aliasOf == null && b.store == null) {

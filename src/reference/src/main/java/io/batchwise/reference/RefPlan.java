@@ -30,6 +30,7 @@ import io.batchwise.layer.ELU;
 import io.batchwise.plan.MemoryPlan;
 import io.batchwise.plan.MemoryPlan.Kind;
 import io.batchwise.spi.BoundExecutors;
+import io.batchwise.spi.SharedArena;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -160,9 +161,8 @@ final class RefPlan implements Plan {
      */
     @Override
     public Executor bind(Parameters parameters, Tensor arena) {
-        if (arena != null && (!(arena instanceof RefTensor) || arena.bytes() < memory().arena().bytes())) {
-            throw new IllegalArgumentException("a shared arena must be a reference tensor of at least "
-                    + memory().arena().bytes() + " bytes, got " + arena.getClass().getSimpleName() + " of " + arena.bytes());
+        if (arena != null) {
+            SharedArena.require(arena, RefTensor.class, "reference", memory().arena().bytes());
         }
         return executors.bind(() -> new RefExecutor(this, parameters));
     }

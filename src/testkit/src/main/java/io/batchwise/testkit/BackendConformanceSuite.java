@@ -285,6 +285,32 @@ public abstract class BackendConformanceSuite {
     }
 
     @Test
+    void bindingChecksParametersAndASharedArenaAndAClosedPlanBindsNothing() {
+        Graph g = Graph.builder().input("pixels", IMAGE).then("conv", conv(5, 3, 3)).build();
+        Graph other = Graph.builder().input("pixels", IMAGE).then("conv", conv(4, 3, 3)).build();
+        Plan plan = backend().plan(g, 7, PlanOptions.forTraining().withDataType(dataType()));
+        long need = plan.memory().arena().bytes();
+        try (Parameters p = backend().createParameters(g, dataType());
+             Parameters q = backend().createParameters(other, dataType());
+             Tensor small = backend().allocate(Shape.of(1), dataType());
+             Tensor big = backend().allocate(Shape.of(Math.toIntExact(need / 4 + 64)), dataType())) {
+            var wrong = assertThrows(IllegalArgumentException.class, () -> plan.bind(q));
+            assertTrue(wrong.getMessage().contains("conv.weight (4, 3, 3, 3)") && wrong.getMessage().contains("conv.weight (5, 3, 3, 3)"),
+                    wrong.getMessage());
+            if (need > small.bytes()) {
+                var tooSmall = assertThrows(IllegalArgumentException.class, () -> plan.bind(p, small));
+                assertTrue(tooSmall.getMessage().contains("at least " + need + " bytes"), tooSmall.getMessage());
+            }
+            Executor ex = plan.bind(p, big);
+            plan.close();
+            // Closing the plan closed its executor; binding again is refused.
+            assertThrows(IllegalStateException.class, () -> ex.forward(Pass.inference()));
+            var closed = assertThrows(IllegalStateException.class, () -> plan.bind(p));
+            assertEquals("the plan is closed", closed.getMessage());
+        }
+    }
+
+    @Test
     void closingReturnsEveryByte() {
         Graph g = network();
         Backend b = backend();
