@@ -5,6 +5,7 @@
  * checkpoints) as it always does. {@link io.batchwise.spi.GradientFlow} is the one rule a backend's planner
  * follows for which nodes backward runs for; {@link io.batchwise.spi.BoundExecutors} a plan's bookkeeping of its
  * executors (one close order); {@link io.batchwise.backend.ParameterLayout#requireFits} the one rule for whether
- * parameters fit a plan; {@link io.batchwise.spi.SharedArena} the check of an arena shared between executors.
+ * parameters fit a plan; {@link io.batchwise.spi.SharedArena} the check of an arena shared between executors;
+ * {@link io.batchwise.spi.Lifetimes} the memory plan's lifetimes stretched to where a planner's ops use each buffer.
  */
 package io.batchwise.spi;

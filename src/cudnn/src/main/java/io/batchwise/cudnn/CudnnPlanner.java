@@ -13,10 +13,10 @@ import io.batchwise.layer.ParamSpec;
 import io.batchwise.plan.MemoryPlan;
 import io.batchwise.plan.MemoryPlan.Kind;
 import io.batchwise.spi.GradientFlow;
+import io.batchwise.spi.Lifetimes;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -72,7 +72,7 @@ final class CudnnPlanner {
     /** The timeline step ops are being emitted for (see {@link MemoryPlan}). */
     int step;
     /** Per root buffer: the first and last step an op touches it. */
-    private final Map<CudnnBuffer, int[]> uses = new IdentityHashMap<>();
+    private final Lifetimes uses = new Lifetimes();
     /** Gradients that already received a contribution (the next one adds). */
     private final Set<String> written = new HashSet<>();
     private final GradientFlow flow;
@@ -363,35 +363,11 @@ final class CudnnPlanner {
         if (b.isParameter()) {
             return; // parameter slots live in Parameters
         }
-        int[] r = uses.computeIfAbsent(b.root(), k -> new int[] {at, at});
-        r[0] = Math.min(r[0], at);
-        r[1] = Math.max(r[1], at);
+        uses.use(b.root().name, at);
     }
 
-    /**
-     * The memory plan: the builder's lifetimes, stretched where an op reaches a buffer outside them (a
-     * Flatten's output is its input's bytes, a gradient may be a Flatten's), so that the arena never lets
-     * two buffers share bytes while either is in use. What forward writes and backward reads stays to the
-     * end of the step, so that backward can run twice over one forward (OVERWRITE, then ACCUMULATE).
-     */
+    /** The memory plan: the builder's lifetimes, stretched to where the ops use each buffer (see {@link Lifetimes}). */
     MemoryPlan memoryPlan() {
-        MemoryPlan built = mem.build();
-        int lossStep = graph.nodes().size();
-        Map<String, int[]> byName = new HashMap<>();
-        uses.forEach((b, r) -> {
-            int[] span = r.clone();
-            if (training && span[0] < lossStep && span[1] > lossStep) {
-                span[1] = built.steps() - 1;
-            }
-            byName.put(b.name, span);
-        });
-        List<MemoryPlan.Buffer> out = new ArrayList<>();
-        for (MemoryPlan.Buffer b : built.buffers()) {
-            int[] r = byName.get(b.name());
-            out.add(r == null || (r[0] >= b.first() && r[1] <= b.last()) ? b
-                    : new MemoryPlan.Buffer(b.name(), b.node(), b.kind(), b.bytes(), Math.min(b.first(), r[0]),
-                            Math.max(b.last(), r[1])));
-        }
-        return new MemoryPlan(built.microBatch(), built.steps(), out);
+        return uses.stretch(mem.build(), training, graph.nodes().size());
     }
 }
