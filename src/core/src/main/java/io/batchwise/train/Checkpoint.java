@@ -85,13 +85,14 @@ final class Checkpoint {
         out.writeLong(fingerprint(t.parameters()));
         out.writeUTF(t.optimizer().name());
         out.writeLong(t.seed());
-        long[] p = t.position();
-        for (int i = 0; i < 4; i++) {
-            out.writeLong(p[i]);
-        }
-        out.writeInt((int) p[4]);
-        out.writeInt((int) p[5]);
-        out.writeLong(p[6]);
+        RunPosition p = t.position();
+        out.writeLong(p.step());
+        out.writeLong(p.epoch());
+        out.writeLong(p.offsetInEpoch());
+        out.writeLong(p.samplesSeen());
+        out.writeInt(p.currentBatch());
+        out.writeInt(p.initialBatch());
+        out.writeLong(p.lastBatchChange());
         NoiseScale noise = t.noiseScaleState();
         out.writeBoolean(noise != null);
         if (noise != null) {
@@ -146,20 +147,21 @@ final class Checkpoint {
                 throw new IOException(file + " was written by a run with seed " + seed + " (at offset " + at
                         + "), this trainer has seed " + t.seed());
             }
-            long[] position = new long[7];
-            position[0] = bounded(buf, 8, Long.MAX_VALUE, file, "step");
-            position[1] = bounded(buf, 8, Integer.MAX_VALUE, file, "epoch");
-            position[2] = bounded(buf, 8, Integer.MAX_VALUE, file, v1 ? "batch in the epoch" : "offset in the epoch");
-            position[3] = bounded(buf, 8, Long.MAX_VALUE, file, "samples seen");
+            long step = bounded(buf, 8, Long.MAX_VALUE, file, "step");
+            int epoch = (int) bounded(buf, 8, Integer.MAX_VALUE, file, "epoch");
+            int offsetOrBatch = (int) bounded(buf, 8, Integer.MAX_VALUE, file, v1 ? "batch in the epoch" : "offset in the epoch");
+            long samples = bounded(buf, 8, Long.MAX_VALUE, file, "samples seen");
+            RunPosition position = null;
             double[] noise = null;
             if (!v1) {
                 at = buf.position();
-                position[4] = bounded(buf, 4, Integer.MAX_VALUE, file, "current batch");
-                position[5] = bounded(buf, 4, Integer.MAX_VALUE, file, "initial batch");
-                position[6] = bounded(buf, 8, Long.MAX_VALUE, file, "step of the last batch change");
+                int currentBatch = (int) bounded(buf, 4, Integer.MAX_VALUE, file, "current batch");
+                int initialBatch = (int) bounded(buf, 4, Integer.MAX_VALUE, file, "initial batch");
+                long lastChange = bounded(buf, 8, Long.MAX_VALUE, file, "step of the last batch change");
+                position = new RunPosition(step, epoch, offsetOrBatch, samples, currentBatch, initialBatch, lastChange);
                 boolean adaptive = t.adaptiveBatch().isPresent();
-                if (position[4] != 0 && !adaptive) {
-                    throw new IOException(file + " was written by an adaptive-batch run (effective batch " + position[4]
+                if (currentBatch != 0 && !adaptive) {
+                    throw new IOException(file + " was written by an adaptive-batch run (effective batch " + currentBatch
                             + " at offset " + at + "); resume it with the adaptive batch switched on");
                 }
                 at = buf.position();
@@ -205,7 +207,7 @@ final class Checkpoint {
                 slots[i].write(p.toStored(slotValues[i]));
             }
             if (v1) {
-                t.legacyPosition(position[0], (int) position[1], (int) position[2], position[3]);
+                t.legacyPosition(step, epoch, offsetOrBatch, samples);
             } else {
                 t.position(position);
             }

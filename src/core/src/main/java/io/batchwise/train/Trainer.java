@@ -9,7 +9,6 @@ import io.batchwise.backend.Executor;
 import io.batchwise.backend.GradientMode;
 import io.batchwise.backend.Parameters;
 import io.batchwise.backend.Pass;
-import io.batchwise.backend.Plan;
 import io.batchwise.backend.PlanOptions;
 import io.batchwise.backend.Tensor;
 import io.batchwise.layer.BatchNorm;
@@ -25,11 +24,8 @@ import io.batchwise.spi.StepRequest;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -85,10 +81,8 @@ public final class Trainer implements AutoCloseable {
     private final Parameters parameters;
     private final Tensor[] optimizerState;
     private final Updater updater;
-    private final Map<Integer, Plan> plans = new LinkedHashMap<>();
-    private final Map<Integer, Executor> executors = new LinkedHashMap<>();
-    private Tensor arena; // shared by every executor; sized by the largest plan
-    private final Map<Integer, float[]> inputBuffers = new LinkedHashMap<>();
+    private final ExecutorCache executors;
+    private final EpochOrder epochOrder;
 
     // Position of the run: everything a resume needs besides the buffers.
     private long step;
@@ -125,7 +119,9 @@ public final class Trainer implements AutoCloseable {
         this.trackNorm = b.gradientNorm;
         this.noiseEvery = b.noiseEvery;
         this.checkpoints = b.checkpoints;
+        this.epochOrder = new EpochOrder(seed, shuffle);
         this.parameters = backend.createParameters(graph, DataType.FLOAT32).initialize(seed);
+        this.executors = new ExecutorCache(graph, backend, parameters, PlanOptions.forTraining());
         long n = parameters.layout().trainableSize();
         this.optimizerState = new Tensor[optimizer.stateSlots()];
         try {
@@ -283,7 +279,7 @@ public final class Trainer implements AutoCloseable {
             // Planned and bound here, not in the first step's time; an allocation failure halves b as in a step.
             while (true) {
                 try {
-                    executor(Math.min(microBatch, effectiveBatch(n)));
+                    executors.executor(Math.min(microBatch, effectiveBatch(n)));
                     break;
                 } catch (DeviceOutOfMemoryException e) {
                     halveMicroBatch(e, Math.min(effectiveBatch(n), n - offsetInEpoch));
@@ -291,7 +287,7 @@ public final class Trainer implements AutoCloseable {
             }
         }
         while (epoch < epochs && step < maxSteps) {
-            int[] order = order(data, n, epoch);
+            int[] order = epochOrder.of(data, epoch);
             LossResult sum = LossResult.ZERO;
             while (!epochDone(n) && step < maxSteps && !stopping(stop)) {
                 int count = Math.min(effectiveBatch(n), n - offsetInEpoch);
@@ -457,7 +453,7 @@ public final class Trainer implements AutoCloseable {
         if (microBatch == 1) {
             throw new IllegalStateException("out of memory even at micro-batch 1: " + e.getMessage(), e);
         }
-        closeExecutors();
+        executors.close();
         int old = microBatch;
         microBatch = Math.max(1, microBatch / 2);
         LOG.warn("allocation failed at micro-batch {} ({}); redoing step {} with micro-batch {} x {} accumulation steps",
@@ -586,7 +582,7 @@ public final class Trainer implements AutoCloseable {
         checkData(data);
         int n = data.size();
         ensureMicroBatch(effectiveBatch(n));
-        int[] order = identity(n);
+        int[] order = EpochOrder.identity(n);
         Shape out = graph.output().outputShape();
         LossResult total = LossResult.ZERO;
         for (int from = 0; from < n; from += microBatch) {
@@ -622,20 +618,9 @@ public final class Trainer implements AutoCloseable {
         Checkpoint.readWeights(checkpoint, into);
     }
 
-    private void closeExecutors() {
-        executors.values().forEach(Executor::close);
-        plans.values().forEach(Plan::close);
-        executors.clear();
-        plans.clear();
-        if (arena != null) {
-            arena.close();
-            arena = null;
-        }
-    }
-
     @Override
     public void close() {
-        closeExecutors();
+        executors.close();
         if (optimizerState != null) {
             for (Tensor t : optimizerState) {
                 if (t != null) {
@@ -660,25 +645,24 @@ public final class Trainer implements AutoCloseable {
         return seed;
     }
 
-    /** step, epoch, offset in the epoch (samples), samples seen, current batch, initial batch, step of the last change. */
-    long[] position() {
-        return new long[] {step, epoch, offsetInEpoch, samplesSeen, currentBatch, initialBatch, lastBatchChange};
+    RunPosition position() {
+        return new RunPosition(step, epoch, offsetInEpoch, samplesSeen, currentBatch, initialBatch, lastBatchChange);
     }
 
-    void position(long[] p) {
-        step = p[0];
-        epoch = (int) p[1];
-        offsetInEpoch = (int) p[2];
-        samplesSeen = p[3];
-        currentBatch = (int) p[4];
-        initialBatch = (int) p[5];
-        lastBatchChange = p[6];
+    void position(RunPosition p) {
+        step = p.step();
+        epoch = p.epoch();
+        offsetInEpoch = p.offsetInEpoch();
+        samplesSeen = p.samplesSeen();
+        currentBatch = p.currentBatch();
+        initialBatch = p.initialBatch();
+        lastBatchChange = p.lastBatchChange();
         legacyBatchInEpoch = -1;
     }
 
     /** A version-1 checkpoint's position: the epoch's progress in batches of the (fixed) effective batch. */
     void legacyPosition(long step, int epoch, int batchInEpoch, long samples) {
-        position(new long[] {step, epoch, 0, samples, 0, 0, step});
+        position(new RunPosition(step, epoch, 0, samples, 0, 0, step));
         legacyBatchInEpoch = batchInEpoch;
     }
 
@@ -688,45 +672,9 @@ public final class Trainer implements AutoCloseable {
 
     // --- internals ---
 
-    /**
-     * The training executor for micro-batches of {@code m} samples, compiled and bound on first use.
-     * All executors carve their step buffers from one shared arena (they never run interleaved), so a
-     * short last micro-batch costs no memory beyond the full micro-batch's plan.
-     */
-    private Executor executor(int m) {
-        Executor e = executors.get(m);
-        if (e == null) {
-            Plan plan = plans.get(m);
-            if (plan == null) {
-                plan = backend.plan(graph, m, PlanOptions.forTraining());
-                plans.put(m, plan);
-            }
-            long need = plan.memory().arena().bytes();
-            if (arena == null || arena.bytes() < need) {
-                // Normally the full micro-batch comes first and sizes the arena once; otherwise rebind all.
-                executors.values().forEach(Executor::close);
-                executors.clear();
-                if (arena != null) {
-                    arena.close();
-                    arena = null;
-                }
-                arena = backend.allocate(Shape.of((int) Math.max(1, (need + 3) / 4)), DataType.FLOAT32);
-            }
-            e = plan.bind(parameters, arena);
-            executors.put(m, e);
-        }
-        return e;
-    }
-
     /** The executor for {@code m} samples with the inputs of {@code indices[from .. from + m)} written. */
     private Executor load(Dataset data, int[] indices, int from, int m) {
-        Executor exec = executor(m);
-        data.copyInputs(indices, from, m, exec.input(), inputBuffer(m, data.sampleShape()));
-        return exec;
-    }
-
-    private float[] inputBuffer(int m, Shape sample) {
-        return inputBuffers.computeIfAbsent(m, s -> new float[s * sample.sizeAsInt()]);
+        return executors.load(data, indices, from, m);
     }
 
     private void checkData(Dataset data) {
@@ -735,38 +683,6 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("dataset samples have shape " + data.sampleShape() + " but input node '"
                     + graph.inputs().get(0).name() + "' takes " + expected);
         }
-    }
-
-    /** The data set's own order of {@code epoch} when it has one ({@link Dataset#epochOrder}), else {@link #order(int, int)}. */
-    private int[] order(Dataset data, int n, int ep) {
-        int[] own = shuffle ? data.epochOrder(seed, ep) : null;
-        if (own != null && own.length != n) {
-            throw new IllegalStateException("the data set's epoch order has " + own.length + " samples, not " + n);
-        }
-        return own != null ? own : order(n, ep);
-    }
-
-    /** The sample order of {@code epoch}: a seeded Fisher-Yates shuffle, a pure function of (seed, epoch). */
-    int[] order(int n, int ep) {
-        int[] o = identity(n);
-        if (shuffle) {
-            SplittableRandom r = new SplittableRandom(mix(seed ^ mix(0x5EED0000L + ep)));
-            for (int i = n - 1; i > 0; i--) {
-                int j = r.nextInt(i + 1);
-                int t = o[i];
-                o[i] = o[j];
-                o[j] = t;
-            }
-        }
-        return o;
-    }
-
-    private static int[] identity(int n) {
-        int[] o = new int[n];
-        for (int i = 0; i < n; i++) {
-            o[i] = i;
-        }
-        return o;
     }
 
     static long mix(long z) {
