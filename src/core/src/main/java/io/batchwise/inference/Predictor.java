@@ -1,20 +1,17 @@
 package io.batchwise.inference;
 
-import io.batchwise.DataType;
 import io.batchwise.Graph;
 import io.batchwise.Node;
 import io.batchwise.Shape;
 import io.batchwise.backend.Backend;
 import io.batchwise.backend.Executor;
 import io.batchwise.backend.Pass;
-import io.batchwise.backend.Plan;
 import io.batchwise.backend.PlanOptions;
 import io.batchwise.backend.Tensor;
 import io.batchwise.layer.Softmax;
 import io.batchwise.plan.Budget;
 import io.batchwise.plan.MemoryPlanner;
-import java.util.HashMap;
-import java.util.Map;
+import io.batchwise.spi.ExecutorCache;
 
 /**
  * Runs a {@link Model} forward in inference mode ({@link Pass#inference()}: BatchNorm normalises with its running
@@ -80,9 +77,7 @@ public final class Predictor implements AutoCloseable {
     private final int batch;
     private final Object lock = new Object();
     // Guarded by lock: plans and executors by batch size, their shared arena, zeros for padding.
-    private final Map<Integer, Plan> plans = new HashMap<>();
-    private final Map<Integer, Executor> executors = new HashMap<>();
-    private Tensor arena;
+    private final ExecutorCache executors;
     private float[] zeros = new float[0];
     private boolean closed;
 
@@ -99,6 +94,7 @@ public final class Predictor implements AutoCloseable {
         Budget budget = options.budget() != null ? options.budget() : backend.automaticBudget(AUTO_MARGIN);
         this.decision = MemoryPlanner.planInference(backend, g, options.maxBatch(), budget);
         this.batch = decision.microBatch();
+        this.executors = new ExecutorCache(g, backend, model.parameters(), PlanOptions.forInference());
         synchronized (lock) {
             try {
                 executor(batch); // the full batch sizes the arena now, not at the first request
@@ -210,41 +206,11 @@ public final class Predictor implements AutoCloseable {
 
     /** The executor for {@code size} samples, compiled and bound on first use; callers hold the lock. */
     private Executor executor(int size) {
-        Executor e = executors.get(size);
-        if (e != null) {
-            return e;
-        }
-        Backend backend = model.backend();
-        Plan plan = plans.get(size);
-        if (plan == null) {
-            plan = backend.plan(model.graph(), size, PlanOptions.forInference());
-            plans.put(size, plan);
-        }
-        long need = plan.memory().arena().bytes();
-        if (arena == null || arena.bytes() < need) {
-            // The full batch comes first and sizes the arena; a larger need (never expected) rebinds all.
-            executors.values().forEach(Executor::close);
-            executors.clear();
-            if (arena != null) {
-                arena.close();
-                arena = null;
-            }
-            arena = backend.allocate(Shape.of((int) Math.max(1, (need + 3) / 4)), DataType.FLOAT32);
-        }
-        e = plan.bind(model.parameters(), arena);
-        executors.put(size, e);
-        return e;
+        return executors.executor(size);
     }
 
     private void closeAll() {
-        executors.values().forEach(Executor::close);
-        plans.values().forEach(Plan::close);
-        executors.clear();
-        plans.clear();
-        if (arena != null) {
-            arena.close();
-            arena = null;
-        }
+        executors.close();
     }
 
     /** Frees the plans, executors and arena; waits for a request in progress. Idempotent. */

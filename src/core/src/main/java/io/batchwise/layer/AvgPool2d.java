@@ -27,8 +27,5 @@ public record AvgPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
         return Pooling.outputShape(Layer.single(inputs), kernelH, kernelW, strideH, strideW, padH, padW);
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

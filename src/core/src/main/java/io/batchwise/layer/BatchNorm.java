@@ -45,8 +45,5 @@ public record BatchNorm(float epsilon, float momentum) implements Layer {
                 new ParamSpec("runningVar", c, Init.constant(1f), false));
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

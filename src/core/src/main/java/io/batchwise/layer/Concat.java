@@ -29,8 +29,5 @@ public record Concat() implements Layer {
         return Shape.of(out);
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

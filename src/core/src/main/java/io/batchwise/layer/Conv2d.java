@@ -94,8 +94,5 @@ public record Conv2d(int outChannels, int kernelH, int kernelW, int strideH, int
         return padded < span ? 0 : (padded - span) / stride + 1;
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

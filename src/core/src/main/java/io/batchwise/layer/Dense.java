@@ -40,8 +40,5 @@ public record Dense(int units, boolean bias, Init weightInit, Init biasInit) imp
         return p;
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

@@ -21,8 +21,5 @@ public record Dropout(float rate) implements Layer {
         return Layer.single(inputs);
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

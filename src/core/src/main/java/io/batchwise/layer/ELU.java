@@ -20,8 +20,5 @@ public record ELU(float alpha) implements Layer {
         return Layer.single(inputs);
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

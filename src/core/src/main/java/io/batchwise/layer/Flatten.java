@@ -10,8 +10,5 @@ public record Flatten() implements Layer {
         return Shape.of(Layer.single(inputs).sizeAsInt());
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

@@ -12,8 +12,5 @@ public record GlobalAvgPool2d() implements Layer {
         return Shape.of(s.dim(0));
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

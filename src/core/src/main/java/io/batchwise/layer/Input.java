@@ -20,8 +20,5 @@ public record Input(Shape shape) implements Layer {
         return shape;
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

@@ -10,8 +10,5 @@ public record Sigmoid() implements Layer {
         return Layer.single(inputs);
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

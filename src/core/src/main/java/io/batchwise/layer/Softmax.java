@@ -14,8 +14,5 @@ public record Softmax() implements Layer {
         return Layer.single(inputs);
     }
 
-    @Override
-    public <R> R accept(Visitor<R> visitor) {
-        return visitor.visit(this);
-    }
+    @Override public <R> R accept(Visitor<R> visitor) { return visitor.visit(this); }
 }

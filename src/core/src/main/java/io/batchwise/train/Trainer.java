@@ -18,13 +18,16 @@ import io.batchwise.loss.LossResult;
 import io.batchwise.loss.Targets;
 import io.batchwise.plan.Budget;
 import io.batchwise.plan.MemoryPlanner;
+import io.batchwise.spi.ExecutorCache;
 import io.batchwise.spi.GradientSource;
 import io.batchwise.spi.StepGradients;
 import io.batchwise.spi.StepRequest;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,6 +85,7 @@ public final class Trainer implements AutoCloseable {
     private final Tensor[] optimizerState;
     private final Updater updater;
     private final ExecutorCache executors;
+    private final Map<Integer, float[]> inputBuffers = new HashMap<>(); // host staging per micro-batch size
     private final EpochOrder epochOrder;
 
     // Position of the run: everything a resume needs besides the buffers.
@@ -674,7 +678,10 @@ public final class Trainer implements AutoCloseable {
 
     /** The executor for {@code m} samples with the inputs of {@code indices[from .. from + m)} written. */
     private Executor load(Dataset data, int[] indices, int from, int m) {
-        return executors.load(data, indices, from, m);
+        Executor exec = executors.executor(m);
+        float[] buffer = inputBuffers.computeIfAbsent(m, s -> new float[s * data.sampleShape().sizeAsInt()]);
+        data.copyInputs(indices, from, m, exec.input(), buffer);
+        return exec;
     }
 
     private void checkData(Dataset data) {

@@ -1,4 +1,4 @@
-package io.batchwise.train;
+package io.batchwise.spi;
 
 import io.batchwise.DataType;
 import io.batchwise.Graph;
@@ -13,12 +13,13 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A trainer's training executors, one per micro-batch size, compiled and bound on first use and reused. All
- * carve their step buffers from one shared arena (they never run interleaved), so a short last micro-batch
- * costs no memory beyond the full micro-batch's plan. Owns the plans, the executors, the arena and the host
- * input buffers; {@link #close()} frees them (and the trainer calls it after an allocation failure).
+ * Executors of one graph, one per batch size, compiled and bound on first use and reused: a trainer's per
+ * micro-batch size, a predictor's per pass size. All carve their step buffers from one shared arena (they never
+ * run interleaved), so a short last micro-batch costs no memory beyond the full one's plan. Owns the plans, the
+ * executors and the arena; {@link #close()} frees them (a trainer calls it after an allocation failure, and the
+ * cache can be used again). Not thread-safe.
  */
-final class ExecutorCache implements AutoCloseable {
+public final class ExecutorCache implements AutoCloseable {
     private final Graph graph;
     private final Backend backend;
     private final Parameters parameters;
@@ -26,17 +27,17 @@ final class ExecutorCache implements AutoCloseable {
     private final Map<Integer, Plan> plans = new LinkedHashMap<>();
     private final Map<Integer, Executor> executors = new LinkedHashMap<>();
     private Tensor arena; // sized by the largest plan
-    private final Map<Integer, float[]> inputBuffers = new LinkedHashMap<>();
 
-    ExecutorCache(Graph graph, Backend backend, Parameters parameters, PlanOptions options) {
+    /** Plans of {@code graph} with {@code options}, bound to {@code parameters}. */
+    public ExecutorCache(Graph graph, Backend backend, Parameters parameters, PlanOptions options) {
         this.graph = graph;
         this.backend = backend;
         this.parameters = parameters;
         this.options = options;
     }
 
-    /** The training executor for micro-batches of {@code m} samples. */
-    Executor executor(int m) {
+    /** The executor for batches of {@code m} samples. */
+    public Executor executor(int m) {
         Executor e = executors.get(m);
         if (e == null) {
             Plan plan = plans.get(m);
@@ -61,15 +62,7 @@ final class ExecutorCache implements AutoCloseable {
         return e;
     }
 
-    /** The executor for {@code m} samples with the inputs of {@code indices[from .. from + m)} written. */
-    Executor load(Dataset data, int[] indices, int from, int m) {
-        Executor exec = executor(m);
-        float[] buffer = inputBuffers.computeIfAbsent(m, s -> new float[s * data.sampleShape().sizeAsInt()]);
-        data.copyInputs(indices, from, m, exec.input(), buffer);
-        return exec;
-    }
-
-    /** Frees every executor, plan and the arena (the input buffers, plain heap, stay for reuse). */
+    /** Frees every executor, plan and the arena. */
     @Override
     public void close() {
         executors.values().forEach(Executor::close);
