@@ -13,6 +13,7 @@ import io.batchwise.layer.Flatten;
 import io.batchwise.layer.GELU;
 import io.batchwise.layer.GlobalAvgPool2d;
 import io.batchwise.layer.Input;
+import io.batchwise.layer.Layer;
 import io.batchwise.layer.LeakyReLU;
 import io.batchwise.layer.MaxPool2d;
 import io.batchwise.layer.ReLU;
@@ -36,32 +37,26 @@ abstract class OneDnnLayer {
     }
 
     static OneDnnLayer of(Node node) {
-        var l = node.layer();
-        if (l instanceof Input) {
-            return new OneDnnInput(node);
-        } else if (l instanceof Dense d) {
-            return new OneDnnDense(node, d);
-        } else if (l instanceof Conv2d c) {
-            return new OneDnnConv2d(node, c);
-        } else if (l instanceof MaxPool2d || l instanceof AvgPool2d || l instanceof GlobalAvgPool2d) {
-            return new OneDnnPooling(node);
-        } else if (l instanceof Flatten) {
-            return new OneDnnFlatten(node);
-        } else if (l instanceof ReLU || l instanceof LeakyReLU || l instanceof ELU || l instanceof GELU
-                || l instanceof Tanh || l instanceof Sigmoid) {
-            return new OneDnnEltwise(node);
-        } else if (l instanceof Softmax) {
-            return new OneDnnSoftmax(node);
-        } else if (l instanceof BatchNorm b) {
-            return new OneDnnBatchNorm(node, b);
-        } else if (l instanceof Dropout d) {
-            return new OneDnnDropout(node, d);
-        } else if (l instanceof Add) {
-            return new OneDnnAdd(node);
-        } else if (l instanceof Concat) {
-            return new OneDnnConcat(node);
-        }
-        throw new IllegalArgumentException("node " + node.describe() + ": the oneDNN backend has no " + l.typeName());
+        return node.layer().accept(new Layer.Visitor<OneDnnLayer>() {
+            public OneDnnLayer visit(Input l) { return new OneDnnInput(node); }
+            public OneDnnLayer visit(Dense l) { return new OneDnnDense(node, l); }
+            public OneDnnLayer visit(Conv2d l) { return new OneDnnConv2d(node, l); }
+            public OneDnnLayer visit(MaxPool2d l) { return new OneDnnPooling(node); }
+            public OneDnnLayer visit(AvgPool2d l) { return new OneDnnPooling(node); }
+            public OneDnnLayer visit(GlobalAvgPool2d l) { return new OneDnnPooling(node); }
+            public OneDnnLayer visit(Flatten l) { return new OneDnnFlatten(node); }
+            public OneDnnLayer visit(ReLU l) { return new OneDnnEltwise(node); }
+            public OneDnnLayer visit(LeakyReLU l) { return new OneDnnEltwise(node); }
+            public OneDnnLayer visit(ELU l) { return new OneDnnEltwise(node); }
+            public OneDnnLayer visit(GELU l) { return new OneDnnEltwise(node); }
+            public OneDnnLayer visit(Tanh l) { return new OneDnnEltwise(node); }
+            public OneDnnLayer visit(Sigmoid l) { return new OneDnnEltwise(node); }
+            public OneDnnLayer visit(Softmax l) { return new OneDnnSoftmax(node); }
+            public OneDnnLayer visit(BatchNorm l) { return new OneDnnBatchNorm(node, l); }
+            public OneDnnLayer visit(Dropout l) { return new OneDnnDropout(node, l); }
+            public OneDnnLayer visit(Add l) { return new OneDnnAdd(node); }
+            public OneDnnLayer visit(Concat l) { return new OneDnnConcat(node); }
+        });
     }
 
     abstract void forward(OneDnnPlanner p);

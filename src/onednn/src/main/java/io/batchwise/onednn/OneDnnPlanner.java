@@ -9,10 +9,10 @@ import io.batchwise.Node;
 import io.batchwise.backend.GradientMode;
 import io.batchwise.backend.ParameterLayout;
 import io.batchwise.backend.PlanOptions;
-import io.batchwise.layer.Input;
-import io.batchwise.layer.ParamSpec;
 import io.batchwise.plan.MemoryPlan;
 import io.batchwise.plan.MemoryPlan.Kind;
+import io.batchwise.spi.GradientFlow;
+import io.batchwise.spi.Lifetimes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -85,10 +85,8 @@ final class OneDnnPlanner {
     /** The timeline step ops are being emitted for (see {@link MemoryPlan}). */
     int step;
     /** Per allocated buffer: the first and last step an op touches it. */
-    final Map<OneDnnBuffer, int[]> uses = new java.util.IdentityHashMap<>();
-
-    private final boolean[] requiresGrad;
-    private final boolean[] reachesOutput;
+    private final Lifetimes uses = new Lifetimes();
+    private final GradientFlow flow;
     private final Map<String, List<Contribution>> contributions = new HashMap<>();
 
     /**
@@ -150,40 +148,18 @@ final class OneDnnPlanner {
         this.params = new ParameterLayout(graph);
         this.mem = new MemoryPlan.Builder(graph, batch, training);
         this.res = res;
-        int n = graph.nodes().size();
-        this.requiresGrad = new boolean[n];
-        this.reachesOutput = new boolean[n];
-        for (Node node : graph.nodes()) {
-            boolean g;
-            if (node.layer() instanceof Input) {
-                g = options.inputGradients();
-            } else {
-                g = node.params().stream().anyMatch(ParamSpec::trainable);
-                for (String in : node.inputs()) {
-                    g |= requiresGrad[graph.node(in).index()];
-                }
-            }
-            requiresGrad[node.index()] = g;
-        }
-        for (int i = n - 1; i >= 0; i--) {
-            Node node = graph.nodes().get(i);
-            boolean r = node == graph.output();
-            for (Node c : graph.consumers(node.name())) {
-                r |= reachesOutput[c.index()];
-            }
-            reachesOutput[i] = r;
-        }
+        this.flow = GradientFlow.of(graph, options);
     }
 
     // ---------------------------------------------------------------- graph facts
 
     boolean requiresGrad(String node) {
-        return requiresGrad[graph.node(node).index()];
+        return flow.requiresGrad(node);
     }
 
     /** Whether backward runs for {@code node}: a training plan, a gradient is needed, the node feeds the output. */
     boolean participates(Node node) {
-        return training && requiresGrad[node.index()] && reachesOutput[node.index()];
+        return flow.participates(node);
     }
 
     OneDnnBuffer output(String node) {
@@ -416,39 +392,12 @@ final class OneDnnPlanner {
         if (b.store != null) {
             return; // parameter slots live in Parameters
         }
-        int[] r = uses.computeIfAbsent(b.root(), k -> new int[] {at, at});
-        r[0] = Math.min(r[0], at);
-        r[1] = Math.max(r[1], at);
+        uses.use(b.root().name, at);
     }
 
-    /**
-     * The memory plan: the builder's lifetimes, stretched where an op reaches a buffer outside them
-     * (aliases: Flatten's output is its input's bytes, a gradient may be its consumer's), so that the
-     * arena never lets two buffers share bytes while either is in use. What forward writes and backward
-     * reads stays until the end of the step: backward only reuses memory for its own buffers, and a
-     * second backward over the same forward finds everything it needs.
-     */
+    /** The memory plan: the builder's lifetimes, stretched to where the ops use each buffer (see {@link Lifetimes}). */
     MemoryPlan memoryPlan() {
-        MemoryPlan built = mem.build();
-        int lossStep = graph.nodes().size();
-        Map<String, int[]> byName = new HashMap<>();
-        uses.forEach((b, r) -> {
-            int[] span = r.clone();
-            if (training && span[0] < lossStep && span[1] > lossStep) {
-                // Forward wrote it and backward reads it: kept to the end of the step, so that backward
-                // can run again over the same forward (OVERWRITE, then ACCUMULATE).
-                span[1] = built.steps() - 1;
-            }
-            byName.put(b.name, span);
-        });
-        List<MemoryPlan.Buffer> out = new ArrayList<>();
-        for (MemoryPlan.Buffer b : built.buffers()) {
-            int[] r = byName.get(b.name());
-            out.add(r == null || (r[0] >= b.first() && r[1] <= b.last()) ? b
-                    : new MemoryPlan.Buffer(b.name(), b.node(), b.kind(), b.bytes(), Math.min(b.first(), r[0]),
-                            Math.max(b.last(), r[1])));
-        }
-        return new MemoryPlan(built.microBatch(), built.steps(), out);
+        return uses.stretch(mem.build(), training, graph.nodes().size());
     }
 
     /**
