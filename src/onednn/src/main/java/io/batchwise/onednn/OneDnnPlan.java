@@ -42,6 +42,8 @@ final class OneDnnPlan implements Plan {
     final List<OneDnnOp> backwardAccumulate;
     final List<OneDnnBuffer> buffers;
     final Map<String, OneDnnBuffer> outputs;
+    /** The buffer the caller writes for each graph input (its output, or the f32 buffer a bf16 plan converts). */
+    final Map<String, OneDnnBuffer> inputBuffers;
     /** Weights the plan expects in a kernel's layout (OneDnnParameterOrders). */
     final Map<String, OneDnnParameterOrders.Stored> storedWeights;
     final Map<String, OneDnnBuffer> diffs;
@@ -66,6 +68,11 @@ final class OneDnnPlan implements Plan {
         this.backwardAccumulate = select(p.backward, GradientMode.ACCUMULATE);
         this.buffers = List.copyOf(p.buffers);
         this.outputs = Map.copyOf(p.outputs);
+        Map<String, OneDnnBuffer> in = new java.util.HashMap<>();
+        for (Node n : p.graph.inputs()) {
+            in.put(n.name(), p.inputBuffers.getOrDefault(n.name(), p.outputs.get(n.name())));
+        }
+        this.inputBuffers = Map.copyOf(in);
         this.storedWeights = p.stored;
         this.diffs = Map.copyOf(p.diffs);
         this.outputStage = p.outputStage;
@@ -136,6 +143,9 @@ final class OneDnnPlan implements Plan {
             List<OneDnnBuffer> open = new ArrayList<>();
             for (Node n : graph.inputs()) {
                 open.add(p.output(n.name()));
+                if (p.inputBuffers.containsKey(n.name())) {
+                    open.add(p.inputBuffers.get(n.name()));
+                }
                 if (options.inputGradients()) {
                     open.add(p.diff(n.name()));
                 }
@@ -147,10 +157,12 @@ final class OneDnnPlan implements Plan {
             // A non-plain output or output gradient is read and written whole (the loss) through a plain staging
             // buffer (OneDnnTensor): planned here, so the predicted peak holds it.
             Node outNode = graph.output();
-            if (!OneDnnMd.isPlain(p.output(outNode.name()).md)
-                    || (options.training() && !OneDnnMd.isPlain(p.diff(outNode.name()).md))) {
+            // A bf16 output is read (and its gradient written) through the same f32 staging buffer: the loss is f32.
+            OneDnnBuffer outBuf = p.output(outNode.name());
+            if (!OneDnnMd.isPlain(outBuf.md) || !OneDnnMd.isF32(outBuf.md)
+                    || (options.training() && (!OneDnnMd.isPlain(p.diff(outNode.name()).md) || !OneDnnMd.isF32(p.diff(outNode.name()).md)))) {
                 p.outputStage = p.workspace(outNode, "plain_stage",
-                        p.plain(OneDnnMd.dims(outNode.outputShape().withBatch(batch))));
+                        p.plainF32(OneDnnMd.dims(outNode.outputShape().withBatch(batch))));
                 open.add(p.outputStage);
             }
             for (OneDnnBuffer b : open) {
