@@ -141,7 +141,13 @@ final class OneDnnConv2d extends OneDnnLayer {
             // {b, 1, H, W} f32 x {b, OC, OH, OW} f32 -> {OC, 1, KH, KW} f32, hinted by an f32 forward descriptor.
             convolution_forward.primitive_desc hint = p.own(forwardPd(p, p.anyF32(srcDims), p.anyF32(wDims), biasMd,
                     p.anyF32(dstDims), p.sharedAttr));
-            bwdWeights = p.own(weightsPd(p, p.anyF32(srcDims), p.anyF32(dstDims), biasMd, hint));
+            // diff_dst channels-last first: the f32 copy of the gradient then has no channel padding (a 16-blocked layout
+            // pads LeNet-5's 6 channels to 16: 2.7x the bytes of the one-step temporary the planner must fit).
+            memory.desc srcPlain = p.plainF32(srcDims);
+            memory.desc ddNhwc = p.own(new memory.desc(dstDims, memory.data_type.f32, memory.format_tag.nhwc));
+            bwdWeights = p.firstFast(label("backward weights (f32)"), () -> weightsPd(p, srcPlain, ddNhwc, biasMd, hint),
+                    () -> weightsPd(p, p.anyF32(srcDims), ddNhwc, biasMd, hint),
+                    () -> weightsPd(p, p.anyF32(srcDims), p.anyF32(dstDims), biasMd, hint));
             // The gradient stays bf16 in the forward's layout (what arrives from the consumers); one reorder to f32.
             return p.preferredGradient(node, dstMd, bwdData != null ? bwdData.diff_dst_desc() : null);
         }
