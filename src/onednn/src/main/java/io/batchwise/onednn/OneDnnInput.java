@@ -23,8 +23,8 @@ final class OneDnnInput extends OneDnnLayer {
             return;
         }
         // {b, ...} f32 (caller) -> {b, ...} bf16 (what every consumer reads)
-        OneDnnBuffer user = p.workspace(node, "src_f32", p.plainF32(dims));
-        OneDnnBuffer copy = p.activation(node, p.plain(dims), Kind.INPUT);
+        OneDnnBuffer user = p.workspace(node, "src_f32", p.plainF32(dims), Kind.INPUT);
+        OneDnnBuffer copy = p.activation(node, p.plain(dims), Kind.ACTIVATION);
         p.forward(p.reorder(label("to bf16"), user, copy, false));
         p.inputBuffers.put(node.name(), user);
         p.setOutput(node, copy);

@@ -349,8 +349,12 @@ final class OneDnnPlanner {
     }
 
     OneDnnBuffer workspace(Node node, String what, memory.desc md) {
+        return workspace(node, what, md, Kind.WORKSPACE);
+    }
+
+    OneDnnBuffer workspace(Node node, String what, memory.desc md, Kind kind) {
         OneDnnBuffer b = add(OneDnnBuffer.allocated(node.name() + "." + what, own(md)));
-        mem.workspace(node, what, b.bytes);
+        mem.workspace(node, what, kind, b.bytes);
         return b;
     }
 
