@@ -30,8 +30,10 @@ import org.bytedeco.dnnl.global.dnnl.algorithm;
  *
  * <p>bf16 mixed precision: source, weights copy, destination and their gradients bf16 (the f32 master weights are
  * reordered into the bf16 copy once per forward), bias and weight gradients f32. A one-input-channel convolution
- * computes its weight gradient in f32 from the caller's f32 input and an f32 copy of diff_dst: its bf16
- * backward-weights has no brgemm kernel (oneDNN falls to {@code gemm:jit}, measured 14x slower than f32 here).
+ * computes its weight gradient in f32 from the caller's f32 input: its bf16 backward-weights has no brgemm kernel
+ * (oneDNN falls to {@code gemm:jit}, measured 14x slower than f32 here). In the planner's f32 region
+ * ({@link OneDnnPlanner#f32Region}) its forward still computes in bf16 but writes f32, and its gradient arrives in f32;
+ * elsewhere (a one-channel stem before a BatchNorm) the bf16 gradient is converted to f32 for the weight gradient.
  */
 final class OneDnnConv2d extends OneDnnLayer {
     private final Conv2d spec;
@@ -70,8 +72,10 @@ final class OneDnnConv2d extends OneDnnLayer {
         padL = new long[] {spec.padH(), spec.padW()};
         // Symmetric padding: oneDNN's output size (floor division) then matches ours.
         padR = padL.clone();
-        memory.desc srcAny = p.any(srcDims);
-        memory.desc wAny = p.any(wDims);
+        // Source and weights in the compute type (bf16 in a bf16 plan, also in its f32 region), the output in p.act.
+        memory.data_type ct = p.bf16 ? memory.data_type.bf16 : memory.data_type.f32;
+        memory.desc srcAny = p.any(ct, srcDims);
+        memory.desc wAny = p.any(ct, wDims);
         memory.desc bias = spec.bias() ? p.plainF32(spec.outChannels()) : null;
         memory.desc dstAny = p.any(dstDims);
         primitive_attr attr = p.forwardAttr(node);
@@ -79,12 +83,14 @@ final class OneDnnConv2d extends OneDnnLayer {
         // the first with a fast (non-ref) kernel. A 6-channel blocked nChw16c source has none (LeNet-5's conv2), and
         // channels-last then keeps conv2, pool2 and fc1 in nhwc with jit/brgemm kernels. A one-channel plain input stays
         // plain: channels-last there measured 30% slower on this AVX-512 machine (benchmarks/RESULTS.md).
-        memory.desc nhwc = p.own(new memory.desc(srcDims, p.act, memory.format_tag.nhwc));
+        memory.desc nhwc = p.own(new memory.desc(srcDims, ct, memory.format_tag.nhwc));
         // A plain source of several channels (an image input): channels-last first, one reorder of the input per step
         // buys fast channels-last kernels for the forward and the weight gradient.
         boolean manyPlain = OneDnnMd.isPlain(in.md) && srcDims[1] > 1;
-        memory.desc first = manyPlain ? nhwc : in.md;
-        memory.desc second = manyPlain ? in.md : nhwc;
+        // (a producer of the other type in a blocked layout that cannot be retyped: channels-last, as for a 6-channel one)
+        memory.desc inCt = OneDnnMd.retype(in.md, ct) != null ? p.retype(in.md, ct) : nhwc;
+        memory.desc first = manyPlain ? nhwc : inCt;
+        memory.desc second = manyPlain ? inCt : nhwc;
         // Weights stored in a kernel's layout (OneDnnParameterOrders): that layout first, so no reorder per step.
         List<Supplier<convolution_forward.primitive_desc>> candidates = new ArrayList<>();
         if (p.storedNonPlain(node, "weight") && !p.bf16) { // stored f32; a bf16 kernel reads a bf16 copy
@@ -126,9 +132,14 @@ final class OneDnnConv2d extends OneDnnLayer {
     @Override
     memory.desc planBackward(OneDnnPlanner p) {
         String input = node.inputs().get(0);
+        memory.desc biasF32 = spec.bias() ? p.plainF32(spec.outChannels()) : null;
+        // In the f32 region every backward pass is f32, hinted by an f32 forward descriptor.
+        boolean region = p.bf16 && p.act.value == memory.data_type.f32.value;
+        convolution_forward.primitive_desc hint = !region && !f32Weights ? fwd : p.own(forwardPd(p, p.anyF32(srcDims),
+                p.anyF32(wDims), biasF32, p.anyF32(dstDims), p.sharedAttr));
         if (p.requiresGrad(input)) {
             bwdData = p.own(new convolution_backward_data.primitive_desc(p.eng, algorithm.convolution_direct, p.any(srcDims),
-                    p.any(wDims), p.any(dstDims), strides, dilates, padL, padR, fwd, p.sharedAttr, false));
+                    p.any(wDims), p.any(dstDims), strides, dilates, padL, padR, region ? hint : fwd, p.sharedAttr, false));
             toInput = p.contribution(node, input, "diff_src", bwdData.diff_src_desc(), false);
         }
         // Layouts the forward already produced first (no reorder of the source or of the gradient per step), then
@@ -138,18 +149,13 @@ final class OneDnnConv2d extends OneDnnLayer {
         memory.desc dstMd = fwd.dst_desc();
         memory.desc biasMd = spec.bias() ? p.plainF32(spec.outChannels()) : null;
         if (f32Weights) {
-            // {b, 1, H, W} f32 x {b, OC, OH, OW} f32 -> {OC, 1, KH, KW} f32, hinted by an f32 forward descriptor.
-            convolution_forward.primitive_desc hint = p.own(forwardPd(p, p.anyF32(srcDims), p.anyF32(wDims), biasMd,
-                    p.anyF32(dstDims), p.sharedAttr));
-            // diff_dst channels-last first: the f32 copy of the gradient then has no channel padding (a 16-blocked layout
-            // pads LeNet-5's 6 channels to 16: 2.7x the bytes of the one-step temporary the planner must fit).
-            memory.desc srcPlain = p.plainF32(srcDims);
-            memory.desc ddNhwc = p.own(new memory.desc(dstDims, memory.data_type.f32, memory.format_tag.nhwc));
-            bwdWeights = p.firstFast(label("backward weights (f32)"), () -> weightsPd(p, srcPlain, ddNhwc, biasMd, hint),
-                    () -> weightsPd(p, p.anyF32(srcDims), ddNhwc, biasMd, hint),
-                    () -> weightsPd(p, p.anyF32(srcDims), p.anyF32(dstDims), biasMd, hint));
-            // The gradient stays bf16 in the forward's layout (what arrives from the consumers); one reorder to f32.
-            return p.preferredGradient(node, dstMd, bwdData != null ? bwdData.diff_dst_desc() : null);
+            // {b, 1, H, W} f32 x {b, OC, OH, OW} f32 -> {OC, 1, KH, KW} f32, oneDNN's choice of layouts (channels-last
+            // diff_dst would save the padding of a 16-blocked copy, but its kernel measured 4x slower on LeNet-5's conv1).
+            bwdWeights = p.own(weightsPd(p, p.anyF32(srcDims), p.anyF32(dstDims), biasMd, hint));
+            // In the region the gradient is f32 where the weight gradient wants it; outside it stays bf16 in the forward's
+            // layout (what arrives from the consumers) and is reordered to f32 each step.
+            return region ? p.preferredGradient(node, bwdWeights.diff_dst_desc(), bwdData != null ? bwdData.diff_dst_desc() : null)
+                    : p.preferredGradient(node, dstMd, bwdData != null ? bwdData.diff_dst_desc() : null);
         }
         bwdWeights = OneDnnMd.isPlain(srcMd) // a plain source (the graph's input): oneDNN's own choice is faster
                 ? p.own(weightsPd(p, p.any(srcDims), p.any(dstDims), biasMd, fwd))

@@ -106,6 +106,7 @@ final class OneDnnPlan implements Plan {
             List<OneDnnLayer> layers = new ArrayList<>();
             for (Node n : nodes) {
                 OneDnnLayer l = OneDnnLayer.of(n);
+                p.enter(n);
                 p.step = p.forwardStep(n);
                 l.forward(p);
                 layers.add(l);
@@ -114,6 +115,7 @@ final class OneDnnPlan implements Plan {
                 // Backward descriptors, consumers first: each node then knows every contribution to its gradient.
                 for (int i = nodes.size() - 1; i >= 0; i--) {
                     Node n = nodes.get(i);
+                    p.enter(n);
                     p.step = p.backwardStep(n);
                     boolean publicInput = n.layer() instanceof Input && options.inputGradients();
                     memory.desc md = null;
@@ -130,6 +132,7 @@ final class OneDnnPlan implements Plan {
                 }
                 for (int i = nodes.size() - 1; i >= 0; i--) {
                     Node n = nodes.get(i);
+                    p.enter(n);
                     p.step = p.backwardStep(n);
                     if (p.participates(n)) {
                         layers.get(i).backward(p);

@@ -60,8 +60,16 @@ final class OneDnnPlanner {
      * {@link io.batchwise.backend.Precision#BF16_MIXED}. Parameters, parameter gradients, state, BatchNorm
      * statistics and the caller's input and output staging stay f32 ({@link #plainF32}, {@link #anyF32}).
      */
-    final memory.data_type act;
+    memory.data_type act;
     final boolean bf16;
+    /**
+     * Nodes whose outputs (and gradients) stay f32 in a bf16 plan: a one-input-channel convolution reading a graph
+     * input and the element-wise and pooling nodes after it, up to convolutions or inner products (which convert).
+     * Its bf16 weight gradient has no native kernel and max-pool backward is several times slower in bf16; in f32 the
+     * weight gradient reads the f32 gradient directly (LeNet-5: conv1, relu1, pool1). The convolution still computes
+     * its forward in bf16, writing f32.
+     */
+    final java.util.Set<String> f32Region;
     /** Graph inputs whose caller-facing buffer is not the node's output: f32 buffers a reorder turns into bf16. */
     final Map<String, OneDnnBuffer> inputBuffers = new HashMap<>();
     final ParameterLayout params;
@@ -158,6 +166,7 @@ final class OneDnnPlanner {
         this.training = options.training();
         this.bf16 = options.precision() == io.batchwise.backend.Precision.BF16_MIXED;
         this.act = bf16 ? memory.data_type.bf16 : memory.data_type.f32;
+        this.f32Region = bf16 ? f32Region(graph) : java.util.Set.of();
         this.params = new ParameterLayout(graph);
         this.mem = new MemoryPlan.Builder(graph, batch, training);
         this.res = res;
@@ -187,6 +196,48 @@ final class OneDnnPlanner {
     }
 
     // ---------------------------------------------------------------- graph facts
+
+    /** Sets the activation type ({@link #act}) for planning {@code node}: f32 in {@link #f32Region}, else the plan's. */
+    void enter(Node node) {
+        act = bf16 && !f32Region.contains(node.name()) ? memory.data_type.bf16 : memory.data_type.f32;
+    }
+
+    /** See {@link #f32Region}: empty unless every way out of the region is a convolution or an inner product. */
+    static java.util.Set<String> f32Region(Graph graph) {
+        java.util.Set<String> region = new java.util.LinkedHashSet<>();
+        for (Node n : graph.nodes()) {
+            if (!(n.layer() instanceof io.batchwise.layer.Conv2d) || n.inputShapes().get(0).dim(0) != 1
+                    || !(graph.node(n.inputs().get(0)).layer() instanceof Input)) {
+                continue;
+            }
+            java.util.List<String> chain = new ArrayList<>(List.of(n.name()));
+            Node cur = n;
+            while (true) {
+                List<Node> cs = graph.consumers(cur.name());
+                if (cur == graph.output() || cs.isEmpty()) {
+                    chain.clear(); // the region would hold the output: leave it all bf16
+                    break;
+                }
+                if (cs.stream().allMatch(c -> c.layer() instanceof io.batchwise.layer.Conv2d
+                        || c.layer() instanceof io.batchwise.layer.Dense)) {
+                    break;
+                }
+                var l = cs.get(0).layer();
+                boolean passive = l instanceof io.batchwise.layer.ReLU || l instanceof io.batchwise.layer.LeakyReLU
+                        || l instanceof io.batchwise.layer.ELU || l instanceof io.batchwise.layer.GELU
+                        || l instanceof io.batchwise.layer.Tanh || l instanceof io.batchwise.layer.Sigmoid
+                        || l instanceof io.batchwise.layer.MaxPool2d || l instanceof io.batchwise.layer.AvgPool2d;
+                if (cs.size() != 1 || !passive) {
+                    chain.clear(); // another kind of consumer (BatchNorm, Add, ...) reads its source as it is
+                    break;
+                }
+                cur = cs.get(0);
+                chain.add(cur.name());
+            }
+            region.addAll(chain);
+        }
+        return java.util.Collections.unmodifiableSet(region);
+    }
 
     boolean requiresGrad(String node) {
         return requiresGrad[graph.node(node).index()];

@@ -170,6 +170,11 @@ public abstract class BackendConformanceSuite {
                 both("Conv2d 1->6 k5 (one input channel: channels-last on oneDNN)", Shape.of(1, 12, 13), conv(6, 5, 5)),
                 both("Conv2d 1->6 k3 s2p1 + ReLU", Shape.of(1, 12, 13), null),
                 both("Conv2d 3->5 k3x5 padding 1x2", IMAGE, conv(5, 3, 5).padding(1, 2)),
+                // A one-channel convolution, ReLU and max-pool before another convolution: oneDNN's bf16 plans keep the
+                // first three in f32 (OneDnnPlanner.f32Region), converting at conv2.
+                Stream.of(1, 7).map(b -> new Case("Conv2d 1->6 k3 + ReLU + MaxPool2d 2 + Conv2d 6->4 k3 on (1, 12, 13)",
+                        Graph.builder().input("x", Shape.of(1, 12, 13)).then("conv1", conv(6, 3, 3)).then("relu1", new ReLU())
+                                .then("pool1", MaxPool2d.of(2)).then("conv2", conv(4, 3, 3)).build(), b, null, false)),
                 Stream.of(layer("Conv2d 5->3 k3 s2p1 dilation 2x1 without bias", IMAGE5,
                         conv(3, 3, 3).stride(2).padding(1).dilation(2, 1).withBias(false), 7)),
                 both("MaxPool2d k3 s2 p1", IMAGE5, MaxPool2d.of(3, 2, 1)),
