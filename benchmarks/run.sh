@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark suites and prints their medians, refusing figures taken on a busy machine.
 #
-#   benchmarks/run.sh [--force] [--quick] [--wait] [planner|trial-search|step|accumulation|paired ...]
+#   benchmarks/run.sh [--force] [--quick] [--wait] [planner|trial-search|step|accumulation|paired|precision ...]
 #
 #   --force  measure and report even when other processes use the CPU (figures marked DISTURBED)
 #   --quick  1 fork, 1 warm-up and 2 measured iterations (a smoke run, not for RESULTS.md)
@@ -12,7 +12,9 @@
 #            Batchwise next to it (twice the configurations of Batchwise alone); paired runs Batchwise and the direct
 #            loop alternated in one JVM (Paired: step and accumulation, OMP_NUM_THREADS 1 and 2), the ratios taken per
 #            round from blocks seconds apart, which this VM's drift between JMH forks does not reach (not in the default
-#            set; --quick makes it 5 rounds)
+#            set; --quick makes it 5 rounds); precision runs Paired precision (issue 20: the whole step in fp32 and in
+#            bf16 mixed precision alternated in one JVM, mlp/lenet/resnet-small at b = 32, 128, 512, OMP_NUM_THREADS 2, and
+#            the planned micro-batch at 64 MiB in both; not in the default set)
 #
 # oneDNN's OpenMP threads spin-wait: any other busy process on a small machine slows a run by up to
 # 10-50x. So this script measures what other processes took (all CPU time in /proc/stat minus this
@@ -32,8 +34,8 @@ for a in "$@"; do
     --force) FORCE=1 ;;
     --quick) JMH=(forks=1 warmups=1 iterations=2 seconds=1); PAIRED=(rounds=5 warmupS=2) ;;
     --wait) WAIT=1 ;;
-    planner|trial-search|step|accumulation|paired) SUITES+=("$a") ;;
-    *) echo "usage: $0 [--force] [--quick] [--wait] [planner|trial-search|step|accumulation|paired ...]" >&2; exit 64 ;;
+    planner|trial-search|step|accumulation|paired|precision) SUITES+=("$a") ;;
+    *) echo "usage: $0 [--force] [--quick] [--wait] [planner|trial-search|step|accumulation|paired|precision ...]" >&2; exit 64 ;;
   esac
 done
 [[ ${#SUITES[@]} -gt 0 ]] || SUITES=(planner trial-search step accumulation)
@@ -124,6 +126,8 @@ for suite in "${SUITES[@]}"; do
           run "paired-$what" "$omp" "${J[@]}" -XX:CompileThresholdScaling=0.05 io.batchwise.benchmarks.Paired "$what" "${PAIRED[@]}"
         done
       done ;;
+    precision)
+      run precision 2 "${J[@]}" -XX:CompileThresholdScaling=0.05 io.batchwise.benchmarks.Paired precision "${PAIRED[@]}" ;;
   esac
 done
 

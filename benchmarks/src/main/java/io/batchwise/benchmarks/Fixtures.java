@@ -117,7 +117,14 @@ final class Fixtures {
 
     /** A trainer with softmax cross-entropy, an effective batch of {@code batch} in micro-batches of {@code micro}. */
     static Trainer trainer(Graph g, Backend backend, Optimizer optimizer, int batch, int micro) {
+        return trainer(g, backend, optimizer, batch, micro, io.batchwise.backend.Precision.FLOAT32);
+    }
+
+    /** {@link #trainer(Graph, Backend, Optimizer, int, int)} in {@code precision}. */
+    static Trainer trainer(Graph g, Backend backend, Optimizer optimizer, int batch, int micro,
+                           io.batchwise.backend.Precision precision) {
         return Trainer.builder(g, backend)
+                .precision(precision)
                 .loss(new SoftmaxCrossEntropy())
                 .optimizer(optimizer)
                 .batch(BatchSize.mini(batch))

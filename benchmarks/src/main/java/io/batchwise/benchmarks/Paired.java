@@ -28,6 +28,10 @@ import java.util.TreeMap;
  *
  * <p>{@code optimizers}: Batchwise's whole step under each optimizer at batch 32, ms per step and its ratio to plain SGD.
  *
+ * <p>{@code precision}: Batchwise's whole step (batch resident) in float32 and in bf16 mixed precision per model and
+ * batch, samples/s and the bf16 / fp32 speed ratio, and each model's planned micro-batch at a 64 MiB budget in both
+ * (issue 20; models default to mlp,lenet,resnet-small, batches to 32,128,512).
+ *
  * <p>Usage: {@code java -cp benchmarks.jar io.batchwise.benchmarks.Paired step|accumulation|optimizers [rounds=15] [blockMs=250]
  * [warmupS=4] [models=mlp,lenet] [batches=1,32,128,512, or 32 for optimizers]}. Threads: OMP_NUM_THREADS of the process.
  */
@@ -59,13 +63,14 @@ public final class Paired {
 
     /** {@link #main}, printing to {@code out}. */
     static void run(String[] args, PrintStream out) throws Exception {
-        if (args.length == 0 || !List.of("step", "accumulation", "optimizers").contains(args[0])) {
+        if (args.length == 0 || !List.of("step", "accumulation", "optimizers", "precision").contains(args[0])) {
             throw new IllegalArgumentException("usage: Paired step|accumulation|optimizers [rounds=15] [blockMs=250] "
                     + "[warmupS=4] [models=mlp,lenet] [batches=1,32,128,512]");
         }
         // The optimizer suite runs at the CLI's default batch; the step suite over the issue's batch sizes.
         Map<String, String> o = new TreeMap<>(Map.of("rounds", "15", "blockMs", "250", "warmupS", "4",
-                "models", "mlp,lenet", "batches", args[0].equals("optimizers") ? "32" : "1,32,128,512"));
+                "models", args[0].equals("precision") ? "mlp,lenet,resnet-small" : "mlp,lenet",
+                "batches", args[0].equals("optimizers") ? "32" : args[0].equals("precision") ? "32,128,512" : "1,32,128,512"));
         for (int i = 1; i < args.length; i++) {
             String[] kv = args[i].split("=", 2);
             if (kv.length != 2 || !o.containsKey(kv[0])) {
@@ -84,6 +89,7 @@ public final class Paired {
         switch (args[0]) {
             case "step" -> step(out, models, batches, rounds, blockMs, warmupS);
             case "accumulation" -> accumulation(out, models, rounds, blockMs, warmupS);
+            case "precision" -> precision(out, models, batches, rounds, blockMs, warmupS);
             default -> optimizers(out, models, batches, rounds, blockMs, warmupS);
         }
     }
@@ -116,6 +122,43 @@ public final class Paired {
                 + "(quartiles) over rounds; B = Trainer.trainBatch gathering the batch from the data set, B resident = the batch "
                 + "left in the input tensor, direct = DirectLoop.step (batch resident), staged = DirectLoop.stagedStep (batch "
                 + "copied from its Java array each step)");
+    }
+
+    /** bf16 mixed precision against float32: the whole step (batch resident) and the planned micro-batch at 64 MiB. */
+    private static void precision(PrintStream out, String[] models, int[] batches, int rounds, double blockMs, double warmupS)
+            throws Exception {
+        io.batchwise.backend.Backend onednn = Backends.get("onednn");
+        io.batchwise.plan.Budget budget = io.batchwise.plan.Budget.of(64L << 20);
+        for (String model : models) {
+            int slots = Optimizer.Adam.of(1e-3).stateSlots();
+            int f = io.batchwise.plan.MemoryPlanner.plan(onednn, Fixtures.model(model), slots, 1 << 16, budget,
+                    io.batchwise.backend.Precision.FLOAT32).microBatch();
+            int h = io.batchwise.plan.MemoryPlanner.plan(onednn, Fixtures.model(model), slots, 1 << 16, budget,
+                    io.batchwise.backend.Precision.BF16_MIXED).microBatch();
+            out.printf(Locale.ROOT, "planned micro-batch at 64 MiB (Adam): %-12s fp32 %6d, bf16 %6d, bf16/fp32 %.2fx%n", model, f, h,
+                    h / (double) f);
+        }
+        List<Ratio> ratios = List.of(new Ratio("bf16/fp32", 1, 0, true));
+        out.printf(Locale.ROOT, "%-12s %5s %12s %12s %s%n", "model", "batch", "fp32", "bf16", header(ratios));
+        for (String model : models) {
+            for (int batch : batches) {
+                InMemoryDataset data = Fixtures.images(batch, 1);
+                int[] order = Fixtures.identity(batch);
+                ResidentBatch resident = new ResidentBatch(data);
+                try (Trainer f = Fixtures.trainer(Fixtures.model(model), onednn, Optimizer.Sgd.plain(0.01), batch, batch);
+                     Trainer h = Fixtures.trainer(Fixtures.model(model), onednn, Optimizer.Sgd.plain(0.01), batch, batch,
+                             io.batchwise.backend.Precision.BF16_MIXED)) {
+                    List<Side> sides = List.of(
+                            new Side("fp32", () -> f.trainBatch(resident, order, 0, batch)),
+                            new Side("bf16", () -> h.trainBatch(resident, order, 0, batch)));
+                    Result r = measure(sides, ratios, rounds, blockMs, warmupS);
+                    out.printf(Locale.ROOT, "%-12s %5d %12s %12s %s%n", model, batch, perSecond(batch, r.medianMs[0]),
+                            perSecond(batch, r.medianMs[1]), row(r));
+                }
+            }
+        }
+        out.println("samples/s of the whole step (forward, loss, backward, plain SGD; batch resident), median block over rounds;"
+                + " bf16/fp32: per round, speed of bf16 over fp32, median (quartiles) over rounds");
     }
 
     private static void accumulation(PrintStream out, String[] models, int rounds, double blockMs, double warmupS) throws Exception {

@@ -15,7 +15,7 @@ import java.util.Locale;
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.batchwise.benchmarks.StepTrace batchwise|direct|staged mlp|lenet BATCH
  * [MICRO=BATCH] [WARMUP=200] [STEPS=100]} ({@code staged}: the direct loop copying its batch from Java each step,
- * {@link DirectLoop#stagedStep}).
+ * {@link DirectLoop#stagedStep}); {@code -Dbatchwise.precision=bf16} runs Batchwise in bf16 mixed precision.
  */
 public final class StepTrace {
     private StepTrace() {
@@ -40,7 +40,9 @@ public final class StepTrace {
         AutoCloseable owner;
         switch (via) {
             case "batchwise" -> {
-                Trainer t = Fixtures.trainer(Fixtures.model(model), Backends.get("onednn"), Optimizer.Sgd.plain(0.01), batch, micro);
+                // -Dbatchwise.precision=bf16: the step in bf16 mixed precision (issue 20)
+                Trainer t = Fixtures.trainer(Fixtures.model(model), Backends.get("onednn"), Optimizer.Sgd.plain(0.01), batch, micro,
+                        io.batchwise.backend.Precision.parse(System.getProperty("batchwise.precision", "fp32")));
                 step = () -> t.trainBatch(data, order, 0, batch);
                 owner = t;
             }

@@ -33,6 +33,10 @@ public class TrainingStepBenchmark {
     @Param({"1", "32", "128", "512"})
     public int batch;
 
+    /** {@code fp32} or {@code bf16} (mixed precision, issue 20); e.g. {@code Suites step precision=fp32,bf16 model=resnet-small}. */
+    @Param({"fp32"})
+    public String precision;
+
     private Trainer trainer;
     private InMemoryDataset data; // (batch, 1, 28, 28), labels in [0, 10)
     private ResidentBatch resident; // the same batch, written into the input tensor once
@@ -40,7 +44,8 @@ public class TrainingStepBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        trainer = Fixtures.trainer(Fixtures.model(model), Backends.get("onednn"), Optimizer.Sgd.plain(0.01), batch, batch);
+        trainer = Fixtures.trainer(Fixtures.model(model), Backends.get("onednn"), Optimizer.Sgd.plain(0.01), batch, batch,
+                io.batchwise.backend.Precision.parse(precision));
         data = Fixtures.images(batch, 1);
         resident = new ResidentBatch(data);
         order = Fixtures.identity(batch);

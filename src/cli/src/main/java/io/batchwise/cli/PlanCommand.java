@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
@@ -27,6 +28,14 @@ final class PlanCommand implements Callable<Integer> {
     @Mixin
     SetupOptions setup;
 
+    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
+            converter = Specs.PrecisionConverter.class,
+            description = "Numeric policy: 'fp32', or 'bf16' mixed precision (bf16 activations and kernel weight copies,"
+                    + " float32 master weights, gradients, optimizer state and accumulation; about half the activation"
+                    + " memory, so the planner fits about twice the micro-batch). bf16 needs native CPU support"
+                    + " (AVX512_BF16 or AMX) and is refused elsewhere. Default: ${DEFAULT-VALUE}.")
+    io.batchwise.backend.Precision precision;
+
     /** The plan printed by the last call, for tests. */
     String printed;
 
@@ -39,7 +48,7 @@ final class PlanCommand implements Callable<Integer> {
         int n = setup.trainLimit != null ? setup.trainLimit : TRAIN_SIZE;
         int effective = setup.batch.size().resolve(n);
         Planning.Result r = Planning.decide(chosen.backend(), graph, optimizer.stateSlots(), effective, setup.microBatch.samples(),
-                setup.memoryBudget.resolve(chosen.backend()), !setup.memoryBudget.auto());
+                setup.memoryBudget.resolve(chosen.backend()), !setup.memoryBudget.auto(), precision);
         printed = Planning.describe(chosen, setup.model, graph, r, setup.batch.size() + " of " + n + " samples",
                 TrainCommand.describe(optimizer), null);
         out.print(printed);

@@ -3,6 +3,7 @@ package io.batchwise.cli;
 import io.batchwise.Graph;
 import io.batchwise.backend.Backend;
 import io.batchwise.backend.Backends;
+import io.batchwise.backend.Precision;
 import io.batchwise.plan.Budget;
 import io.batchwise.plan.MemoryPlanner;
 import java.util.Locale;
@@ -50,16 +51,23 @@ final class Planning {
      */
     static Result decide(Backend backend, Graph graph, int optimizerSlots, int effectiveBatch, int microBatch, Budget budget,
                          boolean strictBudget) {
+        return decide(backend, graph, optimizerSlots, effectiveBatch, microBatch, budget, strictBudget, Precision.FLOAT32);
+    }
+
+    /** {@link #decide(Backend, Graph, int, int, int, Budget, boolean)} for plans in {@code precision}. */
+    static Result decide(Backend backend, Graph graph, int optimizerSlots, int effectiveBatch, int microBatch, Budget budget,
+                         boolean strictBudget, Precision precision) {
         if (microBatch == 0) {
-            return new Result(MemoryPlanner.plan(backend, graph, optimizerSlots, effectiveBatch, budget), true, false);
+            return new Result(MemoryPlanner.plan(backend, graph, optimizerSlots, effectiveBatch, budget, precision), true, false);
         }
-        MemoryPlanner.Decision d = MemoryPlanner.evaluate(backend, graph, optimizerSlots, effectiveBatch, microBatch, budget);
+        MemoryPlanner.Decision d = MemoryPlanner.evaluate(backend, graph, optimizerSlots, effectiveBatch, microBatch, budget,
+                precision);
         int b = d.microBatch();
         boolean over = d.predictedPeakBytes() > budget.bytes();
         if (over && strictBudget) {
             String fits;
             try {
-                MemoryPlanner.Decision best = MemoryPlanner.plan(backend, graph, optimizerSlots, effectiveBatch, budget);
+                MemoryPlanner.Decision best = MemoryPlanner.plan(backend, graph, optimizerSlots, effectiveBatch, budget, precision);
                 fits = "the largest micro-batch that fits is " + best.microBatch() + " (--micro-batch auto)";
             } catch (MemoryPlanner.InsufficientMemoryException e) {
                 fits = e.getMessage();

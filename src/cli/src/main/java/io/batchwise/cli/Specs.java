@@ -315,6 +315,18 @@ final class Specs {
     }
 
     /** {@code ghost} or {@code exact}. */
+    /** {@code fp32} or {@code bf16}. */
+    static final class PrecisionConverter implements ITypeConverter<io.batchwise.backend.Precision> {
+        @Override
+        public io.batchwise.backend.Precision convert(String v) {
+            try {
+                return io.batchwise.backend.Precision.parse(v);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     static final class BatchNormConverter implements ITypeConverter<io.batchwise.train.BatchNormMode> {
         @Override
         public io.batchwise.train.BatchNormMode convert(String v) {

@@ -152,6 +152,14 @@ final class TrainCommand implements Callable<Integer> {
             description = "Folder for the results. Default: runs/<model>-<date>-<time>.")
     Path out;
 
+    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
+            converter = Specs.PrecisionConverter.class,
+            description = "Numeric policy: 'fp32', or 'bf16' mixed precision (bf16 activations and kernel weight copies,"
+                    + " float32 master weights, gradients, optimizer state and accumulation; about half the activation"
+                    + " memory, so the planner fits about twice the micro-batch). bf16 needs native CPU support"
+                    + " (AVX512_BF16 or AMX) and is refused elsewhere. Default: ${DEFAULT-VALUE}.")
+    io.batchwise.backend.Precision precision;
+
     @Option(names = "--batch-norm", paramLabel = "ghost|exact", defaultValue = "ghost",
             converter = Specs.BatchNormConverter.class,
             description = "BatchNorm statistics when a step runs as several micro-batches: 'ghost' (each micro-batch's,"
@@ -290,7 +298,7 @@ final class TrainCommand implements Callable<Integer> {
         Budget budget = setup.memoryBudget.resolve(backend);
         // An adaptive batch keeps the micro-batch it starts with: plan it for the largest batch it may grow to.
         Planning.Result planned = Planning.decide(backend, graph, optimizer.stateSlots(), cap, setup.microBatch.samples(),
-                budget, !setup.memoryBudget.auto());
+                budget, !setup.memoryBudget.auto(), precision);
         MemoryPlanner.Decision decision = planned.decision();
         long perEpoch = (n + effective - 1) / effective;
         long totalSteps = epochs * perEpoch;
@@ -323,6 +331,7 @@ final class TrainCommand implements Callable<Integer> {
                 .microBatch(decision.microBatch())
                 .seed(seed)
                 .batchNorm(batchNorm)
+                .precision(precision)
                 .measureNoiseScale(noiseScale)
                 .reportGradientNorm(true) // a metrics.csv column
                 .adaptiveBatch(adaptiveBatch == null ? null : AdaptiveBatch.upTo(cap))
@@ -425,6 +434,7 @@ final class TrainCommand implements Callable<Integer> {
                 s.put("train_samples", n);
                 s.put("test_samples", test.size());
                 s.put("effective_batch", effective);
+                s.put("precision", precision.label());
                 s.put("micro_batch", decision.microBatch());
                 s.put("accumulation_steps", (effective + decision.microBatch() - 1) / decision.microBatch());
                 s.put("micro_batch_chosen_by", planned.chosenByPlanner() ? "planner" : "--micro-batch");

@@ -24,7 +24,7 @@ class CommandLineTest {
         assertEquals(0, train.code(), train.toString());
         for (String flag : new String[] {"--model", "--data", "--batch", "--micro-batch", "--memory-budget", "--backend",
                 "--optimizer", "--lr", "--schedule", "--epochs", "--steps", "--train-limit", "--seed", "--checkpoint",
-                "--resume", "--out", "--noise-scale", "--adaptive-batch", "--batch-norm"}) {
+                "--resume", "--out", "--noise-scale", "--adaptive-batch", "--batch-norm", "--precision"}) {
             assertTrue(train.out().contains(flag), flag + " missing from help:\n" + train.out());
         }
         assertTrue(train.out().contains("Default: lenet") && train.out().contains("Default: adam"), train.out());
@@ -68,6 +68,7 @@ class CommandLineTest {
         "--adaptive-batch, 0",
         "--adaptive-batch, -5",
         "--batch-norm, perfect",
+        "--precision, fp16",
     })
     void badValueNamesTheFlag(String flag, String value) {
         Cli.Result r = Cli.run("train", flag, value, "--out", tmp.toString());

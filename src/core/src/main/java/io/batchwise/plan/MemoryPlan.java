@@ -294,8 +294,13 @@ public final class MemoryPlan {
 
         /** A buffer a node's forward fills and its backward reads (pooling indices, BatchNorm statistics). */
         public Builder workspace(Node node, String what, long bytes) {
+            return workspace(node, what, Kind.WORKSPACE, bytes);
+        }
+
+        /** As {@link #workspace(Node, String, long)}, of another kind (a bf16 plan's f32 input: {@link Kind#INPUT}). */
+        public Builder workspace(Node node, String what, Kind kind, long bytes) {
             int last = training ? backwardStep(node) : forwardStep(node);
-            buffers.add(new Buffer(node.name() + "." + what, node.name(), Kind.WORKSPACE, bytes, forwardStep(node), last));
+            buffers.add(new Buffer(node.name() + "." + what, node.name(), kind, bytes, forwardStep(node), last));
             return this;
         }
 

@@ -7,6 +7,7 @@ import io.batchwise.backend.Backend;
 import io.batchwise.backend.ParameterLayout;
 import io.batchwise.backend.Plan;
 import io.batchwise.backend.PlanOptions;
+import io.batchwise.backend.Precision;
 import io.batchwise.layer.ParamSpec;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -45,13 +46,30 @@ public final class MemoryPlanner {
      * @param budget             the budget it was planned against
      * @param plansCompiled      plans the search compiled
      * @param nanos              time the decision took
+     * @param precision          the numeric policy the plans were compiled with (activation bytes depend on it)
      */
     public record Decision(int effectiveBatch, int microBatch, int accumulationSteps, long fixedBytes, long arenaBytes,
-                           long predictedPeakBytes, Budget budget, List<LayerRow> layers, int plansCompiled, long nanos) {
+                           long predictedPeakBytes, Budget budget, List<LayerRow> layers, int plansCompiled, long nanos,
+                           Precision precision) {
+
+        public Decision {
+            java.util.Objects.requireNonNull(precision, "precision");
+        }
+
+        /** A float32 decision. */
+        public Decision(int effectiveBatch, int microBatch, int accumulationSteps, long fixedBytes, long arenaBytes,
+                        long predictedPeakBytes, Budget budget, List<LayerRow> layers, int plansCompiled, long nanos) {
+            this(effectiveBatch, microBatch, accumulationSteps, fixedBytes, arenaBytes, predictedPeakBytes, budget, layers,
+                    plansCompiled, nanos, Precision.FLOAT32);
+        }
 
         /** Per-layer table, totals, the chosen b and k, and the predicted peak against the budget. */
         public String table() {
             StringBuilder sb = new StringBuilder();
+            sb.append(precision == Precision.BF16_MIXED
+                    ? String.format("precision bf16 (mixed): activations, their gradients and kernel weight copies 2 bytes;"
+                            + " master weights, gradients, statistics and optimizer state 4 bytes%n")
+                    : String.format("precision fp32: every tensor 4 bytes%n"));
             sb.append(String.format("%-14s %-16s %14s %18s %14s%n", "layer", "type", "param bytes", "act. bytes/sample", "workspace"));
             long p = 0;
             long a = 0;
@@ -116,7 +134,17 @@ public final class MemoryPlanner {
      * @throws InsufficientMemoryException when even {@code b = 1} does not fit
      */
     public static Decision plan(Backend backend, Graph graph, int optimizerSlots, int effectiveBatch, Budget budget) {
-        return search(backend, graph, PlanOptions.forTraining(),
+        return plan(backend, graph, optimizerSlots, effectiveBatch, budget, Precision.FLOAT32);
+    }
+
+    /**
+     * {@link #plan(Backend, Graph, int, int, Budget)} for plans in {@code precision}: under
+     * {@link Precision#BF16_MIXED} the backend's plans hold 2-byte activations (and bf16 weight copies as
+     * workspaces), while the fixed bytes (float32 master weights, gradients, optimizer state) do not change.
+     */
+    public static Decision plan(Backend backend, Graph graph, int optimizerSlots, int effectiveBatch, Budget budget,
+                                Precision precision) {
+        return search(backend, graph, PlanOptions.forTraining().withPrecision(precision),
                 fixedBytes(backend.parameterLayout(graph), DataType.FLOAT32, optimizerSlots), effectiveBatch, budget);
     }
 
@@ -129,7 +157,12 @@ public final class MemoryPlanner {
      * @throws InsufficientMemoryException when even {@code b = 1} does not fit
      */
     public static Decision planInference(Backend backend, Graph graph, int maxBatch, Budget budget) {
-        return search(backend, graph, PlanOptions.forInference(), fixedBytes(backend.parameterLayout(graph), DataType.FLOAT32, 0),
+        return planInference(backend, graph, maxBatch, budget, Precision.FLOAT32);
+    }
+
+    /** {@link #planInference(Backend, Graph, int, Budget)} for plans in {@code precision}. */
+    public static Decision planInference(Backend backend, Graph graph, int maxBatch, Budget budget, Precision precision) {
+        return search(backend, graph, PlanOptions.forInference().withPrecision(precision), fixedBytes(backend.parameterLayout(graph), DataType.FLOAT32, 0),
                 maxBatch, budget);
     }
 
@@ -191,7 +224,7 @@ public final class MemoryPlanner {
         MemoryPlan chosen = planAt.apply(best);
         long a = chosen.arena().bytes();
         return new Decision(effectiveBatch, best, (effectiveBatch + best - 1) / best, fixed, a, fixed + a, budget,
-                layers(graph, chosen, best), plans.size(), System.nanoTime() - t0);
+                layers(graph, chosen, best), plans.size(), System.nanoTime() - t0, options.precision());
     }
 
     /**
@@ -200,13 +233,19 @@ public final class MemoryPlanner {
      */
     public static Decision evaluate(Backend backend, Graph graph, int optimizerSlots, int effectiveBatch, int microBatch,
                                     Budget budget) {
+        return evaluate(backend, graph, optimizerSlots, effectiveBatch, microBatch, budget, Precision.FLOAT32);
+    }
+
+    /** {@link #evaluate(Backend, Graph, int, int, int, Budget)} for a plan in {@code precision}. */
+    public static Decision evaluate(Backend backend, Graph graph, int optimizerSlots, int effectiveBatch, int microBatch,
+                                    Budget budget, Precision precision) {
         long t0 = System.nanoTime();
         int b = Math.min(microBatch, effectiveBatch);
         long fixed = fixedBytes(backend.parameterLayout(graph), DataType.FLOAT32, optimizerSlots);
-        try (Plan p = backend.plan(graph, b, PlanOptions.forTraining())) {
+        try (Plan p = backend.plan(graph, b, PlanOptions.forTraining().withPrecision(precision))) {
             long arena = p.memory().arena().bytes();
             return new Decision(effectiveBatch, b, (effectiveBatch + b - 1) / b, fixed, arena, fixed + arena, budget,
-                    layers(graph, p.memory(), b), 1, System.nanoTime() - t0);
+                    layers(graph, p.memory(), b), 1, System.nanoTime() - t0, precision);
         }
     }
 

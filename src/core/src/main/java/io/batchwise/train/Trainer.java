@@ -10,6 +10,7 @@ import io.batchwise.backend.GradientMode;
 import io.batchwise.backend.Parameters;
 import io.batchwise.backend.Pass;
 import io.batchwise.backend.PlanOptions;
+import io.batchwise.backend.Precision;
 import io.batchwise.backend.Tensor;
 import io.batchwise.layer.BatchNorm;
 import io.batchwise.loss.HostLoss;
@@ -68,6 +69,7 @@ public final class Trainer implements AutoCloseable {
     private final boolean dropLast;
     private final double clipNorm;
     private final BatchNormMode batchNormMode;
+    private final Precision precision;
     private final boolean hasBatchNorm; // the graph has BatchNorm layers
     private final List<TrainingListener> listeners;
     private final NoiseScale noiseScale;
@@ -113,6 +115,7 @@ public final class Trainer implements AutoCloseable {
         this.dropLast = b.dropLast;
         this.clipNorm = b.clipNorm;
         this.batchNormMode = b.batchNormMode;
+        this.precision = b.precision;
         this.hasBatchNorm = ExactBatchNorm.applies(graph);
         this.listeners = List.copyOf(b.listeners);
         this.source = b.source;
@@ -125,7 +128,7 @@ public final class Trainer implements AutoCloseable {
         this.checkpoints = b.checkpoints;
         this.epochOrder = new EpochOrder(seed, shuffle);
         this.parameters = backend.createParameters(graph, DataType.FLOAT32).initialize(seed);
-        this.executors = new ExecutorCache(graph, backend, parameters, PlanOptions.forTraining());
+        this.executors = new ExecutorCache(graph, backend, parameters, PlanOptions.forTraining().withPrecision(precision));
         long n = parameters.layout().trainableSize();
         this.optimizerState = new Tensor[optimizer.stateSlots()];
         try {
@@ -157,6 +160,11 @@ public final class Trainer implements AutoCloseable {
 
     public int microBatch() {
         return microBatch;
+    }
+
+    /** The numeric policy of every plan this trainer compiles (float32 master weights and optimizer state either way). */
+    public Precision precision() {
+        return precision;
     }
 
     /**
@@ -216,7 +224,7 @@ public final class Trainer implements AutoCloseable {
                 throw new IllegalStateException("this trainer takes its gradients from a source and has neither a micro-batch"
                         + " nor a memory budget to run executors of its own");
             }
-            decision = MemoryPlanner.plan(backend, graph, optimizer.stateSlots(), big, budget);
+            decision = MemoryPlanner.plan(backend, graph, optimizer.stateSlots(), big, budget, precision);
             microBatch = decision.microBatch();
             LOG.info("planner: micro-batch {} x {} accumulation steps for an effective batch of {}, predicted peak {} of {}",
                     microBatch, decision.accumulationSteps(), big, Budget.human(decision.predictedPeakBytes()), budget);
@@ -237,6 +245,10 @@ public final class Trainer implements AutoCloseable {
         int k = accumulationSteps(datasetSize);
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("effective batch %d (%s), micro-batch %d, accumulation steps %d%n", big, batchSize, microBatch, k));
+        if (precision == Precision.BF16_MIXED) {
+            sb.append(String.format("precision: bf16 activations and weight copies; float32 master weights, gradients,"
+                    + " optimizer state and accumulation%n"));
+        }
         if (adaptive != null) {
             sb.append(String.format("adaptive batch: grows toward the measured noise scale B_simple, up to %d, at most every %d"
                             + " steps; learning rate not rescaled (Smith et al. 2017), schedule followed in epochs%n",
@@ -713,6 +725,7 @@ public final class Trainer implements AutoCloseable {
         private boolean dropLast;
         private double clipNorm;
         private BatchNormMode batchNormMode = BatchNormMode.GHOST;
+        private Precision precision = Precision.FLOAT32;
         private final List<TrainingListener> listeners = new ArrayList<>();
         private double noiseScaleDecay = 0.95;
         private boolean measureNoiseScale;
@@ -788,6 +801,17 @@ public final class Trainer implements AutoCloseable {
          */
         public Builder batchNorm(BatchNormMode mode) {
             this.batchNormMode = java.util.Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /**
+         * The numeric policy: {@link Precision#FLOAT32} (default) or {@link Precision#BF16_MIXED} (bf16 activations
+         * and kernel weight copies; float32 master weights, gradients, statistics, losses, optimizer state and
+         * accumulation). The memory planner counts the bytes of the chosen policy. A backend without native bf16
+         * refuses BF16_MIXED when the first plan is compiled.
+         */
+        public Builder precision(Precision p) {
+            this.precision = java.util.Objects.requireNonNull(p, "precision");
             return this;
         }
 

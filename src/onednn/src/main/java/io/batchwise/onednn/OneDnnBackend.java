@@ -22,8 +22,16 @@ import java.util.Set;
  * memory; closing executors, plans, parameters and tensors frees their native objects at once.
  */
 public final class OneDnnBackend implements Backend {
+    /** oneDNN's effective CPU ISA name; injected in tests to stand for a CPU without native bf16. */
+    private final java.util.function.Supplier<String> isa;
 
     public OneDnnBackend() {
+        this(OneDnnBf16::effectiveIsa);
+    }
+
+    /** A backend whose bf16 check reads the ISA from {@code isa} (tests: a CPU without AVX512_BF16 or AMX). */
+    OneDnnBackend(java.util.function.Supplier<String> isa) {
+        this.isa = Objects.requireNonNull(isa, "isa");
     }
 
     @Override
@@ -71,6 +79,12 @@ public final class OneDnnBackend implements Backend {
         Objects.requireNonNull(graph, "graph");
         Objects.requireNonNull(options, "options");
         checkType(options.dataType());
+        if (options.precision() == io.batchwise.backend.Precision.BF16_MIXED) {
+            String why = OneDnnBf16.refusal(isa.get());
+            if (why != null) {
+                throw new UnsupportedOperationException(why);
+            }
+        }
         return OneDnnPlan.compile(OneDnnRuntime.get(), graph, microBatch, options);
     }
 

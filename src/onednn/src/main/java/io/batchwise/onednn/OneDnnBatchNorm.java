@@ -196,8 +196,8 @@ final class OneDnnBatchNorm extends OneDnnLayer {
         OneDnnBuffer target = toInput != null ? p.target(toInput)
                 : p.temporary(node, "diff_src", Kind.ACTIVATION_GRADIENT, bwd.diff_src_desc(), step);
         memory.desc scratch = p.record(label("backward"), bwd);
-        OneDnnPlanner.GradOut gg = p.gradOut(node, "gamma", DNNL_ARG_DIFF_SCALE, p.plain(channels), channels);
-        OneDnnPlanner.GradOut gb = p.gradOut(node, "beta", DNNL_ARG_DIFF_SHIFT, p.plain(channels), channels);
+        OneDnnPlanner.GradOut gg = p.gradOut(node, "gamma", DNNL_ARG_DIFF_SCALE, p.plainF32(channels), channels);
+        OneDnnPlanner.GradOut gb = p.gradOut(node, "beta", DNNL_ARG_DIFF_SHIFT, p.plainF32(channels), channels);
         p.backwardWithGradients(label("backward"), scratch, p.lazy(bwd, batch_normalization_backward::new),
                 new Object[] {DNNL_ARG_SRC, src, DNNL_ARG_MEAN, mean, DNNL_ARG_VARIANCE, variance, DNNL_ARG_DIFF_DST, diff,
                     DNNL_ARG_SCALE, gamma, DNNL_ARG_DIFF_SRC, target, DNNL_ARG_WORKSPACE, workspace}, gg, gb);

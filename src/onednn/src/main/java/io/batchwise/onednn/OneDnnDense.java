@@ -31,6 +31,10 @@ import org.bytedeco.dnnl.primitive_attr;
  * so no flatten copy); the weight {@code (units, in)} is the {@code {units, ...in}} tensor as stored (plain,
  * or channels-last after a channels-last convolution: {@link OneDnnParameterOrders}), reordered into the
  * layout oneDNN chose once per step only where that differs.
+ *
+ * <p>bf16 mixed precision: source, weight copy (reordered from the f32 master once per forward), destination and
+ * their gradients bf16; bias, weight and bias gradients f32 (oneDNN writes f32 diff_weights from bf16 inputs;
+ * the ACCUMULATE matmuls take bf16 operands and add into the f32 gradient).
  */
 final class OneDnnDense extends OneDnnLayer {
     private final Dense spec;
@@ -58,7 +62,7 @@ final class OneDnnDense extends OneDnnLayer {
         dstDims = new long[] {p.batch, spec.units()};
         memory.desc wAny = p.any(wDims);
         memory.desc wPlain = p.plain(wDims);
-        memory.desc bias = spec.bias() ? p.plain(spec.units()) : null;
+        memory.desc bias = spec.bias() ? p.plainF32(spec.units()) : null;
         memory.desc dstAny = p.any(dstDims);
         memory.desc srcAny = p.any(srcDims);
         primitive_attr attr = p.forwardAttr(node);
@@ -67,7 +71,7 @@ final class OneDnnDense extends OneDnnLayer {
         // channels-last source: the source as it is, with the weights in oneDNN's matching layout (a brgemm kernel;
         // reordering the small weights is cheaper than the activation).
         List<Supplier<inner_product_forward.primitive_desc>> candidates = new ArrayList<>();
-        if (p.storedNonPlain(node, "weight")) {
+        if (p.storedNonPlain(node, "weight") && !p.bf16) { // stored f32; a bf16 kernel reads a bf16 copy
             memory.desc wStored = p.storedLayout(node, "weight", wDims);
             candidates.add(() -> create(p, in.md, wStored, bias, dstAny, attr));
         }
@@ -105,6 +109,7 @@ final class OneDnnDense extends OneDnnLayer {
     memory.desc planBackward(OneDnnPlanner p) {
         String input = node.inputs().get(0);
         memory.desc wPlain = p.plain(wDims);
+        memory.desc gPlain = p.plainF32(wDims); // the weight gradient: f32 whatever the precision
         // After a convolution the forward runs on its source's layout with matching (non-plain) weights: the backward
         // passes try those layouts first.
         boolean matched = !OneDnnMd.isPlain(src.md) && !OneDnnMd.isPlain(fwd.weights_desc());
@@ -122,12 +127,13 @@ final class OneDnnDense extends OneDnnLayer {
         memory.desc srcMd = src.md;
         List<Supplier<inner_product_backward_weights.primitive_desc>> weightCandidates = new ArrayList<>();
         if (matched) {
-            weightCandidates.add(() -> weightsPd(p, srcMd, wFwd));
+            memory.desc gFwd = p.retype(wFwd, memory.data_type.f32);
+            weightCandidates.add(() -> weightsPd(p, srcMd, gFwd));
         }
-        weightCandidates.add(() -> weightsPd(p, srcMd, wPlain));
-        weightCandidates.add(() -> weightsPd(p, p.any(srcDims), wPlain));
-        weightCandidates.add(() -> weightsPd(p, srcMd, p.any(wDims)));
-        weightCandidates.add(() -> weightsPd(p, p.any(srcDims), p.any(wDims)));
+        weightCandidates.add(() -> weightsPd(p, srcMd, gPlain));
+        weightCandidates.add(() -> weightsPd(p, p.any(srcDims), gPlain));
+        weightCandidates.add(() -> weightsPd(p, srcMd, p.anyF32(wDims)));
+        weightCandidates.add(() -> weightsPd(p, p.any(srcDims), p.anyF32(wDims)));
         bwdWeights = p.firstFast(label("backward weights"), weightCandidates);
         return p.preferredGradient(node, bwdWeights.diff_dst_desc(), bwdData != null ? bwdData.diff_dst_desc() : null);
     }
@@ -146,23 +152,23 @@ final class OneDnnDense extends OneDnnLayer {
         // row-major matrices {b, in} and {units, in} over the same ordering of the input features.
         memory.desc srcOrder = p.storedNonPlain(node, "weight")
                 ? p.own(new OneDnnParameterOrders.Stored(p.stored.get(OneDnnParameterOrders.key(node, "weight")).tag(),
-                        srcDims).md())
+                        srcDims).md(p.act))
                 : p.plain(srcDims);
         OneDnnBuffer srcP = p.convert(label("src, in the weights' order"), src, srcOrder,
                 () -> p.temporary(node, "src_plain", Kind.WORKSPACE, srcOrder, step), emit);
         OneDnnBuffer ddP = p.convert(label("diff_dst, plain"), diff, p.plain(b, units),
-                () -> p.temporary(node, "diff_dst_plain", Kind.ACTIVATION_GRADIENT, OneDnnMd.plain(b, units), step), emit);
+                () -> p.temporary(node, "diff_dst_plain", Kind.ACTIVATION_GRADIENT, p.plain(b, units), step), emit);
         OneDnnBuffer ddT = p.alias(node.name() + ".diff_dst_t", ddP, p.own(new memory.desc(new long[] {units, b},
-                memory.data_type.f32, new long[] {1, units})));
+                p.act, new long[] {1, units})));
         OneDnnBuffer src2 = p.alias(node.name() + ".src_2d", srcP, p.plain(b, in));
         OneDnnBuffer dW = p.alias(node.name() + ".weight.grad_2d", p.parameter(node, "weight", OneDnnBuffer.Store.GRADIENTS, wDims),
-                p.plain(units, in));
+                p.plainF32(units, in));
         matmul.primitive_desc mm = p.own(new matmul.primitive_desc(p.eng, ddT.md, src2.md, dW.md, sumAttr(), false));
         emit.accept(p.prim(label("weight gradient += diff_dst^T . src"), mm, p.lazy(mm, matmul::new),
                 DNNL_ARG_SRC, ddT, DNNL_ARG_WEIGHTS, src2, DNNL_ARG_DST, dW));
         if (spec.bias()) {
             // dB += ones{1, b} . diff_dst{b, units}
-            OneDnnBuffer ones = p.temporary(node, "ones", Kind.WORKSPACE, OneDnnMd.plain(1, b), step);
+            OneDnnBuffer ones = p.temporary(node, "ones", Kind.WORKSPACE, p.plain(1, b), step);
             emit.accept(new OneDnnOp.Host(label("ones"), (ex, pass) -> {
                 OneDnnTensor o = ex.tensor(ones);
                 for (int i = 0; i < b; i++) {
@@ -170,7 +176,7 @@ final class OneDnnDense extends OneDnnLayer {
                 }
             }, ones));
             OneDnnBuffer dB = p.alias(node.name() + ".bias.grad_2d", p.parameter(node, "bias", OneDnnBuffer.Store.GRADIENTS, units),
-                    p.plain(1, units));
+                    p.plainF32(1, units));
             matmul.primitive_desc mb = p.own(new matmul.primitive_desc(p.eng, ones.md, ddP.md, dB.md, sumAttr(), false));
             emit.accept(p.prim(label("bias gradient += ones . diff_dst"), mb, p.lazy(mb, matmul::new),
                     DNNL_ARG_SRC, ones, DNNL_ARG_WEIGHTS, ddP, DNNL_ARG_DST, dB));
@@ -191,7 +197,7 @@ final class OneDnnDense extends OneDnnLayer {
 
     private inner_product_backward_weights.primitive_desc weightsPd(OneDnnPlanner p, memory.desc srcMd, memory.desc dwMd) {
         return spec.bias()
-                ? new inner_product_backward_weights.primitive_desc(p.eng, srcMd, dwMd, p.plain(spec.units()), p.any(dstDims), fwd,
+                ? new inner_product_backward_weights.primitive_desc(p.eng, srcMd, dwMd, p.plainF32(spec.units()), p.any(dstDims), fwd,
                         p.sharedAttr, false)
                 : new inner_product_backward_weights.primitive_desc(p.eng, srcMd, dwMd, p.any(dstDims), fwd, p.sharedAttr,
                         false);

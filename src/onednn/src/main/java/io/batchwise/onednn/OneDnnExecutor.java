@@ -120,7 +120,7 @@ final class OneDnnExecutor implements Executor {
             }
         }
         for (Node n : plan.graph().inputs()) {
-            inputs.put(n.name(), tensors.get(plan.outputs.get(n.name())));
+            inputs.put(n.name(), tensors.get(plan.inputBuffers.get(n.name())));
             OneDnnBuffer g = plan.diffs.get(n.name());
             if (g != null && plan.options().inputGradients()) {
                 inputGradients.put(n.name(), tensors.get(g));
@@ -140,7 +140,7 @@ final class OneDnnExecutor implements Executor {
 
     private String label(OneDnnBuffer b) {
         for (Node n : plan.graph().inputs()) {
-            if (plan.outputs.get(n.name()) == b) {
+            if (plan.inputBuffers.get(n.name()) == b) {
                 return "input '" + n.name() + "'";
             }
         }

@@ -26,7 +26,7 @@ final class OneDnnFlatten extends OneDnnLayer {
             p.setOutput(node, p.alias(node.name() + ".dst", in, p.plain(outDims)));
             return;
         }
-        OneDnnBuffer out = p.activation(node, OneDnnMd.plain(outDims), Kind.ACTIVATION);
+        OneDnnBuffer out = p.activation(node, p.plain(outDims), Kind.ACTIVATION);
         OneDnnBuffer outAsIn = p.alias(node.name() + ".dst_unflat", out, p.plain(inDims));
         p.forward(p.reorder(label("to plain (" + OneDnnMd.describe(in.md) + ")"), in, outAsIn, false));
         p.setOutput(node, out);

@@ -27,6 +27,62 @@ final class OneDnnMd {
         return new memory.desc(dims, memory.data_type.f32, memory.format_tag.any);
     }
 
+    /** Row-major descriptor of element type {@code type} over {@code dims}. */
+    static memory.desc plain(memory.data_type type, long... dims) {
+        return new memory.desc(dims, type, rowMajorStrides(dims));
+    }
+
+    /** An {@code any} descriptor of element type {@code type}. */
+    static memory.desc any(memory.data_type type, long... dims) {
+        return new memory.desc(dims, type, memory.format_tag.any);
+    }
+
+    /** Bytes per element of {@code md}'s data type (f32 4, bf16 2, s8/u8 1). */
+    static int elementBytes(memory.desc md) {
+        return elementBytes(md.get_data_type());
+    }
+
+    static int elementBytes(memory.data_type t) {
+        int v = t.value;
+        if (v == memory.data_type.f32.value || v == memory.data_type.s32.value) {
+            return 4;
+        }
+        if (v == memory.data_type.bf16.value || v == memory.data_type.f16.value) {
+            return 2;
+        }
+        if (v == memory.data_type.s8.value || v == memory.data_type.u8.value) {
+            return 1;
+        }
+        throw new IllegalArgumentException("no element size for oneDNN data type " + t);
+    }
+
+    /** Whether {@code md} holds float32 elements (the preset hands out fresh enum objects: compare values). */
+    static boolean isF32(memory.desc md) {
+        return md.get_data_type().value == memory.data_type.f32.value;
+    }
+
+    static boolean isBf16(memory.desc md) {
+        return md.get_data_type().value == memory.data_type.bf16.value;
+    }
+
+    static boolean sameType(memory.desc a, memory.desc b) {
+        return a.get_data_type().value == b.get_data_type().value;
+    }
+
+    /**
+     * {@code md}'s layout with elements of {@code type}: the same descriptor when the type agrees; for a layout
+     * without inner blocks, the same strides; otherwise null (a blocked layout is asked for again with {@code any}).
+     */
+    static memory.desc retype(memory.desc md, memory.data_type type) {
+        if (md.get_data_type().value == type.value) {
+            return md;
+        }
+        if (!blocked(md) || md.get_inner_nblks() != 0 || md.get_submemory_offset() != 0) {
+            return null;
+        }
+        return new memory.desc(dims(md), type, strides(md));
+    }
+
     static long[] rowMajorStrides(long[] dims) {
         long[] s = new long[dims.length];
         long acc = 1;
@@ -94,7 +150,10 @@ final class OneDnnMd {
         return d;
     }
 
-    /** True when {@code md} is dense row-major over its dims with no offset: logical index = element offset. */
+    /**
+     * True when {@code md} is dense row-major over its dims with no offset: logical index = element offset (of
+     * its own element type: a plain bf16 descriptor is plain too).
+     */
     static boolean isPlain(memory.desc md) {
         if (!blocked(md) || md.get_inner_nblks() != 0
                 || md.get_submemory_offset() != 0) {
@@ -108,7 +167,7 @@ final class OneDnnMd {
                 return false;
             }
         }
-        return md.get_size() == 4L * product(d);
+        return md.get_size() == (long) elementBytes(md) * product(d);
     }
 
     /** The preset returns a fresh enum object per call: compare values, never references. */
@@ -134,8 +193,9 @@ final class OneDnnMd {
         if (!blocked(md)) {
             return sb.append(':').append(md.get_format_kind()).toString();
         }
+        String type = isF32(md) ? "" : ":" + md.get_data_type();
         if (isPlain(md)) {
-            return sb.append(":plain").toString();
+            return sb.append(":plain").append(type).toString();
         }
         long[] s = strides(md);
         sb.append(":s[");
@@ -155,6 +215,6 @@ final class OneDnnMd {
         if (md.get_submemory_offset() != 0) {
             sb.append("+").append(md.get_submemory_offset());
         }
-        return sb.toString();
+        return sb.append(type).toString();
     }
 }

@@ -38,7 +38,12 @@ final class OneDnnParameterOrders {
     /** A stored layout: a oneDNN format tag over the dims the planner gives the weight. */
     record Stored(String tag, long[] dims) {
         memory.desc md() {
-            return new memory.desc(dims, memory.data_type.f32, memory.format_tag.valueOf(tag));
+            return md(memory.data_type.f32);
+        }
+
+        /** The same layout over elements of {@code type} (a bf16 plan's copy of a source in the weights' order). */
+        memory.desc md(memory.data_type type) {
+            return new memory.desc(dims, type, memory.format_tag.valueOf(tag));
         }
     }
 

@@ -41,6 +41,8 @@ final class OneDnnPlan implements Plan {
     final List<OneDnnOp> backwardAccumulate;
     final List<OneDnnBuffer> buffers;
     final Map<String, OneDnnBuffer> outputs;
+    /** The buffer the caller writes for each graph input (its output, or the f32 buffer a bf16 plan converts). */
+    final Map<String, OneDnnBuffer> inputBuffers;
     /** Weights the plan expects in a kernel's layout (OneDnnParameterOrders). */
     final Map<String, OneDnnParameterOrders.Stored> storedWeights;
     final Map<String, OneDnnBuffer> diffs;
@@ -64,6 +66,11 @@ final class OneDnnPlan implements Plan {
         this.backwardAccumulate = select(p.backward, GradientMode.ACCUMULATE);
         this.buffers = List.copyOf(p.buffers);
         this.outputs = Map.copyOf(p.outputs);
+        Map<String, OneDnnBuffer> in = new java.util.HashMap<>();
+        for (Node n : p.graph.inputs()) {
+            in.put(n.name(), p.inputBuffers.getOrDefault(n.name(), p.outputs.get(n.name())));
+        }
+        this.inputBuffers = Map.copyOf(in);
         this.storedWeights = p.stored;
         this.diffs = Map.copyOf(p.diffs);
         this.outputStage = p.outputStage;
@@ -97,6 +104,7 @@ final class OneDnnPlan implements Plan {
             List<OneDnnLayer> layers = new ArrayList<>();
             for (Node n : nodes) {
                 OneDnnLayer l = OneDnnLayer.of(n);
+                p.enter(n);
                 p.step = p.forwardStep(n);
                 l.forward(p);
                 layers.add(l);
@@ -105,6 +113,7 @@ final class OneDnnPlan implements Plan {
                 // Backward descriptors, consumers first: each node then knows every contribution to its gradient.
                 for (int i = nodes.size() - 1; i >= 0; i--) {
                     Node n = nodes.get(i);
+                    p.enter(n);
                     p.step = p.backwardStep(n);
                     boolean publicInput = n.layer() instanceof Input && options.inputGradients();
                     memory.desc md = null;
@@ -121,6 +130,7 @@ final class OneDnnPlan implements Plan {
                 }
                 for (int i = nodes.size() - 1; i >= 0; i--) {
                     Node n = nodes.get(i);
+                    p.enter(n);
                     p.step = p.backwardStep(n);
                     if (p.participates(n)) {
                         layers.get(i).backward(p);
@@ -134,6 +144,9 @@ final class OneDnnPlan implements Plan {
             List<OneDnnBuffer> open = new ArrayList<>();
             for (Node n : graph.inputs()) {
                 open.add(p.output(n.name()));
+                if (p.inputBuffers.containsKey(n.name())) {
+                    open.add(p.inputBuffers.get(n.name()));
+                }
                 if (options.inputGradients()) {
                     open.add(p.diff(n.name()));
                 }
@@ -145,10 +158,12 @@ final class OneDnnPlan implements Plan {
             // A non-plain output or output gradient is read and written whole (the loss) through a plain staging
             // buffer (OneDnnTensor): planned here, so the predicted peak holds it.
             Node outNode = graph.output();
-            if (!OneDnnMd.isPlain(p.output(outNode.name()).md)
-                    || (options.training() && !OneDnnMd.isPlain(p.diff(outNode.name()).md))) {
+            // A bf16 output is read (and its gradient written) through the same f32 staging buffer: the loss is f32.
+            OneDnnBuffer outBuf = p.output(outNode.name());
+            if (!OneDnnMd.isPlain(outBuf.md) || !OneDnnMd.isF32(outBuf.md)
+                    || (options.training() && (!OneDnnMd.isPlain(p.diff(outNode.name()).md) || !OneDnnMd.isF32(p.diff(outNode.name()).md)))) {
                 p.outputStage = p.workspace(outNode, "plain_stage",
-                        p.plain(OneDnnMd.dims(outNode.outputShape().withBatch(batch))));
+                        p.plainF32(OneDnnMd.dims(outNode.outputShape().withBatch(batch))));
                 open.add(p.outputStage);
             }
             for (OneDnnBuffer b : open) {

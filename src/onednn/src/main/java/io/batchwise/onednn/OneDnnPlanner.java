@@ -55,6 +55,23 @@ final class OneDnnPlanner {
     final int batch;
     final PlanOptions options;
     final boolean training;
+    /**
+     * Element type of activations, their gradients and the weight copies kernels read: f32, or bf16 under
+     * {@link io.batchwise.backend.Precision#BF16_MIXED}. Parameters, parameter gradients, state, BatchNorm
+     * statistics and the caller's input and output staging stay f32 ({@link #plainF32}, {@link #anyF32}).
+     */
+    memory.data_type act;
+    final boolean bf16;
+    /**
+     * Nodes whose outputs (and gradients) stay f32 in a bf16 plan: a one-input-channel convolution reading a graph
+     * input and the element-wise and pooling nodes after it, up to convolutions or inner products (which convert).
+     * Its bf16 weight gradient has no native kernel and max-pool backward is several times slower in bf16; in f32 the
+     * weight gradient reads the f32 gradient directly (LeNet-5: conv1, relu1, pool1). The convolution still computes
+     * its forward in bf16, writing f32.
+     */
+    final java.util.Set<String> f32Region;
+    /** Graph inputs whose caller-facing buffer is not the node's output: f32 buffers a reorder turns into bf16. */
+    final Map<String, OneDnnBuffer> inputBuffers = new HashMap<>();
     final ParameterLayout params;
     final MemoryPlan.Builder mem;
     final OneDnnResources res;
@@ -145,6 +162,9 @@ final class OneDnnPlanner {
         this.batch = batch;
         this.options = options;
         this.training = options.training();
+        this.bf16 = options.precision() == io.batchwise.backend.Precision.BF16_MIXED;
+        this.act = bf16 ? memory.data_type.bf16 : memory.data_type.f32;
+        this.f32Region = bf16 ? f32Region(graph) : java.util.Set.of();
         this.params = new ParameterLayout(graph);
         this.mem = new MemoryPlan.Builder(graph, batch, training);
         this.res = res;
@@ -152,6 +172,48 @@ final class OneDnnPlanner {
     }
 
     // ---------------------------------------------------------------- graph facts
+
+    /** Sets the activation type ({@link #act}) for planning {@code node}: f32 in {@link #f32Region}, else the plan's. */
+    void enter(Node node) {
+        act = bf16 && !f32Region.contains(node.name()) ? memory.data_type.bf16 : memory.data_type.f32;
+    }
+
+    /** See {@link #f32Region}: empty unless every way out of the region is a convolution or an inner product. */
+    static java.util.Set<String> f32Region(Graph graph) {
+        java.util.Set<String> region = new java.util.LinkedHashSet<>();
+        for (Node n : graph.nodes()) {
+            if (!(n.layer() instanceof io.batchwise.layer.Conv2d) || n.inputShapes().get(0).dim(0) != 1
+                    || !(graph.node(n.inputs().get(0)).layer() instanceof Input)) {
+                continue;
+            }
+            java.util.List<String> chain = new ArrayList<>(List.of(n.name()));
+            Node cur = n;
+            while (true) {
+                List<Node> cs = graph.consumers(cur.name());
+                if (cur == graph.output() || cs.isEmpty()) {
+                    chain.clear(); // the region would hold the output: leave it all bf16
+                    break;
+                }
+                if (cs.stream().allMatch(c -> c.layer() instanceof io.batchwise.layer.Conv2d
+                        || c.layer() instanceof io.batchwise.layer.Dense)) {
+                    break;
+                }
+                var l = cs.get(0).layer();
+                boolean passive = l instanceof io.batchwise.layer.ReLU || l instanceof io.batchwise.layer.LeakyReLU
+                        || l instanceof io.batchwise.layer.ELU || l instanceof io.batchwise.layer.GELU
+                        || l instanceof io.batchwise.layer.Tanh || l instanceof io.batchwise.layer.Sigmoid
+                        || l instanceof io.batchwise.layer.MaxPool2d || l instanceof io.batchwise.layer.AvgPool2d;
+                if (cs.size() != 1 || !passive) {
+                    chain.clear(); // another kind of consumer (BatchNorm, Add, ...) reads its source as it is
+                    break;
+                }
+                cur = cs.get(0);
+                chain.add(cur.name());
+            }
+            region.addAll(chain);
+        }
+        return java.util.Collections.unmodifiableSet(region);
+    }
 
     boolean requiresGrad(String node) {
         return flow.requiresGrad(node);
@@ -200,14 +262,40 @@ final class OneDnnPlanner {
         return res.own(p);
     }
 
+    /** A plain descriptor of the activation type ({@link #act}). */
     memory.desc plain(long... dims) {
+        return own(OneDnnMd.plain(act, dims));
+    }
+
+    /** An {@code any} descriptor of the activation type ({@link #act}). */
+    memory.desc any(long... dims) {
+        return own(OneDnnMd.any(act, dims));
+    }
+
+    /** A plain float32 descriptor: parameters, their gradients, state, the caller's staging. */
+    memory.desc plainF32(long... dims) {
         return own(OneDnnMd.plain(dims));
     }
 
-    memory.desc any(long... dims) {
+    /** An {@code any} float32 descriptor (weight gradients, a layer kept in f32). */
+    memory.desc anyF32(long... dims) {
         return own(OneDnnMd.any(dims));
     }
 
+    /** An {@code any} descriptor of {@code type}. */
+    memory.desc any(memory.data_type type, long... dims) {
+        return own(OneDnnMd.any(type, dims));
+    }
+
+    /**
+     * {@code md}'s layout in element type {@code type} ({@link OneDnnMd#retype}), or {@code any} of {@code type} when
+     * a blocked layout cannot be retyped: a candidate for a primitive descriptor in a precision other than its
+     * producer's.
+     */
+    memory.desc retype(memory.desc md, memory.data_type type) {
+        memory.desc r = OneDnnMd.retype(md, type);
+        return r == md ? md : r != null ? own(r) : any(type, OneDnnMd.dims(md));
+    }
     /** A fresh attribute with a user-managed scratchpad (never copy one: the copy shares the handle). */
     static primitive_attr attr() {
         primitive_attr a = new primitive_attr();
@@ -288,8 +376,12 @@ final class OneDnnPlanner {
     }
 
     OneDnnBuffer workspace(Node node, String what, memory.desc md) {
+        return workspace(node, what, md, Kind.WORKSPACE);
+    }
+
+    OneDnnBuffer workspace(Node node, String what, memory.desc md, Kind kind) {
         OneDnnBuffer b = add(OneDnnBuffer.allocated(node.name() + "." + what, own(md)));
-        mem.workspace(node, what, b.bytes);
+        mem.workspace(node, what, kind, b.bytes);
         return b;
     }
 
@@ -309,7 +401,7 @@ final class OneDnnPlanner {
      */
     OneDnnBuffer parameter(Node node, String param, OneDnnBuffer.Store store, long... dims) {
         ParameterLayout.Slot slot = params.slot(node.name(), param);
-        memory.desc md = store == OneDnnBuffer.Store.STATE ? plain(dims) : storedLayout(node, param, dims);
+        memory.desc md = store == OneDnnBuffer.Store.STATE ? plainF32(dims) : storedLayout(node, param, dims);
         if (md.get_size() != 4L * slot.size()) {
             throw new IllegalStateException(slot.key() + ": descriptor of " + OneDnnMd.describe(md) + " for " + slot.size()
                     + " elements");
@@ -322,7 +414,7 @@ final class OneDnnPlanner {
     memory.desc storedLayout(Node node, String param, long... dims) {
         OneDnnParameterOrders.Stored s = stored.get(OneDnnParameterOrders.key(node, param));
         if (s == null) {
-            return plain(dims);
+            return plainF32(dims);
         }
         if (!Arrays.equals(s.dims(), dims)) {
             throw new IllegalStateException(OneDnnParameterOrders.key(node, param) + " is stored as " + s.tag() + " over "
@@ -498,9 +590,9 @@ final class OneDnnPlanner {
         return prim(label, pd, lazy(pd, sum::new), args);
     }
 
-    /** {@code b}'s bytes as a plain vector (padding of a blocked layout included). */
+    /** {@code b}'s bytes as a plain vector of its element type (padding of a blocked layout included). */
     OneDnnBuffer vector(OneDnnBuffer b) {
-        return alias(b.name + ".flat", b, plain(b.md.get_size() / 4));
+        return alias(b.name + ".flat", b, own(OneDnnMd.plain(b.md.get_data_type(), b.md.get_size() / OneDnnMd.elementBytes(b.md))));
     }
 
     /**
@@ -554,7 +646,9 @@ final class OneDnnPlanner {
             for (memory.desc a : arriving) {
                 cost += a.equals(d) ? 0 : 1;
             }
-            boolean dense = OneDnnMd.blocked(d) && d.get_submemory_offset() == 0 && d.get_size() <= wanted[0].get_size();
+            // Only the element type the node's own backward reads (a bf16 contribution to an f32 gradient is converted).
+            boolean dense = OneDnnMd.blocked(d) && d.get_submemory_offset() == 0 && d.get_size() <= wanted[0].get_size()
+                    && OneDnnMd.sameType(d, wanted[0]);
             if (cost < bestCost && dense) {
                 best = d;
                 bestCost = cost;

@@ -77,7 +77,7 @@ final class OneDnnPooling extends OneDnnLayer {
             return;
         }
         // {b, C, 1, 1} in oneDNN's layout -> plain {b, C, 1, 1} = plain {b, C}
-        OneDnnBuffer out = p.activation(node, OneDnnMd.plain(srcDims[0], srcDims[1]), Kind.ACTIVATION);
+        OneDnnBuffer out = p.activation(node, p.plain(srcDims[0], srcDims[1]), Kind.ACTIVATION);
         OneDnnBuffer out4 = p.alias(node.name() + ".dst4", out, p.plain(dstDims));
         OneDnnBuffer pooled = fwd.dst_desc().equals(out4.md) ? out4
                 : p.temporary(node, "pooled", Kind.ACTIVATION, fwd.dst_desc(), p.forwardStep(node));

@@ -40,7 +40,7 @@ final class OneDnnSoftmax extends OneDnnLayer {
             }
         }
         if (slow && dims.length > 2) {
-            memory.desc last = p.own(channelsLast(dims));
+            memory.desc last = p.own(channelsLast(dims, p.act));
             fwd = p.own(create(p, last, last));
         }
         OneDnnBuffer src = p.convert(label("src"), in, fwd.src_desc(),
@@ -55,7 +55,7 @@ final class OneDnnSoftmax extends OneDnnLayer {
     }
 
     /** {@code (b, C, d2, ..., dn)} with C innermost: strides b: C*prod(d), di: C*prod(d after i), C: 1. */
-    static memory.desc channelsLast(long[] dims) {
+    static memory.desc channelsLast(long[] dims, memory.data_type type) {
         long[] strides = new long[dims.length];
         strides[1] = 1;
         long acc = dims[1];
@@ -64,7 +64,7 @@ final class OneDnnSoftmax extends OneDnnLayer {
             acc *= dims[i];
         }
         strides[0] = acc;
-        return new memory.desc(dims, memory.data_type.f32, strides);
+        return new memory.desc(dims, type, strides);
     }
 
     private softmax_forward.primitive_desc create(OneDnnPlanner p, memory.desc srcMd, memory.desc dstMd) {

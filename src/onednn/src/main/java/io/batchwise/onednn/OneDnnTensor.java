@@ -14,8 +14,10 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
- * A float32 tensor in host memory, described by a oneDNN memory descriptor that may be plain
- * (row-major) or blocked (e.g. {@code nChw16c}). Logical elements are addressed in place through
+ * A float32 or bfloat16 tensor in host memory, described by a oneDNN memory descriptor that may be plain
+ * (row-major) or blocked (e.g. {@code nChw16c}). A bf16 tensor reads and writes as floats: whole-tensor
+ * copies go through a float32 staging buffer and a oneDNN reorder (round to nearest even), element access
+ * converts in Java the same way. Logical elements are addressed in place through
  * {@link OneDnnLayout}: directly for plain layouts, through the block arithmetic otherwise, so
  * reading a blocked activation never needs a temporary copy.
  *
@@ -32,6 +34,8 @@ final class OneDnnTensor implements HostTensor {
     private final Pointer data;
     private final long bytes;
     private final OneDnnLayout layout;
+    private final boolean bf16;      // 2-byte bfloat16 elements (else float32)
+    private java.nio.ShortBuffer shorts; // host view over a bf16 tensor's bytes, made on first use
     private FloatBuffer floats;      // host view over the bytes, made on first use (null: over 2 GiB)
     private FloatPointer bigFloats;  // element access beyond what a Java buffer can address
     private final MemoryTracker tracker; // null for views
@@ -90,6 +94,7 @@ final class OneDnnTensor implements HostTensor {
         this.memory = memory;
         this.data = data;
         this.bytes = md.get_size();
+        this.bf16 = OneDnnMd.isBf16(md); // else f32, or a workspace of another type that only primitives touch
         this.layout = new OneDnnLayout(md);
         this.tracker = tracker;
         this.label = label;
@@ -161,12 +166,19 @@ final class OneDnnTensor implements HostTensor {
 
     /** Physical element {@code i} (memory order, padding included), for host-side steps. */
     float getAt(long i) {
+        if (bf16) {
+            return Float.intBitsToFloat((shorts().get(Math.toIntExact(i)) & 0xffff) << 16);
+        }
         FloatBuffer f = floats();
         return f != null ? f.get((int) i) : bigFloats.get(i);
     }
 
-    /** Sets physical element {@code i}. */
+    /** Sets physical element {@code i} (a bf16 tensor stores it rounded to nearest even, as oneDNN's reorders do). */
     void putAt(long i, float v) {
+        if (bf16) {
+            shorts().put(Math.toIntExact(i), toBf16(v));
+            return;
+        }
         FloatBuffer f = floats();
         if (f != null) {
             f.put((int) i, v);
@@ -177,7 +189,34 @@ final class OneDnnTensor implements HostTensor {
 
     /** Elements in memory order, padding of a blocked layout included. */
     long physicalElements() {
-        return bytes / 4;
+        return bytes / (bf16 ? 2 : 4);
+    }
+
+    /** float32 to bfloat16 bits, rounding to nearest even; NaN stays a (quiet) NaN. */
+    static short toBf16(float v) {
+        int b = Float.floatToRawIntBits(v);
+        if (Float.isNaN(v)) {
+            return (short) ((b >>> 16) | 0x40);
+        }
+        int rounding = 0x7fff + ((b >>> 16) & 1);
+        return (short) ((b + rounding) >>> 16);
+    }
+
+    private java.nio.ShortBuffer shorts() {
+        if (shorts == null) {
+            if (bytes > Integer.MAX_VALUE) {
+                throw new UnsupportedOperationException("element access to a bf16 tensor over 2 GiB");
+            }
+            shorts = bytes == 0 ? java.nio.ShortBuffer.allocate(0)
+                    : new BytePointer(data).capacity(bytes).limit(bytes).asByteBuffer().order(ByteOrder.nativeOrder())
+                            .asShortBuffer();
+        }
+        return shorts;
+    }
+
+    /** Whether whole reads and writes copy floats straight from the bytes (plain float32). */
+    private boolean directFloats() {
+        return !bf16 && layout.plain();
     }
 
     /** A Java view of the bytes (made once), or null when they exceed what a Java buffer addresses. */
@@ -201,7 +240,7 @@ final class OneDnnTensor implements HostTensor {
 
     @Override
     public DataType dataType() {
-        return DataType.FLOAT32;
+        return bf16 ? DataType.BFLOAT16 : DataType.FLOAT32;
     }
 
     @Override
@@ -224,7 +263,7 @@ final class OneDnnTensor implements HostTensor {
     @Override
     public void read(long offset, float[] dst, int dstOff, int len) {
         check(offset, len);
-        if (layout.plain() && floats() != null) {
+        if (directFloats() && floats() != null) {
             floats.get((int) offset, dst, dstOff, len);
         } else if (offset == 0 && len == size()) {
             Stage st = stage();
@@ -241,7 +280,7 @@ final class OneDnnTensor implements HostTensor {
     @Override
     public void write(long offset, float[] src, int srcOff, int len) {
         check(offset, len);
-        if (layout.plain() && floats() != null) {
+        if (directFloats() && floats() != null) {
             floats.put((int) offset, src, srcOff, len);
         } else if (offset == 0 && len == size()) {
             Stage st = stage();
@@ -276,10 +315,10 @@ final class OneDnnTensor implements HostTensor {
 
     /** Whole-tensor copies go through {@code plain} (same logical shape, plain layout, owned elsewhere). */
     void stageThrough(OneDnnTensor plain) {
-        if (layout.plain()) {
+        if (directFloats()) {
             return;
         }
-        if (plain.size() != size() || !plain.layout.plain()) {
+        if (plain.size() != size() || !plain.directFloats()) {
             throw new IllegalArgumentException(plain + " cannot stage " + this);
         }
         if (stage != null) {

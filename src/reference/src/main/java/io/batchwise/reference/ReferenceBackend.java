@@ -70,6 +70,13 @@ public final class ReferenceBackend implements Backend {
             throw new IllegalArgumentException("the micro-batch must be at least 1, got " + microBatch);
         }
         checkType(options.dataType());
+        if (options.precision() != io.batchwise.backend.Precision.FLOAT32) {
+            // Decided: the oracle refuses rather than emulates bf16 rounding. It is what bf16 results are compared
+            // against (in FLOAT64), and an emulation in plain Java would be a second, untested bf16 implementation.
+            throw new IllegalArgumentException("the reference backend computes in float32/float64 only and refuses "
+                    + options.precision() + " (" + options.precision().label() + "): it is the oracle bf16 results are"
+                    + " compared against; use the onednn backend for bf16 mixed precision");
+        }
         return new RefPlan(this, graph, microBatch, options);
     }
 

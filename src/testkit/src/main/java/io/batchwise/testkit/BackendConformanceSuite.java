@@ -16,6 +16,7 @@ import io.batchwise.backend.Parameters;
 import io.batchwise.backend.Pass;
 import io.batchwise.backend.Plan;
 import io.batchwise.backend.PlanOptions;
+import io.batchwise.backend.Precision;
 import io.batchwise.backend.Tensor;
 import io.batchwise.layer.Add;
 import io.batchwise.layer.AvgPool2d;
@@ -68,6 +69,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>Metric, per compared tensor, with {@code a} the backend under test and {@code b} the oracle:
  * {@code max_i |a_i - b_i| / max(1, max_i |b_i|)}, at most {@link #tolerance()} (1e-4 by default).
  * Dropout cases also require the exact same zero pattern (the same mask).
+ *
+ * <p>A subclass may run the backend under test in another {@link #precision()} (e.g. bf16 mixed precision,
+ * with a tolerance derived from bf16's significand: see the oneDNN backend's bf16 suite); the oracle always
+ * computes in FLOAT64.
  */
 public abstract class BackendConformanceSuite {
 
@@ -77,6 +82,30 @@ public abstract class BackendConformanceSuite {
     /** The largest accepted error (see the class comment for the metric). */
     protected double tolerance() {
         return 1e-4;
+    }
+
+    /**
+     * The tolerance of the composite network case (conv, BatchNorm, ReLU, residual add, max-pool, dense): the
+     * per-layer {@link #tolerance()} unless a subclass says why a composition needs more.
+     */
+    protected double networkTolerance() {
+        return tolerance();
+    }
+
+    /** The numeric policy the backend under test plans with (the oracle's is always FLOAT32 in FLOAT64). */
+    protected Precision precision() {
+        return Precision.FLOAT32;
+    }
+
+    /**
+     * {@code v} as the backend under test can hold it exactly; the random inputs, trainable parameters and output
+     * gradients both backends get are passed through it (identity by default). A bf16 suite rounds them to bf16, so
+     * that what the comparison measures is the rounding of intermediate results, and a ReLU's mask or a max-pool's
+     * argmax over the inputs is the same on both sides (rounding an input could tie two window values or move one
+     * across zero: a different, equally right gradient, not an error of the backend).
+     */
+    protected float representable(float v) {
+        return v;
     }
 
     /** The type the backend under test computes in. */
@@ -141,6 +170,11 @@ public abstract class BackendConformanceSuite {
                 both("Conv2d 1->6 k5 (one input channel: channels-last on oneDNN)", Shape.of(1, 12, 13), conv(6, 5, 5)),
                 both("Conv2d 1->6 k3 s2p1 + ReLU", Shape.of(1, 12, 13), null),
                 both("Conv2d 3->5 k3x5 padding 1x2", IMAGE, conv(5, 3, 5).padding(1, 2)),
+                // A one-channel convolution, ReLU and max-pool before another convolution: oneDNN's bf16 plans keep the
+                // first three in f32 (OneDnnPlanner.f32Region), converting at conv2.
+                Stream.of(1, 7).map(b -> new Case("Conv2d 1->6 k3 + ReLU + MaxPool2d 2 + Conv2d 6->4 k3 on (1, 12, 13)",
+                        Graph.builder().input("x", Shape.of(1, 12, 13)).then("conv1", conv(6, 3, 3)).then("relu1", new ReLU())
+                                .then("pool1", MaxPool2d.of(2)).then("conv2", conv(4, 3, 3)).build(), b, null, false)),
                 Stream.of(layer("Conv2d 5->3 k3 s2p1 dilation 2x1 without bias", IMAGE5,
                         conv(3, 3, 3).stride(2).padding(1).dilation(2, 1).withBias(false), 7)),
                 both("MaxPool2d k3 s2 p1", IMAGE5, MaxPool2d.of(3, 2, 1)),
@@ -230,19 +264,20 @@ public abstract class BackendConformanceSuite {
     @Test
     void networkForwardBackwardAndAccumulationMatchTheReference() {
         assertMatches(new Case("conv-bn-relu-conv-add-pool-dense network", network(), 7, new SoftmaxCrossEntropy(), false),
-                true);
+                true, networkTolerance());
     }
 
     @Test
     void inferencePlanMatchesTheReference() {
         Graph g = network();
-        Data d = Data.random(new Case("inference", g, 7, null, false), 1);
+        Data d = Data.random(new Case("inference", g, 7, null, false), 1, this::representable);
         double[][] out = new double[2][];
         Backend[] backends = {backend(), oracle};
         DataType[] types = {dataType(), DataType.FLOAT64};
         for (int k = 0; k < 2; k++) {
             try (Parameters p = backends[k].createParameters(g, types[k]);
-                 Plan plan = backends[k].plan(g, 7, PlanOptions.forInference().withDataType(types[k]));
+                 Plan plan = backends[k].plan(g, 7, PlanOptions.forInference().withDataType(types[k])
+                         .withPrecision(k == 0 ? precision() : Precision.FLOAT32));
                  Executor ex = plan.bind(p)) {
                 d.load(p, ex);
                 ex.forward(Pass.inference());
@@ -258,7 +293,7 @@ public abstract class BackendConformanceSuite {
     void wrongInputLengthNamesTheInputAndItsShape() {
         Graph g = Graph.builder().input("pixels", IMAGE).then("conv", conv(5, 3, 3)).build();
         try (Parameters p = backend().createParameters(g, dataType());
-             Plan plan = backend().plan(g, 7, PlanOptions.forTraining().withDataType(dataType()));
+             Plan plan = backend().plan(g, 7, PlanOptions.forTraining().withDataType(dataType()).withPrecision(precision()));
              Executor ex = plan.bind(p)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> ex.input("pixels").write(new float[100]));
@@ -274,13 +309,15 @@ public abstract class BackendConformanceSuite {
         // Batch statistics of one value have no variance; PyTorch raises too. Inference still works.
         Graph g = Graph.builder().input("x", Shape.of(5)).then("bn1", new BatchNorm()).build();
         try (Parameters p = backend().createParameters(g, dataType()).initialize(1);
-             Plan plan = backend().plan(g, 1, PlanOptions.forTraining().withDataType(dataType()));
+             Plan plan = backend().plan(g, 1, PlanOptions.forTraining().withDataType(dataType()).withPrecision(precision()));
              Executor ex = plan.bind(p)) {
             ex.input().write(new float[] {1, 2, 3, 4, 5});
             RuntimeException e = assertThrows(RuntimeException.class, () -> ex.forward(Pass.training(1, 0)));
             assertTrue(String.valueOf(e.getMessage()).contains("bn1"), "names the node: " + e.getMessage());
             ex.forward(Pass.inference());
-            assertEquals(5f / (float) Math.sqrt(1 + 1e-5), ex.output().toArray()[4], 1e-5f);
+            // (a bf16 output holds 5 / sqrt(1 + 1e-5) as 5: within the tolerance relative to the value)
+            assertEquals(5f / (float) Math.sqrt(1 + 1e-5), ex.output().toArray()[4],
+                    precision() == Precision.FLOAT32 ? 1e-5f : (float) (5 * tolerance()));
         }
     }
 
@@ -317,7 +354,7 @@ public abstract class BackendConformanceSuite {
         long start = b.memory().liveBytes();
         Parameters p = b.createParameters(g, dataType()).initialize(3);
         long withParameters = b.memory().liveBytes();
-        Plan plan = b.plan(g, 7, PlanOptions.forTraining().withDataType(dataType()).withInputGradients());
+        Plan plan = b.plan(g, 7, PlanOptions.forTraining().withDataType(dataType()).withPrecision(precision()).withInputGradients());
         long withPlan = b.memory().liveBytes();
         Executor ex = plan.bind(p);
         ex.input().write(new float[7 * IMAGE.sizeAsInt()]);
@@ -363,19 +400,20 @@ public abstract class BackendConformanceSuite {
     /** Everything both backends are fed: float values so that both see exactly the same numbers. */
     record Data(Map<String, float[]> parameters, Map<String, float[]> inputs, float[] outputGradient, Targets targets) {
 
-        static Data random(Case c, long salt) {
+        static Data random(Case c, long salt, java.util.function.UnaryOperator<Float> representable) {
             SplittableRandom rng = new SplittableRandom(c.name().hashCode() * 31L + c.batch() + salt);
             Map<String, float[]> params = new LinkedHashMap<>();
             for (ParameterLayout.Slot s : new ParameterLayout(c.graph()).slots()) {
                 // state (running mean and variance) in [0.5, 1.5): a variance must be positive
-                params.put(s.key(), s.spec().trainable() ? uniform(rng, s.size(), -1, 1) : uniform(rng, s.size(), 0.5, 1.5));
+                float[] v = s.spec().trainable() ? uniform(rng, s.size(), -1, 1) : uniform(rng, s.size(), 0.5, 1.5);
+                params.put(s.key(), s.spec().trainable() ? round(v, representable) : v); // statistics stay f32
             }
             Map<String, float[]> inputs = new LinkedHashMap<>();
             for (Node in : c.graph().inputs()) {
-                inputs.put(in.name(), uniform(rng, in.outputShape().withBatch(c.batch()).size(), -1, 1));
+                inputs.put(in.name(), round(uniform(rng, in.outputShape().withBatch(c.batch()).size(), -1, 1), representable));
             }
             Shape out = c.graph().output().outputShape();
-            float[] dy = uniform(rng, out.withBatch(c.batch()).size(), -1, 1);
+            float[] dy = round(uniform(rng, out.withBatch(c.batch()).size(), -1, 1), representable);
             Targets targets = null;
             if (c.loss() instanceof MeanSquaredError) {
                 targets = Targets.values(out, uniform(rng, out.withBatch(c.batch()).size(), -1, 1));
@@ -387,6 +425,13 @@ public abstract class BackendConformanceSuite {
                 targets = Targets.labels(labels);
             }
             return new Data(params, inputs, dy, targets);
+        }
+
+        private static float[] round(float[] a, java.util.function.UnaryOperator<Float> representable) {
+            for (int i = 0; i < a.length; i++) {
+                a[i] = representable.apply(a[i]);
+            }
+            return a;
         }
 
         private static float[] uniform(SplittableRandom rng, long n, double lo, double hi) {
@@ -415,7 +460,7 @@ public abstract class BackendConformanceSuite {
         Graph g = c.graph();
         Result r = new Result();
         try (Parameters p = b.createParameters(g, type);
-             Plan plan = b.plan(g, c.batch(), new PlanOptions(type, true, true));
+             Plan plan = b.plan(g, c.batch(), new PlanOptions(type, true, true, b == oracle ? Precision.FLOAT32 : precision()));
              Executor ex = plan.bind(p)) {
             d.load(p, ex);
             ex.forward(Pass.training(SEED, FIRST_SAMPLE));
@@ -469,14 +514,18 @@ public abstract class BackendConformanceSuite {
     }
 
     private void assertMatches(Case c, boolean accumulate) {
-        Data d = Data.random(c, 0);
+        assertMatches(c, accumulate, tolerance());
+    }
+
+    private void assertMatches(Case c, boolean accumulate, double tolerance) {
+        Data d = Data.random(c, 0, this::representable);
         Result expected = run(oracle, DataType.FLOAT64, c, d, accumulate);
         Result actual = run(backend(), dataType(), c, d, accumulate);
         List<String> failures = new ArrayList<>();
         for (var e : expected.tensors.entrySet()) {
             double[] a = actual.tensors.get(e.getKey());
             boolean pattern = c.samePattern() && (e.getKey().equals("output") || e.getKey().startsWith("d input"));
-            compare(e.getKey(), a, e.getValue(), pattern, failures);
+            compare(e.getKey(), a, e.getValue(), pattern, failures, tolerance);
         }
         if (accumulate) {
             // ACCUMULATE after OVERWRITE of the same micro-batch doubles the gradient, on the backend itself
@@ -487,7 +536,7 @@ public abstract class BackendConformanceSuite {
                     for (int i = 0; i < doubled.length; i++) {
                         doubled[i] *= 2;
                     }
-                    compare(e.getKey() + " = 2 x " + once, e.getValue(), doubled, false, failures);
+                    compare(e.getKey() + " = 2 x " + once, e.getValue(), doubled, false, failures, tolerance);
                 }
             }
         }
@@ -495,7 +544,7 @@ public abstract class BackendConformanceSuite {
             LossResult a = actual.loss;
             LossResult b = expected.loss;
             double err = Math.abs(a.sum() - b.sum()) / Math.max(1, Math.abs(b.sum()));
-            if (!(err <= tolerance())) {
+            if (!(err <= tolerance)) {
                 failures.add(String.format("loss sum: %.8g, reference %.8g (error %.3g)", a.sum(), b.sum(), err));
             }
             if (a.terms() != b.terms() || a.samples() != b.samples() || a.correct() != b.correct()) {
@@ -507,6 +556,11 @@ public abstract class BackendConformanceSuite {
 
     /** Appends a failure when {@code actual} is not within {@link #tolerance()} of {@code expected}. */
     private void compare(String what, double[] actual, double[] expected, boolean samePattern, List<String> failures) {
+        compare(what, actual, expected, samePattern, failures, tolerance());
+    }
+
+    private void compare(String what, double[] actual, double[] expected, boolean samePattern, List<String> failures,
+                         double tolerance) {
         if (actual == null || actual.length != expected.length) {
             failures.add(what + ": " + (actual == null ? "missing" : actual.length + " values, reference " + expected.length));
             return;
@@ -523,7 +577,7 @@ public abstract class BackendConformanceSuite {
             scale = Math.max(scale, Math.abs(expected[i]));
         }
         double err = diff / scale;
-        if (!(err <= tolerance())) {
+        if (!(err <= tolerance)) {
             failures.add(String.format("%s: error %.3g at element %d (got %.8g, reference %.8g)", what, err, worst,
                     actual[worst], expected[worst]));
         }
