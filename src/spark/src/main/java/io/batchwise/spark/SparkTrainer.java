@@ -201,6 +201,73 @@ public final class SparkTrainer implements AutoCloseable {
     }
 
     /**
+     * Fails fast, naming the master and each address's error, when a standalone master ({@code spark://host:port}, or
+     * several comma-separated) accepts no TCP connection within {@code timeout}. Spark's own client would block the
+     * context's constructor for three registration attempts of 20 s each before giving up. Other masters (local, yarn,
+     * k8s, ...) are not checked here.
+     */
+    public static void checkMasterReachable(String master, java.time.Duration timeout) {
+        if (!master.startsWith("spark://")) {
+            return;
+        }
+        List<String> errors = new ArrayList<>();
+        for (String hostPort : master.substring("spark://".length()).split(",")) {
+            int colon = hostPort.lastIndexOf(':');
+            String host = colon > 0 ? hostPort.substring(0, colon) : hostPort;
+            int port;
+            try {
+                port = colon > 0 ? Integer.parseInt(hostPort.substring(colon + 1)) : 7077;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("Spark master " + master + ": '" + hostPort + "' has no valid port");
+            }
+            try (java.net.Socket socket = new java.net.Socket()) {
+                socket.connect(new java.net.InetSocketAddress(host, port), Math.toIntExact(timeout.toMillis()));
+                return; // one reachable master is enough (standby masters may be down)
+            } catch (IOException e) {
+                errors.add(host + ":" + port + " " + e.getMessage());
+            }
+        }
+        throw new IllegalStateException("cannot reach the Spark master " + master + " (" + String.join("; ", errors)
+                + "): check that the master is running and its address and port (7077 unless configured otherwise)");
+    }
+
+    /**
+     * Waits until the cluster of {@code sc} has an executor to run tasks, at most {@code timeout}; returns the number of
+     * executors. Local mode has one at once (the driver). A master that cannot be reached, or that has no free cores,
+     * otherwise leaves every job waiting without an error (Spark's standalone client gives up after about a minute and
+     * only logs it): this fails instead, naming the master and the time waited, and stops the context.
+     */
+    public static int awaitExecutors(JavaSparkContext sc, java.time.Duration timeout) {
+        String master = sc.master();
+        if (master.startsWith("local")) {
+            return 1;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            int executors = sc.sc().statusTracker().getExecutorInfos().length - 1; // less the driver's entry
+            if (executors > 0) {
+                return executors;
+            }
+            boolean stopped = sc.sc().isStopped();
+            if (stopped || System.nanoTime() >= deadline) {
+                sc.stop();
+                throw new IllegalStateException(String.format(java.util.Locale.ROOT, "no Spark executor registered with"
+                        + " master %s %s: check that the master is running and reachable from this machine (%s), and that"
+                        + " it has free cores and memory for this application", master, stopped
+                        ? "before Spark gave up on it" : "within " + timeout.toSeconds() + " s",
+                        sc.getConf().get("spark.driver.host", "driver host unknown")));
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                sc.stop();
+                throw new IllegalStateException("interrupted while waiting for Spark executors of master " + master, e);
+            }
+        }
+    }
+
+    /**
      * The readable part of a failed Spark job: the worker's own message (step, partition, executor and cause) when a
      * task failed, else Spark's first line.
      */
