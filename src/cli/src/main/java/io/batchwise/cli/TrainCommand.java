@@ -331,7 +331,7 @@ final class TrainCommand implements Callable<Integer> {
                 // Epoch-end checkpoints are written below, after the evaluation and its epochs.csv row.
                 CheckpointPolicy.to(ckpt).everySteps(checkpointEvery).keep(keepCheckpoints).atEpochEnd(false)
                         .every(Duration.ofMillis(Math.round(checkpointMinutes * 60_000))),
-                spark, relay);
+                spark, outDir, relay);
         String refused = engine.refuse(settings);
         if (refused != null) {
             throw new ParameterException(spec.commandLine(), refused);

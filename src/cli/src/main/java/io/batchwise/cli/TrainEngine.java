@@ -36,12 +36,13 @@ public interface TrainEngine {
      * @param budgetGiven    whether {@code --memory-budget} was given (not {@code auto})
      * @param master         {@code --spark}, or null
      * @param prefetch       {@code --prefetch}
+     * @param out            the {@code --out} folder (exists): an engine may write files of its own there
      * @param listener       the command's listener (metrics.csv, the progress bar, the run's totals)
      */
     record Settings(String model, Graph graph, Backend backend, String backendName, Optimizer optimizer, Schedule schedule,
                     BatchSize batch, int microBatch, boolean microBatchGiven, Budget budget, boolean budgetGiven, long seed,
                     BatchNormMode batchNorm, boolean measureNoiseScale, AdaptiveBatch adaptiveBatch, boolean prefetch,
-                    CheckpointPolicy checkpoints, String master, TrainingListener listener) {
+                    CheckpointPolicy checkpoints, String master, java.nio.file.Path out, TrainingListener listener) {
     }
 
     /** A started run: its trainer (the one the command drives) and how its epochs run. */

@@ -6,7 +6,15 @@ import io.batchwise.models.Models;
 import io.batchwise.train.BatchNormMode;
 import io.batchwise.train.Dataset;
 import io.batchwise.train.Trainer;
+import io.batchwise.train.StepMetrics;
+import io.batchwise.train.TrainingListener;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Locale;
 import org.apache.spark.SparkConf;
@@ -107,8 +115,17 @@ public final class SparkTrain {
                 } else {
                     b.microBatch(s.microBatch());
                 }
-                SparkTrainer st = b.build();
-                return new SparkSession(sc, data, st);
+                StepLog stepLog = new StepLog(s.out().resolve(StepLog.FILE));
+                b.listener(stepLog);
+                SparkTrainer st;
+                try {
+                    st = b.build();
+                } catch (RuntimeException e) {
+                    stepLog.close();
+                    throw e;
+                }
+                stepLog.trainer = st;
+                return new SparkSession(sc, data, st, stepLog);
             } catch (RuntimeException e) {
                 if (data != null) {
                     data.unpersist();
@@ -119,8 +136,49 @@ public final class SparkTrain {
         }
     }
 
+    /**
+     * spark.csv in the --out folder: where each step's time went ({@link SparkTrainer.StepTimes}, milliseconds), beside
+     * the step's whole time as metrics.csv has it; appended to on a resume.
+     */
+    static final class StepLog implements TrainingListener, AutoCloseable {
+        static final String FILE = "spark.csv";
+        static final String HEADER = "step,workers,step_ms,broadcast_ms,job_ms,overhead_ms,worker_load_ms,worker_compute_ms,"
+                + "combine_ms,update_ms";
+        private final PrintWriter out;
+        SparkTrainer trainer; // set once built: the listener is registered before
+
+        StepLog(Path file) {
+            try {
+                boolean fresh = !Files.exists(file);
+                out = new PrintWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                        StandardOpenOption.APPEND));
+                if (fresh) {
+                    out.println(HEADER);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + file, e);
+            }
+        }
+
+        @Override
+        public void onStep(StepMetrics m) {
+            SparkTrainer.StepTimes t = trainer.lastStepTimes();
+            double step = m.batch() / m.samplesPerSec() * 1000; // metrics.csv's step time: the step's start to its update
+            double update = step - t.broadcast() - t.job() - t.combine();
+            out.printf(Locale.ROOT, "%d,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f%n", m.step(), t.workers(), step,
+                    t.broadcast(), t.job(), t.overhead(), t.workerLoad(), t.workerCompute(), t.combine(), update);
+            out.flush();
+        }
+
+        @Override
+        public void close() {
+            out.close();
+        }
+    }
+
     /** A run on Spark: closes the trainer (workers, then driver), frees the shards and stops the context. */
-    private record SparkSession(JavaSparkContext sc, SparkData data, SparkTrainer st) implements TrainEngine.Session {
+    private record SparkSession(JavaSparkContext sc, SparkData data, SparkTrainer st, StepLog stepLog)
+            implements TrainEngine.Session {
         @Override
         public Trainer trainer() {
             return st.trainer();
@@ -148,6 +206,7 @@ public final class SparkTrain {
         @Override
         public void close() {
             try {
+                stepLog.close();
                 st.close();
             } finally {
                 try {

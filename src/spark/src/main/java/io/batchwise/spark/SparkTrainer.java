@@ -166,13 +166,26 @@ public final class SparkTrainer implements AutoCloseable {
     }
 
     /**
-     * Where the last step's time went on the driver, in milliseconds: {@code [broadcast, job, combine]} (reading and
-     * broadcasting the weights; the job with its scheduling, the workers' gradients and the results' transfer;
-     * adding the sums up), and the number of workers that returned a share.
+     * Where the last step's time went, in milliseconds.
+     *
+     * @param broadcast     the driver reading its weights and broadcasting them with the step's sample indices
+     * @param job           the step's Spark job, from submission to the last result on the driver
+     * @param overhead      {@code job} less the slowest worker's load and compute: scheduling, task launch and
+     *                      deserialization, fetching the broadcast, serializing the results and moving them to the driver
+     * @param workerLoad    the slowest worker's loading of the weights into its trainer
+     * @param workerCompute the slowest worker's gradient sum
+     * @param combine       the driver adding the workers' sums and writing them into its gradients
+     * @param workers       workers that computed a share
      */
-    public double[] lastStepMillis() {
+    public record StepTimes(double broadcast, double job, double overhead, double workerLoad, double workerCompute,
+                            double combine, int workers) {
+    }
+
+    /** {@link StepTimes} of the last step. */
+    public StepTimes lastStepTimes() {
         SparkGradientSource.Timings t = source.timings();
-        return new double[] {t.broadcast / 1e6, t.job / 1e6, t.combine / 1e6, t.workers};
+        return new StepTimes(t.broadcast / 1e6, t.job / 1e6, (t.job - t.workerBusy) / 1e6, t.workerLoad / 1e6,
+                t.workerCompute / 1e6, t.combine / 1e6, t.workers);
     }
 
     /** Closes the worker trainers on the executors (one job), then the driver trainer. */

@@ -33,6 +33,7 @@ final class Workers {
         try {
             Trainer t = TRAINERS.computeIfAbsent(spec.runId() + "/" + shard.partition, k -> spec.newTrainer(shard.size()));
             synchronized (t) {
+                long t0 = System.nanoTime();
                 Parameters p = t.parameters();
                 p.writeLogicalValues(msg.values());
                 if (msg.state().length > 0) {
@@ -44,14 +45,16 @@ final class Workers {
                 if (msg.checksum() != null) {
                     verify(msg, p, shard.partition);
                 }
+                long t1 = System.nanoTime();
                 // The same micro-batch loop as one process runs; the first pass overwrites the gradients.
                 StepGradients g = t.gradientSum(shard.dataset(), local, 0, local.length, msg.scale(), msg.dropoutSeed());
+                long t2 = System.nanoTime();
                 float[] state = msg.state().length > 0 ? p.state().toArray() : new float[0];
                 if (spec.hook() != null) {
                     spec.hook().afterGradients(msg.step(), shard.partition, attempt);
                 }
                 return new WorkerResult(shard.partition, local.length, p.logicalGradients(), state, g.loss().sum(),
-                        g.loss().terms(), g.loss().correct(), g.passes());
+                        g.loss().terms(), g.loss().correct(), g.passes(), t1 - t0, t2 - t1);
             }
         } catch (RuntimeException e) {
             throw new WorkerException("step " + msg.step() + ", partition " + shard.partition + " (" + executor() + ", "

@@ -106,6 +106,14 @@ class SparkTrainTest {
         assertEquals(m1.get(0), m2.get(0), "metrics.csv header");
         assertEquals(1 + 9, m2.size(), "one row per step");
         assertEquals(Files.readAllLines(one.resolve("epochs.csv")).get(0), Files.readAllLines(spark.resolve("epochs.csv")).get(0));
+        // Where each step's time went: spark.csv, one row per step, the parts within the step's time.
+        List<String> times = Files.readAllLines(spark.resolve("spark.csv"));
+        assertEquals(SparkTrain.StepLog.HEADER, times.get(0));
+        assertEquals(1 + 9, times.size());
+        for (String row : times.subList(1, times.size())) {
+            double[] v = Arrays.stream(row.split(",")).mapToDouble(Double::parseDouble).toArray();
+            assertTrue(v[1] == 2 && v[2] > 0 && v[5] >= 0 && v[5] <= v[4] && v[7] > 0 && v[4] <= v[2], row);
+        }
         // The same losses step by step (column "loss"), to float32 summation order.
         int loss = Arrays.asList(m1.get(0).split(",")).indexOf("loss");
         for (int i = 1; i < m1.size(); i++) {
