@@ -1,11 +1,9 @@
 package io.batchwise.spark;
 
 import io.batchwise.Graph;
-import io.batchwise.Node;
 import io.batchwise.Shape;
 import io.batchwise.backend.Backends;
 import io.batchwise.backend.Parameters;
-import io.batchwise.layer.Dropout;
 import io.batchwise.loss.Loss;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
@@ -40,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * checkpoints, listeners, stop requests) is the driver trainer's own code. Spark schedules, places and retries the
  * tasks; a failed task is recomputed from the broadcast weights, so no gradient is lost or counted twice.
  *
- * <p>Limits: classification data ({@link SoftmaxCrossEntropy}); no {@link Dropout} (its masks are keyed by a sample's
- * contiguous position in the batch, which a worker's share does not keep); BatchNorm with ghost statistics per
+ * <p>Dropout: each sample's mask is keyed by its position in the effective batch, whichever worker computes it, so
+ * W workers draw the masks of one process (not on cudnn workers, whose mask kernel takes contiguous positions only).
+ * Limits: classification data ({@link SoftmaxCrossEntropy}); BatchNorm with ghost statistics per
  * worker micro-batch, its running statistics averaged over the workers; no exact BatchNorm, noise-scale measurement
  * or adaptive batch (the driver sees only the summed gradient).
  *
@@ -464,13 +463,6 @@ public final class SparkTrainer implements AutoCloseable {
                 throw new IllegalArgumentException("Spark training takes labelled data and so SoftmaxCrossEntropy; got " + loss);
             }
             Graph g = graph.get();
-            for (Node n : g.nodes()) {
-                if (n.layer() instanceof Dropout) {
-                    throw new IllegalArgumentException("node '" + n.name() + "' is Dropout, which Spark training does not"
-                            + " support: its masks are keyed by a sample's position in the effective batch, and a worker's"
-                            + " share of the batch is not contiguous");
-                }
-            }
             return new SparkTrainer(this, g);
         }
     }

@@ -26,7 +26,8 @@ final class Workers {
      * the shard holds none of them.
      */
     static WorkerResult run(WorkerSpec spec, StepMessage msg, Shard shard, int attempt) {
-        int[] local = shard.localIndices(msg.batch());
+        Shard.Share share = shard.share(msg.batch());
+        int[] local = share.local();
         if (local.length == 0) {
             return null;
         }
@@ -46,8 +47,10 @@ final class Workers {
                     verify(msg, p, shard.partition);
                 }
                 long t1 = System.nanoTime();
-                // The same micro-batch loop as one process runs; the first pass overwrites the gradients.
-                StepGradients g = t.gradientSum(shard.dataset(), local, 0, local.length, msg.scale(), msg.dropoutSeed());
+                // The same micro-batch loop as one process runs; the first pass overwrites the gradients. Dropout masks are
+                // keyed by each sample's position in the whole batch, as in one process.
+                StepGradients g = t.gradientSum(shard.dataset(), local, 0, local.length, msg.scale(), msg.dropoutSeed(),
+                        share.positions());
                 long t2 = System.nanoTime();
                 float[] state = msg.state().length > 0 ? p.state().toArray() : new float[0];
                 if (spec.hook() != null) {

@@ -5,11 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.batchwise.Graph;
 import io.batchwise.Shape;
-import io.batchwise.layer.Dense;
-import io.batchwise.layer.Dropout;
-import io.batchwise.layer.ReLU;
 import io.batchwise.models.Models;
 import io.batchwise.plan.Budget;
 import io.batchwise.train.InMemoryDataset;
@@ -75,15 +71,5 @@ class BadInputTest {
         } finally {
             sd.unpersist();
         }
-    }
-
-    @Test
-    void dropoutIsRefusedWithTheReason() {
-        GraphFactory withDropout = () -> Graph.builder().input("x", Models.INPUT)
-                .then("fc1", new Dense(32)).then("relu", new ReLU()).then("drop", new Dropout(0.5f))
-                .then("fc2", new Dense(10)).build();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> LocalSpark.spark(LocalSpark.context(), withDropout, 8, 2).build());
-        assertTrue(e.getMessage().contains("node 'drop' is Dropout") && e.getMessage().contains("not contiguous"), e.getMessage());
     }
 }
