@@ -35,7 +35,7 @@ echo "== tree: $(git describe --always --dirty 2>/dev/null || echo '?'), $(date 
 ./batchwise train --spark 'local[1]' --help >/dev/null
 
 steps_for() { # B: steps to run (a few full steps after warm-up; about the same time per run)
-  if (($1 <= 512)); then echo 40; elif (($1 <= 4096)); then echo 14; else echo 6; fi
+  if (($1 <= 512)); then echo 40; elif (($1 <= 4096)); then echo 30; else echo 8; fi
 }
 
 run() { # DIR OMP ARGS...: one run, its others-CPU status into DIR.status

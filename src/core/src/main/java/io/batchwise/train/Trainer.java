@@ -480,7 +480,7 @@ public final class Trainer implements AutoCloseable {
     /**
      * Gradients of samples {@code indices[from .. from + count)}, each sample's loss gradient times {@code scale}, summed
      * into {@code parameters().gradients()} (the first micro-batch overwrites): a worker's share of a step that
-     * another process applies ({@link GradientSource}). Micro-batches as planned; an allocation failure halves the
+     * another process applies ({@link GradientSource}). Micro-batches as planned (a remainder shorter than the micro-batch in power-of-two passes when the graph has no BatchNorm: at most log2(b) executor sizes); an allocation failure halves the
      * micro-batch and redoes the share, as {@link #trainBatch} does.
      */
     public StepGradients gradientSum(Dataset data, int[] indices, int from, int count, double scale, long dropoutSeed) {
@@ -511,7 +511,7 @@ public final class Trainer implements AutoCloseable {
         float[] stateBefore = parameters.layout().stateSize() > 0 ? parameters.state().toArray() : null;
         while (true) {
             try {
-                Accumulated a = accumulate(data, indices, from, count, scale, dropoutSeed, positions, false);
+                Accumulated a = accumulate(data, indices, from, count, scale, dropoutSeed, positions, false, true);
                 return new StepGradients(a.loss(), a.passes());
             } catch (DeviceOutOfMemoryException e) {
                 if (stateBefore != null) {
@@ -535,6 +535,12 @@ public final class Trainer implements AutoCloseable {
      */
     private Accumulated accumulate(Dataset data, int[] indices, int from, int count, double scale, long stepSeed, int[] positions,
                                    boolean measure) {
+        return accumulate(data, indices, from, count, scale, stepSeed, positions, measure, false);
+    }
+
+    /** {@code share}: a worker's share of a step ({@link #gradientSum}), whose remainder varies in size step to step. */
+    private Accumulated accumulate(Dataset data, int[] indices, int from, int count, double scale, long stepSeed, int[] positions,
+                                   boolean measure, boolean share) {
         LossResult total = LossResult.ZERO;
         int k = 0;
         double firstSquared = 0;
@@ -560,8 +566,15 @@ public final class Trainer implements AutoCloseable {
             }, loss, scale, stepSeed);
             k = (count + micro - 1) / micro;
         } else {
-            for (int off = 0; off < count; off += micro) {
-                int m = Math.min(micro, count - off);
+            for (int off = 0, m; off < count; off += m) {
+                m = Math.min(micro, count - off);
+                if (share && m < micro && !hasBatchNorm) {
+                    // A worker's share leaves a remainder of a different size every step, and each new size compiles
+                    // an executor (50-80 ms for the MLP, against 2.5 ms for its pass): run it as power-of-two passes
+                    // instead, so at most log2(b) sizes ever compile. Exact (a sum); only ghost BatchNorm statistics
+                    // would see the split, so graphs with BatchNorm keep one remainder pass.
+                    m = Integer.highestOneBit(m);
+                }
                 Executor exec = load(data, indices, from + off, m);
                 exec.forward(positions == null ? Pass.training(stepSeed, off) : Pass.training(stepSeed, slice(positions, off, m)));
                 total = total.plus(exec.loss(loss, data.targets(indices, from + off, m), scale));

@@ -695,6 +695,29 @@ public abstract class TrainingSuite {
         }
     }
 
+    /**
+     * A worker's share leaves a remainder of a new size every step; each new size would compile an executor. Without
+     * BatchNorm the remainder runs as power-of-two passes (at most log2(b) sizes), the same sum; with BatchNorm as one
+     * pass (its ghost statistics would see the split).
+     */
+    @Test
+    void aSharesRemainderRunsAsPowerOfTwoPassesUnlessTheGraphHasBatchNorm() {
+        InMemoryDataset d = data(Shape.of(20), 59, 3);
+        int[] all = identity(59);
+        try (Trainer split = trainer(mlp(), Optimizer.Sgd.plain(0), 64, 16, 1);
+             Trainer whole = trainer(mlp(), Optimizer.Sgd.plain(0), 64, 64, 1)) {
+            // 59 = 3 x 16 + 11, and 11 = 8 + 2 + 1; under a micro-batch of 64: 59 = 32 + 16 + 8 + 2 + 1.
+            assertEquals(6, split.gradientSum(d, all, 0, 59, 1.0 / 59, 1).passes());
+            assertEquals(5, whole.gradientSum(d, all, 0, 59, 1.0 / 59, 1).passes());
+            float[] a = whole.parameters().logicalGradients();
+            assertTrue(relativeError(split.parameters().logicalGradients(), a) <= 1e-5);
+        }
+        InMemoryDataset images = data(Shape.of(1, 8, 8), 59, 3);
+        try (Trainer bn = trainer(withBatchNorm(), Optimizer.Sgd.plain(0), 64, 16, 1)) {
+            assertEquals(4, bn.gradientSum(images, all, 0, 59, 1.0 / 59, 1).passes());
+        }
+    }
+
     @Test
     void oneWorkerRunsTheSingleProcessCodeBitForBit() {
         Graph g = cnn();
