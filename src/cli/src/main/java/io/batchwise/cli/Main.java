@@ -34,15 +34,31 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        System.exit(execute(args, TrainEngine.LOCAL));
+    }
+
+    /**
+     * Runs the {@code batchwise} command line {@code args} (e.g. {@code train --model mlp ...}) on standard output and
+     * error, {@code train} computing its steps with {@code engine}; returns the exit status. For entry points of other
+     * modules (batchwise-spark's {@code SparkTrain}).
+     */
+    public static int execute(String[] args, TrainEngine engine) {
         System.setProperty("java.awt.headless", "true");
         PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
         String tty = System.getProperty("batchwise.tty");
         boolean terminal = tty != null ? Boolean.parseBoolean(tty) : System.console() != null;
-        int code = commandLine(out, err, terminal).execute(args);
+        int code = execute(args, engine, out, err, terminal);
         out.flush();
         err.flush();
-        System.exit(code);
+        return code;
+    }
+
+    /** {@link #execute(String[], TrainEngine)} writing to {@code out} and {@code err}. */
+    public static int execute(String[] args, TrainEngine engine, PrintWriter out, PrintWriter err, boolean terminal) {
+        CommandLine cl = commandLine(out, err, terminal);
+        ((TrainCommand) cl.getSubcommands().get("train").getCommand()).engine = java.util.Objects.requireNonNull(engine);
+        return cl.execute(args);
     }
 
     /** The command line with its subcommands, writing to {@code out} and {@code err}. */

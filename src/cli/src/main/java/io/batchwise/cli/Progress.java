@@ -26,6 +26,7 @@ final class Progress implements TrainingListener, AutoCloseable {
     private final boolean bySamples;
     private final long firstSamples;
     private final int epochs;
+    private final String workers;
     private final long startNanos = System.nanoTime();
     private long samples;
     private double lossAvg = Double.NaN;
@@ -41,15 +42,17 @@ final class Progress implements TrainingListener, AutoCloseable {
      * @param totalSteps  the step the run stops at
      */
     Progress(PrintWriter err, boolean terminal, long firstStep, long totalSteps, int epochs, long lineIntervalMillis) {
-        this(err, terminal, firstStep, totalSteps, epochs, lineIntervalMillis, -1, 0);
+        this(err, terminal, firstStep, totalSteps, epochs, lineIntervalMillis, -1, 0, 1);
     }
 
     /**
      * With {@code firstSamples >= 0} the bar counts samples, from {@code firstSamples} (already seen
-     * before a resume) to {@code totalSamples}, for an adaptive batch.
+     * before a resume) to {@code totalSamples}, for an adaptive batch. With {@code workers > 1} (Spark) the line says
+     * how many workers compute each step.
      */
     Progress(PrintWriter err, boolean terminal, long firstStep, long totalSteps, int epochs, long lineIntervalMillis,
-             long firstSamples, long totalSamples) {
+             long firstSamples, long totalSamples, int workers) {
+        this.workers = workers > 1 ? String.format(Locale.ROOT, " on %d workers", workers) : "";
         this.firstStep = firstStep;
         this.totalSteps = totalSteps;
         this.epochs = epochs;
@@ -86,9 +89,9 @@ final class Progress implements TrainingListener, AutoCloseable {
 
     private String message(StepMetrics m, double seconds) {
         String noise = Double.isNaN(m.noiseScale()) ? "" : String.format(Locale.ROOT, " B_simple %.0f", m.noiseScale());
-        return String.format(Locale.ROOT, "epoch %d/%d step %d%s loss %.4f acc %.4f%s%s %,.0f samples/s",
+        return String.format(Locale.ROOT, "epoch %d/%d step %d%s loss %.4f acc %.4f%s%s %,.0f samples/s%s",
                 m.epoch() + 1, epochs, m.step(), bySamples ? "" : "/" + totalSteps, lossAvg, accAvg, noise,
-                bySamples ? " batch " + m.batch() : "", samples / Math.max(1e-9, seconds));
+                bySamples ? " batch " + m.batch() : "", samples / Math.max(1e-9, seconds), workers);
     }
 
     /** Runs {@code print} with the bar's line cleared first, so other output does not run into it. */

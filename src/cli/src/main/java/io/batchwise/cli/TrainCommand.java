@@ -187,6 +187,16 @@ final class TrainCommand implements Callable<Integer> {
             description = "When standard error is not a terminal: seconds between progress lines.")
     int progressSeconds;
 
+    @Option(names = "--spark", paramLabel = "MASTER",
+            description = "Train on Apache Spark with this master (local[N], spark://HOST:PORT, yarn, ...): one step of W"
+                    + " workers (the data's partitions, Spark's default parallelism) equals one step of this process;"
+                    + " --batch stays the effective batch, --micro-batch is per worker. Needs batchwise-spark_2.13: the"
+                    + " ./batchwise launcher adds it and Spark's jars when it sees this flag.")
+    String spark;
+
+    /** What computes the steps: this process unless another module's entry point sets its own (set by {@link Main}). */
+    TrainEngine engine = TrainEngine.LOCAL;
+
     /** Whether standard error is an interactive terminal (set by {@link Main}). */
     boolean terminal;
 
@@ -322,25 +332,22 @@ final class TrainCommand implements Callable<Integer> {
         backend.memory().resetPeak();
         Relay relay = new Relay();
         long wallStart = System.nanoTime();
-        try (PrefetchingDataset prefetched = prefetch ? PrefetchingDataset.of(train) : null;
-             Trainer t = Trainer.builder(graph, backend)
-                .loss(new SoftmaxCrossEntropy())
-                .optimizer(optimizer)
-                .schedule(sched)
-                .batch(setup.batch.size())
-                .microBatch(decision.microBatch())
-                .seed(seed)
-                .batchNorm(batchNorm)
-                .precision(precision)
-                .measureNoiseScale(noiseScale)
-                .reportGradientNorm(true) // a metrics.csv column
-                .adaptiveBatch(adaptiveBatch == null ? null : AdaptiveBatch.upTo(cap))
+        TrainEngine.Settings settings = new TrainEngine.Settings(builtIn ? setup.model : null, graph, backend, setup.backend,
+                optimizer, sched, setup.batch.size(), decision.microBatch(), setup.microBatch.samples() > 0, budget,
+                !setup.memoryBudget.auto(), seed, batchNorm, precision, noiseScale, adaptiveBatch == null ? null : AdaptiveBatch.upTo(cap),
+                prefetch,
                 // Epoch-end checkpoints are written below, after the evaluation and its epochs.csv row.
-                .checkpoints(CheckpointPolicy.to(ckpt).everySteps(checkpointEvery).keep(keepCheckpoints).atEpochEnd(false)
-                        .every(Duration.ofMillis(Math.round(checkpointMinutes * 60_000))))
-                .listener(relay)
-                .build()) {
-            planText += System.lineSeparator() + t.report(n);
+                CheckpointPolicy.to(ckpt).everySteps(checkpointEvery).keep(keepCheckpoints).atEpochEnd(false)
+                        .every(Duration.ofMillis(Math.round(checkpointMinutes * 60_000))),
+                spark, outDir, relay);
+        String refused = engine.refuse(settings);
+        if (refused != null) {
+            throw new ParameterException(spec.commandLine(), refused);
+        }
+        try (PrefetchingDataset prefetched = prefetch ? PrefetchingDataset.of(train) : null;
+             TrainEngine.Session session = engine.start(settings, train, stdout)) {
+            Trainer t = session.trainer();
+            planText += System.lineSeparator() + session.report(n);
             stdout.print(planText);
             AtomicFiles.write(outDir.resolve("plan.txt"), planText.getBytes(StandardCharsets.UTF_8));
             if (planned.overBudget()) {
@@ -358,7 +365,7 @@ final class TrainCommand implements Callable<Integer> {
             try (StopSignals signals = new StopSignals(stderr, t::requestStop);
                  RunLog log = new RunLog(outDir, restore ? t.step() : -1, stdout);
                  Progress progress = new Progress(stderr, terminal, firstStep, totalSteps, epochs, progressSeconds * 1000L,
-                         adaptiveBatch == null ? -1 : t.samplesSeen(), (long) epochs * n)) {
+                         adaptiveBatch == null ? -1 : t.samplesSeen(), (long) epochs * n, session.workers())) {
                 relay.add(log);
                 relay.add(progress);
                 relay.add(run);
@@ -376,7 +383,7 @@ final class TrainCommand implements Callable<Integer> {
                 while (t.epoch() < epochs && t.step() < maxSteps && !t.stopRequested()) {
                     int e = t.epoch();
                     long t0 = System.nanoTime();
-                    t.fit(prefetched != null ? prefetched : train, e + 1, maxSteps);
+                    session.fit(prefetched != null ? prefetched : train, e + 1, maxSteps);
                     run.trainNanos += System.nanoTime() - t0;
                     if (t.epoch() > e) {
                         testResult = t.evaluate(test);
@@ -489,6 +496,10 @@ final class TrainCommand implements Callable<Integer> {
                 s.put("wall_seconds", wall);
                 s.put("samples_per_sec", throughput);
                 s.put("checkpoint", ckpt.toString());
+                if (session.workers() > 1) {
+                    s.put("workers", session.workers());
+                    s.put("spark_master", spark);
+                }
                 s.put("threads", System.getenv("OMP_NUM_THREADS") != null ? System.getenv("OMP_NUM_THREADS")
                         : String.valueOf(Runtime.getRuntime().availableProcessors()));
                 AtomicFiles.write(outDir.resolve("summary.json"),

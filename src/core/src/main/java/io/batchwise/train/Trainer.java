@@ -484,7 +484,7 @@ public final class Trainer implements AutoCloseable {
             StepGradients g = source.accumulate(new StepRequest(step + 1, epoch, indices, from, count, scale, stepSeed), parameters);
             a = new Accumulated(g.loss(), g.passes(), 0, 0);
         } else {
-            a = accumulate(data, indices, from, count, scale, stepSeed, noiseScale != null && step % noiseEvery == 0);
+            a = accumulate(data, indices, from, count, scale, stepSeed, null, noiseScale != null && step % noiseEvery == 0);
         }
         return update(count, a, t0);
     }
@@ -492,16 +492,38 @@ public final class Trainer implements AutoCloseable {
     /**
      * Gradients of samples {@code indices[from .. from + count)}, each sample's loss gradient times {@code scale}, summed
      * into {@code parameters().gradients()} (the first micro-batch overwrites): a worker's share of a step that
-     * another process applies ({@link GradientSource}). Micro-batches as planned; an allocation failure halves the
+     * another process applies ({@link GradientSource}). Micro-batches as planned (a remainder shorter than the micro-batch in power-of-two passes when the graph has no BatchNorm: at most log2(b) executor sizes); an allocation failure halves the
      * micro-batch and redoes the share, as {@link #trainBatch} does.
      */
     public StepGradients gradientSum(Dataset data, int[] indices, int from, int count, double scale, long dropoutSeed) {
+        return gradientSum(data, indices, from, count, scale, dropoutSeed, null);
+    }
+
+    /**
+     * {@link #gradientSum(Dataset, int[], int, int, double, long)} for samples that are not contiguous in the step's
+     * effective batch: {@code positions[i]} (ascending) is the position in the effective batch of sample
+     * {@code indices[from + i]}, so each sample gets the dropout mask it gets in a pass over the whole batch (a worker's
+     * share of a step split over several machines). Null: positions {@code 0 .. count - 1}.
+     */
+    public StepGradients gradientSum(Dataset data, int[] indices, int from, int count, double scale, long dropoutSeed,
+                                     int[] positions) {
+        if (positions != null) {
+            if (positions.length != count) {
+                throw new IllegalArgumentException("positions: " + positions.length + " for " + count + " samples");
+            }
+            for (int i = 0; i < count; i++) {
+                if (positions[i] < 0 || (i > 0 && positions[i] <= positions[i - 1])) {
+                    throw new IllegalArgumentException("positions must be non-negative and ascending; position " + i + " is "
+                            + positions[i] + (i > 0 ? " after " + positions[i - 1] : ""));
+                }
+            }
+        }
         checkData(data);
         ensureMicroBatch(count);
         float[] stateBefore = parameters.layout().stateSize() > 0 ? parameters.state().toArray() : null;
         while (true) {
             try {
-                Accumulated a = accumulate(data, indices, from, count, scale, dropoutSeed, false);
+                Accumulated a = accumulate(data, indices, from, count, scale, dropoutSeed, positions, false, true);
                 return new StepGradients(a.loss(), a.passes());
             } catch (DeviceOutOfMemoryException e) {
                 if (stateBefore != null) {
@@ -519,8 +541,18 @@ public final class Trainer implements AutoCloseable {
     private record Accumulated(LossResult loss, int passes, double firstSquared, int first) {
     }
 
-    /** The micro-batch loop: gradients of {@code indices[from .. from + count)} times {@code scale}, summed. */
-    private Accumulated accumulate(Dataset data, int[] indices, int from, int count, double scale, long stepSeed, boolean measure) {
+    /**
+     * The micro-batch loop: gradients of {@code indices[from .. from + count)} times {@code scale}, summed; dropout keyed
+     * by each sample's position in the effective batch ({@code positions}, or {@code 0 .. count - 1} when null).
+     */
+    private Accumulated accumulate(Dataset data, int[] indices, int from, int count, double scale, long stepSeed, int[] positions,
+                                   boolean measure) {
+        return accumulate(data, indices, from, count, scale, stepSeed, positions, measure, false);
+    }
+
+    /** {@code share}: a worker's share of a step ({@link #gradientSum}), whose remainder varies in size step to step. */
+    private Accumulated accumulate(Dataset data, int[] indices, int from, int count, double scale, long stepSeed, int[] positions,
+                                   boolean measure, boolean share) {
         LossResult total = LossResult.ZERO;
         int k = 0;
         double firstSquared = 0;
@@ -528,6 +560,10 @@ public final class Trainer implements AutoCloseable {
         // A single-pass step split in two for the noise scale: exact (accumulation is), dropout keyed by position.
         int micro = measure && splitSinglePass && count >= 2 && count <= microBatch ? (count + 1) / 2 : microBatch;
         if (batchNormMode == BatchNormMode.EXACT && micro < count && hasBatchNorm) {
+            if (positions != null) {
+                throw new IllegalStateException("exact BatchNorm statistics need the whole effective batch; a share of it"
+                        + " (samples at given positions) has ghost statistics only");
+            }
             // Statistics over the whole effective batch: extra sweeps (see BatchNormMode.EXACT); no noise-scale sample.
             total = ExactBatchNorm.step(graph, parameters, count, micro, new ExactBatchNorm.MicroBatches() {
                 @Override
@@ -542,10 +578,17 @@ public final class Trainer implements AutoCloseable {
             }, loss, scale, stepSeed);
             k = (count + micro - 1) / micro;
         } else {
-            for (int off = 0; off < count; off += micro) {
-                int m = Math.min(micro, count - off);
+            for (int off = 0, m; off < count; off += m) {
+                m = Math.min(micro, count - off);
+                if (share && m < micro && !hasBatchNorm) {
+                    // A worker's share leaves a remainder of a different size every step, and each new size compiles
+                    // an executor (50-80 ms for the MLP, against 2.5 ms for its pass): run it as power-of-two passes
+                    // instead, so at most log2(b) sizes ever compile. Exact (a sum); only ghost BatchNorm statistics
+                    // would see the split, so graphs with BatchNorm keep one remainder pass.
+                    m = Integer.highestOneBit(m);
+                }
                 Executor exec = load(data, indices, from + off, m);
-                exec.forward(Pass.training(stepSeed, off));
+                exec.forward(positions == null ? Pass.training(stepSeed, off) : Pass.training(stepSeed, slice(positions, off, m)));
                 total = total.plus(exec.loss(loss, data.targets(indices, from + off, m), scale));
                 exec.backward(off == 0 ? GradientMode.OVERWRITE : GradientMode.ACCUMULATE);
                 if (off == 0 && m < count && measure) {
@@ -557,6 +600,14 @@ public final class Trainer implements AutoCloseable {
             }
         }
         return new Accumulated(total, k, firstSquared, first);
+    }
+
+    private static long[] slice(int[] positions, int off, int m) {
+        long[] p = new long[m];
+        for (int i = 0; i < m; i++) {
+            p[i] = positions[off + i];
+        }
+        return p;
     }
 
     /** The rest of the step, wherever its gradients came from: norm, noise scale, clipping, schedule, update, listeners. */

@@ -54,6 +54,11 @@ record KernelCall(Kernel kernel, long threads, Object[] args) {
                 ptr(addr, o.src()), o.srcStride(), o.srcOffset(), ptr(addr, o.dst()), o.dstStride(), o.dstOffset(),
                 o.beta().value(run.mode())});
         } else if (op instanceof CudnnOp.DropoutMask o) {
+            if (!run.pass().contiguous()) { // the kernel keys sample n by firstSample + n
+                throw new UnsupportedOperationException("cudnn: node '" + o.node() + "' is Dropout and this pass's samples"
+                        + " are not contiguous in the effective batch (a worker's share of a step on several machines);"
+                        + " the CUDA mask kernel takes contiguous positions only: run these workers on onednn or reference");
+            }
             long key = io.batchwise.layer.DropoutMask.nodeKey(run.pass().seed(), o.node());
             float kept = (float) (1.0 / (1.0 - o.rate()));
             long n = o.samples() * o.perSample();

@@ -15,7 +15,7 @@ import org.bytedeco.dnnl.global.dnnl.algorithm;
 
 /**
  * Inverted dropout. In a training pass the host fills a mask in the source's layout, element
- * {@code e} of global sample {@code pass.firstSample() + n} being {@code 1 / (1 - rate)} when
+ * {@code e} of global sample {@code pass.sample(n)} being {@code 1 / (1 - rate)} when
  * {@link DropoutMask#keep} keeps it and 0 otherwise, and a binary multiply applies it; backward
  * multiplies the gradient by the same mask. An inference pass copies (an inference-only plan
  * aliases the source instead).
@@ -66,7 +66,7 @@ final class OneDnnDropout extends OneDnnLayer {
         }
         long samples = dims[0];
         for (long n = 0; n < samples; n++) {
-            long sample = pass.firstSample() + n;
+            long sample = pass.sample(n);
             for (long e = 0; e < perSample; e++) {
                 float v = DropoutMask.keep(key, sample, e, rate) ? kept : 0f;
                 m.putAt(layout.offset(n * perSample + e), v);

@@ -9,7 +9,7 @@ import java.util.List;
 /**
  * Inverted dropout, {@code src (N, E) -> dst (N, E)} with E the elements per sample. In a
  * training pass element e of sample n is kept iff
- * {@code DropoutMask.keep(nodeKey(seed, node), firstSample + n, e, rate)} and kept values are
+ * {@code DropoutMask.keep(nodeKey(seed, node), pass.sample(n), e, rate)} and kept values are
  * scaled by {@code 1 / (1 - rate)}; the workspace {@code mask (N, E)} holds 1 (kept) or 0 for
  * backward. An inference pass is the identity.
  */
@@ -43,7 +43,7 @@ final class RefDropout extends RefOp {
         long key = DropoutMask.nodeKey(pass.seed(), node.name());
         for (int n = 0; n < batch; n++) {
             for (int i = 0; i < e; i++) {
-                boolean keep = DropoutMask.keep(key, pass.firstSample() + n, i, (float) rate);
+                boolean keep = DropoutMask.keep(key, pass.sample(n), i, (float) rate);
                 dst[n * e + i] = keep ? src[n * e + i] * scale : 0;
                 if (mask != null) {
                     mask[n * e + i] = keep ? 1 : 0;

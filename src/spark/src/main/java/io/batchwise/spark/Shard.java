@@ -73,19 +73,28 @@ final class Shard implements Serializable {
     }
 
     /**
-     * The local positions of the samples of {@code batch} (global indices in batch order) that this shard holds, in
-     * batch order: this worker's share of the step, so its micro-batches take the samples in the order a single
-     * process would.
+     * This worker's share of a step whose samples are {@code batch} (global indices in batch order): {@code local[i]},
+     * the local position of each sample of the batch that this shard holds, in batch order (so its micro-batches take
+     * the samples in the order a single process would), and {@code positions[i]}, that sample's position in the batch
+     * (what its dropout mask is keyed by).
      */
-    int[] localIndices(int[] batch) {
+    record Share(int[] local, int[] positions) {
+        int size() {
+            return local.length;
+        }
+    }
+
+    Share share(int[] batch) {
         int[] local = new int[batch.length];
+        int[] positions = new int[batch.length];
         int m = 0;
-        for (int g : batch) {
-            int i = Arrays.binarySearch(globals, g);
+        for (int j = 0; j < batch.length; j++) {
+            int i = Arrays.binarySearch(globals, batch[j]);
             if (i >= 0) {
-                local[m++] = i;
+                local[m] = i;
+                positions[m++] = j;
             }
         }
-        return Arrays.copyOf(local, m);
+        return new Share(Arrays.copyOf(local, m), Arrays.copyOf(positions, m));
     }
 }

@@ -23,6 +23,7 @@ import org.apache.spark.storage.StorageLevel;
  * check every sample's shape; {@link #unpersist()} frees the executors' memory.
  */
 public final class SparkData {
+    private static final long SLICE_BYTES = 900 * 1024; // under Spark's 1000 KiB warning threshold for a task
     private final JavaRDD<Shard> shards;
     private final Shape sampleShape;
     private final int[] partitionSizes;
@@ -92,7 +93,12 @@ public final class SparkData {
         for (int i = 0; i < n; i++) {
             samples.add(Sample.of(data.sampleShape(), java.util.Arrays.copyOfRange(x, i * per, (i + 1) * per), labels.label(i)));
         }
-        return of(sc.parallelize(samples, partitions), data.sampleShape(), partitions);
+        // Slices of at most ~1 MB: each slice travels inside its task (through the RPC channel, whose messages are
+        // limited to spark.rpc.message.maxSize, 128 MiB by default); the shuffle of SparkData.of then sends the samples
+        // to their partitions through the block manager.
+        long bytes = (long) n * per * Float.BYTES;
+        int slices = (int) Math.max(partitions, Math.min(n, (bytes + SLICE_BYTES - 1) / SLICE_BYTES));
+        return of(sc.parallelize(samples, slices), data.sampleShape(), partitions);
     }
 
     /** Samples in all. */

@@ -48,6 +48,9 @@ final class SparkGradientSource implements GradientSource {
         long job;       // the job: scheduling, tasks (the gradient computation), results back
         long combine;   // adding the workers' sums, writing gradients and state
         int workers;    // tasks that returned a share
+        long workerBusy;    // the slowest worker's load + compute: the job's critical path inside the tasks
+        long workerLoad;    // that worker's loading of the weights
+        long workerCompute; // that worker's gradient sum
     }
 
     Timings timings() {
@@ -88,7 +91,15 @@ final class SparkGradientSource implements GradientSource {
         double[] stateSum = new double[state.length];
         LossResult loss = LossResult.ZERO;
         int passes = 0;
+        long busy = 0;
+        long load = 0;
+        long compute = 0;
         for (WorkerResult w : results) {
+            if (w.loadNanos() + w.computeNanos() > busy) {
+                busy = w.loadNanos() + w.computeNanos();
+                load = w.loadNanos();
+                compute = w.computeNanos();
+            }
             float[] g = w.gradient();
             for (int i = 0; i < sum.length; i++) {
                 sum[i] += g[i];
@@ -116,6 +127,9 @@ final class SparkGradientSource implements GradientSource {
         timings.job = t2 - t1;
         timings.combine = t3 - t2;
         timings.workers = results.size();
+        timings.workerBusy = busy;
+        timings.workerLoad = load;
+        timings.workerCompute = compute;
         return new StepGradients(loss, passes);
     }
 

@@ -1,11 +1,9 @@
 package io.batchwise.spark;
 
 import io.batchwise.Graph;
-import io.batchwise.Node;
 import io.batchwise.Shape;
 import io.batchwise.backend.Backends;
 import io.batchwise.backend.Parameters;
-import io.batchwise.layer.Dropout;
 import io.batchwise.loss.Loss;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
@@ -40,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * checkpoints, listeners, stop requests) is the driver trainer's own code. Spark schedules, places and retries the
  * tasks; a failed task is recomputed from the broadcast weights, so no gradient is lost or counted twice.
  *
- * <p>Limits: classification data ({@link SoftmaxCrossEntropy}); no {@link Dropout} (its masks are keyed by a sample's
- * contiguous position in the batch, which a worker's share does not keep); BatchNorm with ghost statistics per
+ * <p>Dropout: each sample's mask is keyed by its position in the effective batch, whichever worker computes it, so
+ * W workers draw the masks of one process (not on cudnn workers, whose mask kernel takes contiguous positions only).
+ * Limits: classification data ({@link SoftmaxCrossEntropy}); BatchNorm with ghost statistics per
  * worker micro-batch, its running statistics averaged over the workers; no exact BatchNorm, noise-scale measurement
  * or adaptive batch (the driver sees only the summed gradient).
  *
@@ -166,13 +165,26 @@ public final class SparkTrainer implements AutoCloseable {
     }
 
     /**
-     * Where the last step's time went on the driver, in milliseconds: {@code [broadcast, job, combine]} (reading and
-     * broadcasting the weights; the job with its scheduling, the workers' gradients and the results' transfer;
-     * adding the sums up), and the number of workers that returned a share.
+     * Where the last step's time went, in milliseconds.
+     *
+     * @param broadcast     the driver reading its weights and broadcasting them with the step's sample indices
+     * @param job           the step's Spark job, from submission to the last result on the driver
+     * @param overhead      {@code job} less the slowest worker's load and compute: scheduling, task launch and
+     *                      deserialization, fetching the broadcast, serializing the results and moving them to the driver
+     * @param workerLoad    the slowest worker's loading of the weights into its trainer
+     * @param workerCompute the slowest worker's gradient sum
+     * @param combine       the driver adding the workers' sums and writing them into its gradients
+     * @param workers       workers that computed a share
      */
-    public double[] lastStepMillis() {
+    public record StepTimes(double broadcast, double job, double overhead, double workerLoad, double workerCompute,
+                            double combine, int workers) {
+    }
+
+    /** {@link StepTimes} of the last step. */
+    public StepTimes lastStepTimes() {
         SparkGradientSource.Timings t = source.timings();
-        return new double[] {t.broadcast / 1e6, t.job / 1e6, t.combine / 1e6, t.workers};
+        return new StepTimes(t.broadcast / 1e6, t.job / 1e6, (t.job - t.workerBusy) / 1e6, t.workerLoad / 1e6,
+                t.workerCompute / 1e6, t.combine / 1e6, t.workers);
     }
 
     /** Closes the worker trainers on the executors (one job), then the driver trainer. */
@@ -198,6 +210,73 @@ public final class SparkTrainer implements AutoCloseable {
         }
         Workers.close(runId); // local mode: the driver's JVM is the executor
         bound = null;
+    }
+
+    /**
+     * Fails fast, naming the master and each address's error, when a standalone master ({@code spark://host:port}, or
+     * several comma-separated) accepts no TCP connection within {@code timeout}. Spark's own client would block the
+     * context's constructor for three registration attempts of 20 s each before giving up. Other masters (local, yarn,
+     * k8s, ...) are not checked here.
+     */
+    public static void checkMasterReachable(String master, java.time.Duration timeout) {
+        if (!master.startsWith("spark://")) {
+            return;
+        }
+        List<String> errors = new ArrayList<>();
+        for (String hostPort : master.substring("spark://".length()).split(",")) {
+            int colon = hostPort.lastIndexOf(':');
+            String host = colon > 0 ? hostPort.substring(0, colon) : hostPort;
+            int port;
+            try {
+                port = colon > 0 ? Integer.parseInt(hostPort.substring(colon + 1)) : 7077;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("Spark master " + master + ": '" + hostPort + "' has no valid port");
+            }
+            try (java.net.Socket socket = new java.net.Socket()) {
+                socket.connect(new java.net.InetSocketAddress(host, port), Math.toIntExact(timeout.toMillis()));
+                return; // one reachable master is enough (standby masters may be down)
+            } catch (IOException e) {
+                errors.add(host + ":" + port + " " + e.getMessage());
+            }
+        }
+        throw new IllegalStateException("cannot reach the Spark master " + master + " (" + String.join("; ", errors)
+                + "): check that the master is running and its address and port (7077 unless configured otherwise)");
+    }
+
+    /**
+     * Waits until the cluster of {@code sc} has an executor to run tasks, at most {@code timeout}; returns the number of
+     * executors. Local mode has one at once (the driver). A master that cannot be reached, or that has no free cores,
+     * otherwise leaves every job waiting without an error (Spark's standalone client gives up after about a minute and
+     * only logs it): this fails instead, naming the master and the time waited, and stops the context.
+     */
+    public static int awaitExecutors(JavaSparkContext sc, java.time.Duration timeout) {
+        String master = sc.master();
+        if (master.startsWith("local")) {
+            return 1;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            int executors = sc.sc().statusTracker().getExecutorInfos().length - 1; // less the driver's entry
+            if (executors > 0) {
+                return executors;
+            }
+            boolean stopped = sc.sc().isStopped();
+            if (stopped || System.nanoTime() >= deadline) {
+                sc.stop();
+                throw new IllegalStateException(String.format(java.util.Locale.ROOT, "no Spark executor registered with"
+                        + " master %s %s: check that the master is running and reachable from this machine (%s), and that"
+                        + " it has free cores and memory for this application", master, stopped
+                        ? "before Spark gave up on it" : "within " + timeout.toSeconds() + " s",
+                        sc.getConf().get("spark.driver.host", "driver host unknown")));
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                sc.stop();
+                throw new IllegalStateException("interrupted while waiting for Spark executors of master " + master, e);
+            }
+        }
     }
 
     /**
@@ -384,13 +463,6 @@ public final class SparkTrainer implements AutoCloseable {
                 throw new IllegalArgumentException("Spark training takes labelled data and so SoftmaxCrossEntropy; got " + loss);
             }
             Graph g = graph.get();
-            for (Node n : g.nodes()) {
-                if (n.layer() instanceof Dropout) {
-                    throw new IllegalArgumentException("node '" + n.name() + "' is Dropout, which Spark training does not"
-                            + " support: its masks are keyed by a sample's position in the effective batch, and a worker's"
-                            + " share of the batch is not contiguous");
-                }
-            }
             return new SparkTrainer(this, g);
         }
     }

@@ -14,9 +14,11 @@ import java.io.Serializable;
  * @param terms     loss terms
  * @param correct   samples classified right
  * @param passes    forward/backward passes it ran
+ * @param loadNanos    time to load the step's weights (and state) into its worker trainer
+ * @param computeNanos time of its gradient sum (the micro-batch loop)
  */
 record WorkerResult(int partition, int samples, float[] gradient, float[] state, double lossSum, long terms, long correct,
-                    int passes) implements Serializable {
+                    int passes, long loadNanos, long computeNanos) implements Serializable {
 
     LossResult loss() {
         return new LossResult(lossSum, terms, samples, correct);

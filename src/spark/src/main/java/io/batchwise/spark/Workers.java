@@ -26,13 +26,15 @@ final class Workers {
      * the shard holds none of them.
      */
     static WorkerResult run(WorkerSpec spec, StepMessage msg, Shard shard, int attempt) {
-        int[] local = shard.localIndices(msg.batch());
+        Shard.Share share = shard.share(msg.batch());
+        int[] local = share.local();
         if (local.length == 0) {
             return null;
         }
         try {
             Trainer t = TRAINERS.computeIfAbsent(spec.runId() + "/" + shard.partition, k -> spec.newTrainer(shard.size()));
             synchronized (t) {
+                long t0 = System.nanoTime();
                 Parameters p = t.parameters();
                 p.writeLogicalValues(msg.values());
                 if (msg.state().length > 0) {
@@ -44,14 +46,18 @@ final class Workers {
                 if (msg.checksum() != null) {
                     verify(msg, p, shard.partition);
                 }
-                // The same micro-batch loop as one process runs; the first pass overwrites the gradients.
-                StepGradients g = t.gradientSum(shard.dataset(), local, 0, local.length, msg.scale(), msg.dropoutSeed());
+                long t1 = System.nanoTime();
+                // The same micro-batch loop as one process runs; the first pass overwrites the gradients. Dropout masks are
+                // keyed by each sample's position in the whole batch, as in one process.
+                StepGradients g = t.gradientSum(shard.dataset(), local, 0, local.length, msg.scale(), msg.dropoutSeed(),
+                        share.positions());
+                long t2 = System.nanoTime();
                 float[] state = msg.state().length > 0 ? p.state().toArray() : new float[0];
                 if (spec.hook() != null) {
                     spec.hook().afterGradients(msg.step(), shard.partition, attempt);
                 }
                 return new WorkerResult(shard.partition, local.length, p.logicalGradients(), state, g.loss().sum(),
-                        g.loss().terms(), g.loss().correct(), g.passes());
+                        g.loss().terms(), g.loss().correct(), g.passes(), t1 - t0, t2 - t1);
             }
         } catch (RuntimeException e) {
             throw new WorkerException("step " + msg.step() + ", partition " + shard.partition + " (" + executor() + ", "

@@ -62,17 +62,22 @@ class EquivalenceTest {
         float[] one = LocalSpark.singleProcess(Models.mlp(), data, 2, 1, 20);
         SparkData sd = SparkData.parallelize(LocalSpark.context(), data, 4);
         try (SparkTrainer t = LocalSpark.spark(LocalSpark.context(), Models::mlp, 2, 1).build()) {
-            double[] ms = new double[3];
+            double[] ms = new double[4];
             for (int s = 1; s <= 20; s++) {
                 t.fit(sd, Integer.MAX_VALUE, s);
-                double[] last = t.lastStepMillis();
-                assertTrue(last[3] >= 1 && last[3] <= 2, "step " + s + ": " + last[3] + " workers returned a share");
-                for (int i = 0; s > 10 && i < 3; i++) { // after warm-up
-                    ms[i] += last[i] / 10;
+                SparkTrainer.StepTimes last = t.lastStepTimes();
+                assertTrue(last.workers() >= 1 && last.workers() <= 2, "step " + s + ": " + last.workers() + " workers returned a share");
+                assertTrue(last.overhead() >= 0 && last.overhead() <= last.job() && last.workerCompute() > 0, last.toString());
+                if (s > 10) { // after warm-up
+                    double[] v = {last.broadcast(), last.job(), last.overhead(), last.combine()};
+                    for (int i = 0; i < 4; i++) {
+                        ms[i] += v[i] / 10;
+                    }
                 }
             }
             // Steps of 2 samples: the job is nearly all overhead (scheduling 4 tasks, 2 x 941 KB of results).
-            System.out.printf("MLP, W=4, B=2: per step %.2f ms broadcast, %.2f ms job, %.2f ms combine%n", ms[0], ms[1], ms[2]);
+            System.out.printf("MLP, W=4, B=2: per step %.2f ms broadcast, %.2f ms job (%.2f ms of it outside the workers'"
+                    + " load and compute), %.2f ms combine%n", ms[0], ms[1], ms[2], ms[3]);
             double d = LocalSpark.relativeDistance(t.parameters().logicalValues(), one);
             assertTrue(d <= 1e-5, "relative distance " + d);
         } finally {

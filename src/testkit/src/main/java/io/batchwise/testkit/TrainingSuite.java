@@ -574,7 +574,7 @@ public abstract class TrainingSuite {
     /**
      * W workers in this JVM, each a Trainer of its own: worker {@code w} takes the step's samples at positions
      * {@code w, w + W, w + 2W, ...} (not contiguous, as a cluster's shards are), sums their gradients with
-     * {@link Trainer#gradientSum}, and the driver adds the W sums in worker order (logical order, as if sent).
+     * {@link Trainer#gradientSum} (given those positions, which key the dropout masks), and the driver adds the W sums in worker order (logical order, as if sent).
      */
     static final class InProcessWorkers implements GradientSource {
         private final List<Trainer> workers = new ArrayList<>();
@@ -595,15 +595,17 @@ public abstract class TrainingSuite {
             int passes = 0;
             for (int i = 0; i < w; i++) {
                 int[] mine = new int[(r.count() - i + w - 1) / w];
+                int[] positions = new int[mine.length]; // in the effective batch: what dropout masks are keyed by
                 for (int j = 0; j < mine.length; j++) {
-                    mine[j] = r.order()[r.from() + i + j * w];
+                    positions[j] = i + j * w;
+                    mine[j] = r.order()[r.from() + positions[j]];
                 }
                 if (mine.length == 0) {
                     continue;
                 }
                 Trainer t = workers.get(i);
                 t.parameters().writeLogicalValues(weights);
-                StepGradients g = t.gradientSum(data, mine, 0, mine.length, r.scale(), r.dropoutSeed());
+                StepGradients g = t.gradientSum(data, mine, 0, mine.length, r.scale(), r.dropoutSeed(), positions);
                 float[] part = t.parameters().logicalGradients();
                 if (sum == null) {
                     sum = part;
@@ -656,6 +658,63 @@ public abstract class TrainingSuite {
             try (Trainer fresh = trainer(g, adam, big, micro, 5)) {
                 assertTrue(relativeError(fresh.parameters().logicalValues(), a) > 1e-3); // the check has teeth
             }
+        }
+    }
+
+    /**
+     * Dropout on W workers whose shares are not contiguous in the batch: each sample's mask is keyed by its position in
+     * the effective batch ({@code Pass.sample(n)}), so the workers draw the masks of one process. A backend whose mask
+     * kernel takes contiguous positions only must refuse such a pass by name (cudnn).
+     */
+    @Test
+    void workersWithDropoutDrawTheMasksOfOneProcess() {
+        Graph g = withDropout();
+        InMemoryDataset d = data(Shape.of(20), 150, 23);
+        Optimizer adam = Optimizer.Adam.of(1e-2);
+        List<Trainer> ws = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            ws.add(trainer(g, adam, 40, 8, 9));
+        }
+        try (Trainer single = trainer(g, adam, 40, 8, 9); InProcessWorkers source = new InProcessWorkers(ws, d);
+             Trainer driver = Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(adam)
+                     .batch(BatchSize.mini(40)).seed(9).gradientSource(source).build()) {
+            single.fit(d, 100, 15);
+            try {
+                driver.fit(d, 100, 15);
+            } catch (RuntimeException e) {
+                for (Throwable c = e; c != null; c = c.getCause()) {
+                    if (c instanceof UnsupportedOperationException && String.valueOf(c.getMessage()).contains("not contiguous")) {
+                        org.junit.jupiter.api.Assumptions.abort(backend().name() + " refuses it by name: " + c.getMessage());
+                    }
+                }
+                throw e;
+            }
+            float[] a = single.parameters().logicalValues();
+            assertTrue(relativeError(driver.parameters().logicalValues(), a) <= 1e-5,
+                    "weights differ by " + relativeError(driver.parameters().logicalValues(), a));
+        }
+    }
+
+    /**
+     * A worker's share leaves a remainder of a new size every step; each new size would compile an executor. Without
+     * BatchNorm the remainder runs as power-of-two passes (at most log2(b) sizes), the same sum; with BatchNorm as one
+     * pass (its ghost statistics would see the split).
+     */
+    @Test
+    void aSharesRemainderRunsAsPowerOfTwoPassesUnlessTheGraphHasBatchNorm() {
+        InMemoryDataset d = data(Shape.of(20), 59, 3);
+        int[] all = identity(59);
+        try (Trainer split = trainer(mlp(), Optimizer.Sgd.plain(0), 64, 16, 1);
+             Trainer whole = trainer(mlp(), Optimizer.Sgd.plain(0), 64, 64, 1)) {
+            // 59 = 3 x 16 + 11, and 11 = 8 + 2 + 1; under a micro-batch of 64: 59 = 32 + 16 + 8 + 2 + 1.
+            assertEquals(6, split.gradientSum(d, all, 0, 59, 1.0 / 59, 1).passes());
+            assertEquals(5, whole.gradientSum(d, all, 0, 59, 1.0 / 59, 1).passes());
+            float[] a = whole.parameters().logicalGradients();
+            assertTrue(relativeError(split.parameters().logicalGradients(), a) <= 1e-5);
+        }
+        InMemoryDataset images = data(Shape.of(1, 8, 8), 59, 3);
+        try (Trainer bn = trainer(withBatchNorm(), Optimizer.Sgd.plain(0), 64, 16, 1)) {
+            assertEquals(4, bn.gradientSum(images, all, 0, 59, 1.0 / 59, 1).passes());
         }
     }
 
