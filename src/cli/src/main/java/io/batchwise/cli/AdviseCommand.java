@@ -3,15 +3,14 @@ package io.batchwise.cli;
 import io.batchwise.Graph;
 import io.batchwise.backend.Backend;
 import io.batchwise.loss.SoftmaxCrossEntropy;
-import io.batchwise.models.Models;
 import io.batchwise.plan.Budget;
 import io.batchwise.train.Advisor;
-import io.batchwise.train.InMemoryDataset;
+import io.batchwise.train.Dataset;
 import io.batchwise.train.Optimizer;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,7 +29,9 @@ import picocli.CommandLine.Spec;
                 + " that fits, a short probe run (--probe-steps, --probe-seconds) measures the gradient noise scale B_simple"
                 + " (McCandlish et al. 2018), and the learning rate follows the linear scaling rule with a warm-up.", ""},
         footer = {"", "--batch is the probe's batch and the batch --lr was tuned for (default the optimizer's default rate).",
-                "", "Examples:", "  batchwise advise --model mlp", "  batchwise advise --model lenet --batch 64 --lr 0.002 --memory-budget 256MiB"})
+                "The data and model flags are those of 'train' (--data-csv, --data-images, --layers, ...).",
+                "", "Examples:", "  batchwise advise --model mlp", "  batchwise advise --model lenet --batch 64 --lr 0.002 --memory-budget 256MiB",
+                "  batchwise advise --data-csv iris.csv --label species --layers dense:16 --batch 16"})
 final class AdviseCommand implements Callable<Integer> {
 
     @Spec
@@ -39,9 +40,8 @@ final class AdviseCommand implements Callable<Integer> {
     @Mixin
     SetupOptions setup;
 
-    @Option(names = "--data", paramLabel = "DIR",
-            description = "Folder with the Fashion-MNIST IDX files. Default: $BATCHWISE_DATA, else /usr/share/datasets/fashion-mnist.")
-    Path data;
+    @Mixin
+    DataOptions dataOptions;
 
     @Option(names = "--lr", paramLabel = "RATE", converter = Specs.PositiveDouble.class,
             description = "Base learning rate, tuned for --batch. Default: the optimizer's (as for train).")
@@ -69,23 +69,19 @@ final class AdviseCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
+        boolean modelGiven = spec.commandLine().getParseResult().hasMatchedOption("--model");
+        dataOptions.check(spec, modelGiven);
         Planning.Chosen chosen = TrainCommand.chooseBackend(spec, setup.backend);
         Backend backend = chosen.backend();
-        Graph graph = Models.byName(setup.model);
         Optimizer optimizer = setup.optimizer.create(lr, weightDecay);
         if (setup.batch.samples() == 1) {
             throw new ParameterException(spec.commandLine(), "Invalid value for option '--batch': the probe needs at least 2"
                     + " samples per step (it compares the gradients of the two halves), got 1");
         }
-        Path dataDir = data != null ? data : FashionMnist.defaultDir();
-        InMemoryDataset train = FashionMnist.load(dataDir).train();
-        if (setup.trainLimit != null) {
-            if (setup.trainLimit > train.size()) {
-                throw new ParameterException(spec.commandLine(), "Invalid value for option '--train-limit': " + setup.trainLimit
-                        + " is more than the " + train.size() + " training samples");
-            }
-            train = train.head(setup.trainLimit);
-        }
+        DataOptions.Loaded data = dataOptions.load(spec, seed, out);
+        Dataset train = DataOptions.head(spec, data.train(), setup.trainLimit);
+        DataOptions.Model model = dataOptions.model(spec, setup.model, modelGiven, train.sampleShape(), data.classes());
+        Graph graph = model.graph();
         int n = train.size();
         int batch = setup.batch.size().resolve(n);
         if (batch < 2) {
@@ -93,8 +89,8 @@ final class AdviseCommand implements Callable<Integer> {
                     + " samples per step (it compares the gradients of the two halves), got " + batch);
         }
         out.printf(Locale.ROOT, "backend     %s (%s)%n", backend.name(), chosen.reason());
-        out.printf(Locale.ROOT, "model       %s: %,d parameters; %,d training samples from %s%n", setup.model,
-                graph.parameterCount(), n, dataDir);
+        out.printf(Locale.ROOT, "model       %s: %,d parameters; %,d training samples of %s%n", model.name(),
+                graph.parameterCount(), n, data.user() != null ? data.user().description() : "Fashion-MNIST");
         out.printf(Locale.ROOT, "probe       up to %,d steps or %.0f s at batch %d, %s%n", probeSteps, probeSeconds, batch,
                 TrainCommand.describe(optimizer));
         out.flush();
@@ -125,8 +121,10 @@ final class AdviseCommand implements Callable<Integer> {
         }
         out.println();
         String schedule = r.warmupSteps() > 0 ? "warmup:" + r.warmupSteps() + "+cosine" : "cosine";
-        out.printf(Locale.ROOT, "try         batchwise train --model %s --optimizer %s --batch %d --micro-batch %d --lr %s --schedule %s%n",
-                setup.model, setup.optimizer, r.recommendedBatch(), r.recommendedMicroBatch(), num(r.learningRate()), schedule);
+        // The same data and model flags as this command line, so that the command trains what was probed.
+        out.printf(Locale.ROOT, "try         batchwise train%s%s --optimizer %s --batch %d --micro-batch %d --lr %s --schedule %s%n",
+                model.builtIn() ? " --model " + setup.model : "", DataOptions.asTyped(spec, Set.of("--train-limit")),
+                setup.optimizer, r.recommendedBatch(), r.recommendedMicroBatch(), num(r.learningRate()), schedule);
         out.flush();
         return 0;
     }

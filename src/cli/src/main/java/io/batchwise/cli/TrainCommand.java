@@ -1,7 +1,6 @@
 package io.batchwise.cli;
 
 import io.batchwise.data.PrefetchingDataset;
-import io.batchwise.models.Models;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.batchwise.Graph;
@@ -75,20 +74,8 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     SetupOptions setup;
 
-    @Option(names = "--data", paramLabel = "DIR",
-            description = "Folder with the Fashion-MNIST IDX files (gzipped or not). Default: $BATCHWISE_DATA, else"
-                    + " /usr/share/datasets/fashion-mnist (Debian/Ubuntu package dataset-fashion-mnist).")
-    Path data;
-
     @Mixin
-    UserData.Options userData;
-
-    @Option(names = "--layers", paramLabel = "DESC",
-            description = "A model described in place of --model: items dense:N, conv:C[xK], pool[:K], gap, bn, dropout:P"
-                    + " (or linear), comma-separated, each Dense and conv followed by ReLU; a Dense layer to the classes is"
-                    + " added. Default with --data-csv: " + ModelDescription.DEFAULT_TABLE + "; with --data-images: "
-                    + ModelDescription.DEFAULT_IMAGE + " (or --model NAME for 1x28x28 images of 10 classes).")
-    String layers;
+    DataOptions dataOptions;
 
     @Option(names = "--prefetch", negatable = true, defaultValue = "false", fallbackValue = "true",
             description = "Gather the next micro-batch on a background thread while the current one computes."
@@ -208,66 +195,22 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter stderr = spec.commandLine().getErr();
 
-        String conflict = userData.conflict();
-        if (conflict == null && data != null && userData.given()) {
-            conflict = "--data (Fashion-MNIST) and --data-csv/--data-images are exclusive";
-        }
-        if (conflict == null && layers != null && spec.commandLine().getParseResult().hasMatchedOption("--model")) {
-            conflict = "--model and --layers are exclusive";
-        }
-        if (conflict != null) {
-            throw new ParameterException(spec.commandLine(), conflict);
-        }
+        boolean modelGiven = spec.commandLine().getParseResult().hasMatchedOption("--model");
+        dataOptions.check(spec, modelGiven);
         Planning.Chosen chosen = chooseBackend(spec, setup.backend);
         Backend backend = chosen.backend();
         Optimizer optimizer = setup.optimizer.create(lr, weightDecay);
 
         long tLoad = System.nanoTime();
-        Dataset train;
-        InMemoryDataset test;
-        UserData.Loaded user = null;
-        if (userData.given()) {
-            stdout.printf("data        %s%n", userData.csv != null ? "CSV " + userData.csv : "images " + userData.images);
-            stdout.flush();
-            try {
-                user = UserData.load(userData, seed);
-            } catch (IllegalArgumentException e) {
-                if (e.getMessage() != null && e.getMessage().startsWith("Invalid value for option")) {
-                    throw new ParameterException(spec.commandLine(), e.getMessage());
-                }
-                throw e;
-            }
-            train = user.train();
-            test = user.test();
-        } else {
-            Path dataDir = data != null ? data : FashionMnist.defaultDir();
-            stdout.printf("data        Fashion-MNIST from %s%n", dataDir);
-            stdout.flush();
-            FashionMnist.Data d = FashionMnist.load(dataDir);
-            train = d.train();
-            test = d.test();
-        }
-        String modelName;
-        Graph graph;
-        int classes = user != null ? user.classes().size() : FashionMnist.CLASSES;
-        boolean builtIn = layers == null && (user == null || spec.commandLine().getParseResult().hasMatchedOption("--model"));
-        if (builtIn) {
-            modelName = setup.model;
-            graph = Models.byName(setup.model);
-            if (!train.sampleShape().equals(Models.INPUT) || classes != Models.CLASSES) {
-                throw new ParameterException(spec.commandLine(), "Invalid value for option '--model': " + setup.model + " takes "
-                        + Models.INPUT + " to " + Models.CLASSES + " classes; this data has samples " + train.sampleShape()
-                        + " and " + classes + " classes: describe a model with --layers");
-            }
-        } else {
-            modelName = layers != null ? layers : ModelDescription.forShape(train.sampleShape());
-            try {
-                graph = ModelDescription.build(modelName, train.sampleShape(), classes);
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "Invalid value for option '--layers': " + e.getMessage());
-            }
-            modelName = "layers " + modelName;
-        }
+        DataOptions.Loaded loaded = dataOptions.load(spec, seed, stdout);
+        Dataset train = loaded.train();
+        InMemoryDataset test = loaded.test();
+        UserData.Loaded user = loaded.user();
+        int classes = loaded.classes();
+        DataOptions.Model model = dataOptions.model(spec, setup.model, modelGiven, train.sampleShape(), classes);
+        String modelName = model.name();
+        Graph graph = model.graph();
+        boolean builtIn = model.builtIn();
         Path outDir = out != null ? out : Path.of("runs", (builtIn ? setup.model : user != null ? "data" : "layers") + "-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Path ckptDir = checkpoint != null ? checkpoint : outDir;
@@ -278,16 +221,7 @@ final class TrainCommand implements Callable<Integer> {
             stdout.printf("resume      no checkpoint %s yet; starting from the beginning%n", ckpt);
         }
 
-        if (setup.trainLimit != null) {
-            if (setup.trainLimit > train.size()) {
-                throw new ParameterException(spec.commandLine(), "Invalid value for option '--train-limit': " + setup.trainLimit
-                        + " is more than the " + train.size() + " training samples");
-            }
-            if (!(train instanceof InMemoryDataset all)) {
-                throw new ParameterException(spec.commandLine(), "--train-limit does not apply to sharded data");
-            }
-            train = all.head(setup.trainLimit);
-        }
+        train = DataOptions.head(spec, train, setup.trainLimit);
         int n = train.size();
         if (user == null) {
             stdout.printf(Locale.ROOT, "            %,d training and %,d test samples, read and checked in %.1f s;"

@@ -94,6 +94,87 @@ class UserDataEndToEndTest {
         assertArrayEquals(Files.readAllBytes(out.resolve("model.bw")), Files.readAllBytes(pre.resolve("model.bw")));
     }
 
+    /** plan, advise and export take train's data and model flags: the same table gives the same model. */
+    @Test
+    void planAdviseAndExportTakeTrainsDataFlags() throws IOException {
+        Path train = table("train.csv", 300, 1);
+        Path test = table("test.csv", 90, 2);
+        String[] data = {"--data-csv", train.toString(), "--test-csv", test.toString(), "--label", "species"};
+        int parameters = 4 * 16 + 16 + 16 * 3 + 3; // (4) -> 16 -> 3
+
+        // plan: the described model of the table's shape and classes, the batch counted in the table's rows.
+        Cli.Result plan = Cli.run(concat(new String[] {"plan", "--layers", "dense:16", "--batch", "full", "--backend", "reference"},
+                data));
+        assertEquals(0, plan.code(), plan.toString());
+        String printed = plan.plan().printed;
+        assertTrue(printed.contains(String.format(Locale.ROOT, "model       layers dense:16: %,d parameters, input (4)", parameters)),
+                printed);
+        assertTrue(printed.contains("effective 300 (full-batch of 300 training samples (CSV " + train), printed);
+        // Without --layers: the default for a table's shape; without --test-csv, --test-fraction is held out.
+        Cli.Result byShape = Cli.run("plan", "--data-csv", train.toString(), "--label", "species", "--backend", "reference",
+                "--batch", "full");
+        assertEquals(0, byShape.code(), byShape.toString());
+        assertTrue(byShape.plan().printed.contains("layers " + ModelDescription.DEFAULT_TABLE + ":"), byShape.plan().printed);
+        assertTrue(byShape.plan().printed.contains("effective 270 (full-batch of 270 training samples"), byShape.plan().printed);
+        // A built-in model that does not take the table, and flags that exclude each other: refused, naming the flag.
+        Cli.Result lenet = Cli.run(concat(new String[] {"plan", "--model", "lenet", "--backend", "reference"}, data));
+        assertEquals(2, lenet.code(), lenet.toString());
+        assertTrue(lenet.err().contains("'--model'") && lenet.err().contains("--layers"), lenet.toString());
+        Cli.Result both = Cli.run("plan", "--model", "mlp", "--layers", "dense:4");
+        assertEquals(2, both.code(), both.toString());
+        assertTrue(both.err().contains("--model and --layers are exclusive"), both.toString());
+
+        // advise: probes the same model on the same rows, and its suggested command trains it.
+        Cli.Result advise = Cli.run(concat(new String[] {"advise", "--layers", "dense:16", "--batch", "16", "--backend", "reference",
+                "--memory-budget", "64MiB", "--probe-steps", "20", "--probe-seconds", "20"}, data));
+        assertEquals(0, advise.code(), advise.toString());
+        assertTrue(advise.out().contains(String.format(Locale.ROOT, "layers dense:16: %,d parameters; 300 training samples of CSV",
+                parameters)), advise.out());
+        String tryLine = advise.out().lines().filter(l -> l.startsWith("try ")).findFirst().orElseThrow();
+        for (String flag : new String[] {" --data-csv " + train, " --test-csv " + test, " --label species", " --layers dense:16"}) {
+            assertTrue(tryLine.contains(flag), flag + " missing from " + tryLine);
+        }
+        List<String> again = new java.util.ArrayList<>(List.of(tryLine.substring(tryLine.indexOf("batchwise train") + 10).split(" ")));
+        Path out = tmp.resolve("advised");
+        again.addAll(List.of("--epochs", "1", "--backend", "reference", "--out", out.toString()));
+        Cli.Result trained = Cli.run(again.toArray(String[]::new));
+        assertEquals(0, trained.code(), "the command advise printed: " + again + "\n" + trained);
+        assertEquals(parameters, summary(out).get("parameters").asInt());
+
+        // export: the checkpoint of that run, named by the same flags, is the model file train wrote; data.json comes along.
+        Path exported = tmp.resolve("elsewhere").resolve("iris.bw");
+        Files.createDirectories(exported.getParent());
+        Cli.Result export = Cli.run(concat(new String[] {"export", "--checkpoint", out.resolve(TrainCommand.CHECKPOINT_FILE).toString(),
+                "--layers", "dense:16", "--out", exported.toString()}, data));
+        assertEquals(0, export.code(), export.toString());
+        assertArrayEquals(Files.readAllBytes(out.resolve("model.bw")), Files.readAllBytes(exported));
+        assertArrayEquals(Files.readAllBytes(out.resolve("data.json")), Files.readAllBytes(exported.resolveSibling("data.json")));
+        Cli.Result wider = Cli.run(concat(new String[] {"export", "--checkpoint", out.resolve(TrainCommand.CHECKPOINT_FILE).toString(),
+                "--layers", "dense:32", "--out", tmp.resolve("x.bw").toString()}, data));
+        assertEquals(Main.FAILED, wider.code(), wider.toString());
+        assertTrue(wider.err().contains("another graph"), wider.toString());
+        Cli.Result noModel = Cli.run("export", "--checkpoint", out.resolve(TrainCommand.CHECKPOINT_FILE).toString(), "--out",
+                tmp.resolve("y.bw").toString());
+        assertEquals(2, noModel.code(), noModel.toString());
+        assertTrue(noModel.err().contains("--model NAME, or the data flags and --layers"), noModel.toString());
+    }
+
+    /** plan --layers without data: a described model for Fashion-MNIST's shape, planned without reading the data. */
+    @Test
+    void planADescribedModelForFashionMnistWithoutData() {
+        Cli.Result r = Cli.run("plan", "--layers", "conv:4,pool,dense:8", "--backend", "reference", "--batch", "64");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.plan().printed.contains("model       layers conv:4,pool,dense:8: ") && r.plan().printed.contains("input (1, 28, 28)"),
+                r.plan().printed);
+        assertTrue(!r.out().contains("data        "), r.out());
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
     @Test
     void severalCsvFilesAreShardsReadWhenNeeded() throws IOException {
         Path whole = table("whole.csv", 300, 1);

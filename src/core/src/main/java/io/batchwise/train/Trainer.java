@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * a sample's position in the effective batch, so they do not depend on the split.
  *
  * <p>BatchNorm normalises with the statistics of each micro-batch ("ghost" batch norm); when
- * {@code k > 1} that differs from one big batch, and {@link #report()} says so.
+ * {@code k > 1} that differs from one big batch, and {@link #report(int)} says so.
  *
  * <p>Gradient noise scale: every step with {@code k >= 2} also measures B_simple from the first
  * micro-batch's gradient and the accumulated one ({@link NoiseScale}); {@link Builder#measureNoiseScale}
