@@ -9,6 +9,7 @@ import io.batchwise.Node;
 import io.batchwise.backend.GradientMode;
 import io.batchwise.backend.ParameterLayout;
 import io.batchwise.backend.PlanOptions;
+import io.batchwise.layer.Input;
 import io.batchwise.plan.MemoryPlan;
 import io.batchwise.plan.MemoryPlan.Kind;
 import io.batchwise.spi.GradientFlow;
