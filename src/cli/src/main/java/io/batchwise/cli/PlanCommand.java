@@ -39,13 +39,8 @@ final class PlanCommand implements Callable<Integer> {
     @Mixin
     SetupOptions setup;
 
-    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
-            converter = Specs.PrecisionConverter.class,
-            description = "Numeric policy: 'fp32', or 'bf16' mixed precision (bf16 activations and kernel weight copies,"
-                    + " float32 master weights, gradients, optimizer state and accumulation; about half the activation"
-                    + " memory, so the planner fits about twice the micro-batch). bf16 needs native CPU support"
-                    + " (AVX512_BF16 or AMX) and is refused elsewhere. Default: ${DEFAULT-VALUE}.")
-    io.batchwise.backend.Precision precision;
+    @Mixin
+    PrecisionOption precision;
 
     @Mixin
     DataOptions dataOptions;
@@ -76,7 +71,7 @@ final class PlanCommand implements Callable<Integer> {
         Optimizer optimizer = setup.optimizer.create(null, null);
         int effective = setup.batch.size().resolve(n);
         Planning.Result r = Planning.decide(chosen.backend(), graph, optimizer.stateSlots(), effective, setup.microBatch.samples(),
-                setup.memoryBudget.resolve(chosen.backend()), !setup.memoryBudget.auto(), precision);
+                setup.memoryBudget.resolve(chosen.backend()), !setup.memoryBudget.auto(), precision.value);
         printed = Planning.describe(chosen, model.name(), graph, r, setup.batch.size() + " of " + n + " " + samples,
                 TrainCommand.describe(optimizer), null);
         out.print(printed);

@@ -139,13 +139,8 @@ final class TrainCommand implements Callable<Integer> {
             description = "Folder for the results. Default: runs/<model>-<date>-<time>.")
     Path out;
 
-    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
-            converter = Specs.PrecisionConverter.class,
-            description = "Numeric policy: 'fp32', or 'bf16' mixed precision (bf16 activations and kernel weight copies,"
-                    + " float32 master weights, gradients, optimizer state and accumulation; about half the activation"
-                    + " memory, so the planner fits about twice the micro-batch). bf16 needs native CPU support"
-                    + " (AVX512_BF16 or AMX) and is refused elsewhere. Default: ${DEFAULT-VALUE}.")
-    io.batchwise.backend.Precision precision;
+    @Mixin
+    PrecisionOption precision;
 
     @Option(names = "--batch-norm", paramLabel = "ghost|exact", defaultValue = "ghost",
             converter = Specs.BatchNormConverter.class,
@@ -242,7 +237,7 @@ final class TrainCommand implements Callable<Integer> {
         Budget budget = setup.memoryBudget.resolve(backend);
         // An adaptive batch keeps the micro-batch it starts with: plan it for the largest batch it may grow to.
         Planning.Result planned = Planning.decide(backend, graph, optimizer.stateSlots(), cap, setup.microBatch.samples(),
-                budget, !setup.memoryBudget.auto(), precision);
+                budget, !setup.memoryBudget.auto(), precision.value);
         MemoryPlanner.Decision decision = planned.decision();
         long perEpoch = (n + effective - 1) / effective;
         long totalSteps = epochs * perEpoch;
@@ -268,8 +263,8 @@ final class TrainCommand implements Callable<Integer> {
         long wallStart = System.nanoTime();
         TrainEngine.Settings settings = new TrainEngine.Settings(builtIn ? setup.model : null, graph, backend, setup.backend,
                 optimizer, sched, setup.batch.size(), decision.microBatch(), setup.microBatch.samples() > 0, budget,
-                !setup.memoryBudget.auto(), seed, batchNorm, precision, noiseScale, adaptiveBatch == null ? null : AdaptiveBatch.upTo(cap),
-                prefetch,
+                !setup.memoryBudget.auto(), seed, batchNorm, precision.value, noiseScale,
+                adaptiveBatch == null ? null : AdaptiveBatch.upTo(cap), prefetch,
                 // Epoch-end checkpoints are written below, after the evaluation and its epochs.csv row.
                 CheckpointPolicy.to(ckpt).everySteps(checkpointEvery).keep(keepCheckpoints).atEpochEnd(false)
                         .every(Duration.ofMillis(Math.round(checkpointMinutes * 60_000))),
@@ -375,7 +370,7 @@ final class TrainCommand implements Callable<Integer> {
                 s.put("train_samples", n);
                 s.put("test_samples", test.size());
                 s.put("effective_batch", effective);
-                s.put("precision", precision.label());
+                s.put("precision", precision.value.label());
                 s.put("micro_batch", decision.microBatch());
                 s.put("accumulation_steps", (effective + decision.microBatch() - 1) / decision.microBatch());
                 s.put("micro_batch_chosen_by", planned.chosenByPlanner() ? "planner" : "--micro-batch");

@@ -12,12 +12,12 @@ import io.batchwise.backend.Precision;
 import io.batchwise.loss.SoftmaxCrossEntropy;
 import io.batchwise.models.Models;
 import io.batchwise.reference.ReferenceBackend;
+import io.batchwise.testkit.TrainingSuite;
 import io.batchwise.train.BatchSize;
 import io.batchwise.train.InMemoryDataset;
 import io.batchwise.train.Optimizer;
 import io.batchwise.train.StepMetrics;
 import io.batchwise.train.Trainer;
-import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -30,36 +30,9 @@ class OneDnnBf16TrainingTest {
         assumeTrue(OneDnnBf16.refusal(OneDnnBf16.effectiveIsa()) == null, "no native bf16 on this CPU");
     }
 
-    /** Gaussian images; labels from a fixed random linear teacher (learnable). */
+    /** Gaussian images; labels among 10 classes from a fixed random linear teacher (learnable). */
     static InMemoryDataset data(Shape sample, int n, long seed) {
-        Random r = new Random(seed);
-        int per = sample.sizeAsInt();
-        float[] x = new float[n * per];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) r.nextGaussian();
-        }
-        double[][] teacher = new double[10][per];
-        Random tr = new Random(1234);
-        for (double[] row : teacher) {
-            for (int j = 0; j < per; j++) {
-                row[j] = tr.nextGaussian();
-            }
-        }
-        int[] y = new int[n];
-        for (int i = 0; i < n; i++) {
-            double best = Double.NEGATIVE_INFINITY;
-            for (int k = 0; k < 10; k++) {
-                double s = 0;
-                for (int j = 0; j < per; j++) {
-                    s += teacher[k][j] * x[i * per + j];
-                }
-                if (s > best) {
-                    best = s;
-                    y[i] = k;
-                }
-            }
-        }
-        return InMemoryDataset.labelled(x, sample, y);
+        return TrainingSuite.teacherData(sample, 10, n, seed);
     }
 
     private static Trainer trainer(Graph g, int big, int micro, Precision p) {

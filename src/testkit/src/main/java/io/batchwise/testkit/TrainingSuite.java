@@ -98,15 +98,20 @@ public abstract class TrainingSuite {
                 .then("fc2", new Dense(4)).build();
     }
 
-    /** Gaussian inputs; labels from a fixed random linear teacher, so the task is learnable. */
+    /** Gaussian inputs; labels among 4 classes from a fixed random linear teacher, so the task is learnable. */
     static InMemoryDataset data(Shape sample, int n, long seed) {
+        return teacherData(sample, 4, n, seed);
+    }
+
+    /** Gaussian inputs; labels among {@code classes} from a fixed random linear teacher (seed 1234), so the task is learnable. */
+    public static InMemoryDataset teacherData(Shape sample, int classes, int n, long seed) {
         Random r = new Random(seed);
         int per = sample.sizeAsInt();
         float[] x = new float[n * per];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) r.nextGaussian();
         }
-        double[][] teacher = new double[4][per];
+        double[][] teacher = new double[classes][per];
         Random tr = new Random(1234);
         for (double[] row : teacher) {
             for (int j = 0; j < per; j++) {
@@ -116,7 +121,7 @@ public abstract class TrainingSuite {
         int[] y = new int[n];
         for (int i = 0; i < n; i++) {
             double best = Double.NEGATIVE_INFINITY;
-            for (int k = 0; k < 4; k++) {
+            for (int k = 0; k < classes; k++) {
                 double s = 0;
                 for (int j = 0; j < per; j++) {
                     s += teacher[k][j] * x[i * per + j];
