@@ -484,7 +484,7 @@ public final class Trainer implements AutoCloseable {
             StepGradients g = source.accumulate(new StepRequest(step + 1, epoch, indices, from, count, scale, stepSeed), parameters);
             a = new Accumulated(g.loss(), g.passes(), 0, 0);
         } else {
-            a = accumulate(data, indices, from, count, scale, stepSeed, null, noiseScale != null && step % noiseEvery == 0);
+            a = accumulate(data, indices, from, count, scale, stepSeed, null, noiseScale != null && step % noiseEvery == 0, false);
         }
         return update(count, a, t0);
     }
@@ -492,8 +492,9 @@ public final class Trainer implements AutoCloseable {
     /**
      * Gradients of samples {@code indices[from .. from + count)}, each sample's loss gradient times {@code scale}, summed
      * into {@code parameters().gradients()} (the first micro-batch overwrites): a worker's share of a step that
-     * another process applies ({@link GradientSource}). Micro-batches as planned (a remainder shorter than the micro-batch in power-of-two passes when the graph has no BatchNorm: at most log2(b) executor sizes); an allocation failure halves the
-     * micro-batch and redoes the share, as {@link #trainBatch} does.
+     * another process applies ({@link GradientSource}). Micro-batches as planned (a remainder shorter than the micro-batch
+     * in power-of-two passes when the graph has no BatchNorm: at most log2(b) executor sizes); an allocation failure
+     * halves the micro-batch and redoes the share, as {@link #trainBatch} does.
      */
     public StepGradients gradientSum(Dataset data, int[] indices, int from, int count, double scale, long dropoutSeed) {
         return gradientSum(data, indices, from, count, scale, dropoutSeed, null);
@@ -544,13 +545,8 @@ public final class Trainer implements AutoCloseable {
     /**
      * The micro-batch loop: gradients of {@code indices[from .. from + count)} times {@code scale}, summed; dropout keyed
      * by each sample's position in the effective batch ({@code positions}, or {@code 0 .. count - 1} when null).
+     * {@code share}: a worker's share of a step ({@link #gradientSum}), whose remainder varies in size step to step.
      */
-    private Accumulated accumulate(Dataset data, int[] indices, int from, int count, double scale, long stepSeed, int[] positions,
-                                   boolean measure) {
-        return accumulate(data, indices, from, count, scale, stepSeed, positions, measure, false);
-    }
-
-    /** {@code share}: a worker's share of a step ({@link #gradientSum}), whose remainder varies in size step to step. */
     private Accumulated accumulate(Dataset data, int[] indices, int from, int count, double scale, long stepSeed, int[] positions,
                                    boolean measure, boolean share) {
         LossResult total = LossResult.ZERO;
@@ -588,7 +584,8 @@ public final class Trainer implements AutoCloseable {
                     m = Integer.highestOneBit(m);
                 }
                 Executor exec = load(data, indices, from + off, m);
-                exec.forward(positions == null ? Pass.training(stepSeed, off) : Pass.training(stepSeed, slice(positions, off, m)));
+                exec.forward(positions == null ? Pass.training(stepSeed, off)
+                        : Pass.training(stepSeed, slice(positions, off, m)));
                 total = total.plus(exec.loss(loss, data.targets(indices, from + off, m), scale));
                 exec.backward(off == 0 ? GradientMode.OVERWRITE : GradientMode.ACCUMULATE);
                 if (off == 0 && m < count && measure) {
