@@ -2,6 +2,7 @@ package io.batchwise.cli;
 
 import io.batchwise.Graph;
 import io.batchwise.backend.Backend;
+import io.batchwise.backend.Precision;
 import io.batchwise.loss.SoftmaxCrossEntropy;
 import io.batchwise.plan.Budget;
 import io.batchwise.train.Advisor;
@@ -39,6 +40,9 @@ final class AdviseCommand implements Callable<Integer> {
 
     @Mixin
     SetupOptions setup;
+
+    @Mixin
+    PrecisionOption precision;
 
     @Mixin
     DataOptions dataOptions;
@@ -91,12 +95,13 @@ final class AdviseCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "backend     %s (%s)%n", backend.name(), chosen.reason());
         out.printf(Locale.ROOT, "model       %s: %,d parameters; %,d training samples of %s%n", model.name(),
                 graph.parameterCount(), n, data.user() != null ? data.user().description() : "Fashion-MNIST");
-        out.printf(Locale.ROOT, "probe       up to %,d steps or %.0f s at batch %d, %s%n", probeSteps, probeSeconds, batch,
-                TrainCommand.describe(optimizer));
+        boolean bf16 = precision.value == Precision.BF16_MIXED;
+        out.printf(Locale.ROOT, "probe       up to %,d steps or %.0f s at batch %d, %s%s%n", probeSteps, probeSeconds, batch,
+                TrainCommand.describe(optimizer), bf16 ? ", bf16 mixed precision" : "");
         out.flush();
 
         Advisor.Builder b = Advisor.builder(graph, backend).loss(new SoftmaxCrossEntropy()).optimizer(optimizer).batch(batch)
-                .seed(seed).maxSteps(probeSteps).maxSeconds(probeSeconds);
+                .precision(precision.value).seed(seed).maxSteps(probeSteps).maxSeconds(probeSeconds);
         Budget budget = setup.memoryBudget.resolve(backend);
         if (setup.microBatch.auto()) {
             b.memoryBudget(budget);
@@ -122,9 +127,10 @@ final class AdviseCommand implements Callable<Integer> {
         out.println();
         String schedule = r.warmupSteps() > 0 ? "warmup:" + r.warmupSteps() + "+cosine" : "cosine";
         // The same data and model flags as this command line, so that the command trains what was probed.
-        out.printf(Locale.ROOT, "try         batchwise train%s%s --optimizer %s --batch %d --micro-batch %d --lr %s --schedule %s%n",
+        out.printf(Locale.ROOT, "try         batchwise train%s%s --optimizer %s --batch %d --micro-batch %d --lr %s --schedule %s%s%n",
                 model.builtIn() ? " --model " + setup.model : "", DataOptions.asTyped(spec, Set.of("--train-limit")),
-                setup.optimizer, r.recommendedBatch(), r.recommendedMicroBatch(), num(r.learningRate()), schedule);
+                setup.optimizer, r.recommendedBatch(), r.recommendedMicroBatch(), num(r.learningRate()), schedule,
+                bf16 ? " --precision bf16" : "");
         out.flush();
         return 0;
     }

@@ -3,7 +3,7 @@ package io.batchwise.cli;
 import io.batchwise.backend.Precision;
 import picocli.CommandLine.Option;
 
-/** {@code --precision}, shared by {@code train} and {@code plan} (advise does not take it yet). */
+/** {@code --precision}, shared by {@code train}, {@code plan} and {@code advise}. */
 final class PrecisionOption {
     @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
             converter = Specs.PrecisionConverter.class,

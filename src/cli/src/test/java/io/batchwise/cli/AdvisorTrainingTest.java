@@ -67,6 +67,16 @@ class AdvisorTrainingTest {
         assertEquals(a.recommendedBatch(), b.recommendedBatch());
     }
 
+    /** The probe trains with the run's settings: bf16 reaches its plans, and the reference backend refuses it by name. */
+    @Test
+    void theProbeTrainsWithTheGivenPrecision() {
+        InMemoryDataset d = Regression.data(1_000, 4);
+        var e = assertThrows(RuntimeException.class, () -> advisor(0).batch(8).microBatch(8).maxSteps(3)
+                .precision(io.batchwise.backend.Precision.BF16_MIXED).advise(d));
+        assertTrue(e.getMessage().contains("bf16"), e.getMessage());
+        assertEquals(3, advisor(0).batch(8).microBatch(8).maxSteps(3).advise(d).probeSteps()); // float32: runs
+    }
+
     @Test
     void missingSettingsAndTinyBatchesAreRefused() {
         InMemoryDataset d = Regression.data(100, 4);

@@ -2,7 +2,6 @@ package io.batchwise.train;
 
 import io.batchwise.Graph;
 import io.batchwise.backend.Backend;
-import io.batchwise.loss.Loss;
 import io.batchwise.plan.Budget;
 import io.batchwise.plan.MemoryPlanner;
 import java.util.ArrayList;
@@ -93,33 +92,24 @@ public final class Advisor {
     }
 
     /** Settings of the probe; {@link #advise} runs it. */
-    public static final class Builder {
+    /**
+     * The probe's settings: the run's ({@link TrainingConfig.Builder}; the effective batch is the batch the optimizer's
+     * learning rate was tuned for, the schedule is held constant and an adaptive batch ignored) and its length.
+     */
+    public static final class Builder extends TrainingConfig.Builder<Builder> {
         private final Graph graph;
         private final Backend backend;
-        private Loss loss;
-        private Optimizer optimizer;
-        private int batch;
-        private int microBatch;
-        private Budget budget;
-        private long seed = 1;
         private long maxSteps = 200;
         private double maxSeconds = 60;
-        private double decay = 0.98;
-        private final List<TrainingListener> listeners = new ArrayList<>();
 
         private Builder(Graph graph, Backend backend) {
             this.graph = Objects.requireNonNull(graph, "graph");
             this.backend = Objects.requireNonNull(backend, "backend");
+            noiseScaleDecay(0.98); // about the last 50 steps weigh: a short probe needs a longer memory than training
         }
 
-        public Builder loss(Loss l) {
-            this.loss = l;
-            return this;
-        }
-
-        /** The optimizer; its learning rate is the base rate, taken as tuned for {@link #batch}. */
-        public Builder optimizer(Optimizer o) {
-            this.optimizer = o;
+        @Override
+        protected Builder self() {
             return this;
         }
 
@@ -128,28 +118,7 @@ public final class Advisor {
             if (samples < 2) {
                 throw new IllegalArgumentException("the probe batch must be at least 2 samples (two halves to measure), got " + samples);
             }
-            this.batch = samples;
-            return this;
-        }
-
-        /** The micro-batch to advise for, instead of the planner's largest that fits a budget. */
-        public Builder microBatch(int b) {
-            if (b <= 0) {
-                throw new IllegalArgumentException("micro-batch must be positive, got " + b);
-            }
-            this.microBatch = b;
-            return this;
-        }
-
-        /** Let the memory planner find the largest micro-batch that fits {@code b}. */
-        public Builder memoryBudget(Budget b) {
-            this.budget = Objects.requireNonNull(b);
-            return this;
-        }
-
-        public Builder seed(long s) {
-            this.seed = s;
-            return this;
+            return batch(BatchSize.mini(samples));
         }
 
         /** Probe length in optimizer steps (default 200). */
@@ -170,50 +139,32 @@ public final class Advisor {
             return this;
         }
 
-        /** Decay of the noise scale's moving averages (default 0.98: about the last 50 steps weigh). */
-        public Builder noiseScaleDecay(double d) {
-            new NoiseScale(d); // checks the range
-            this.decay = d;
-            return this;
-        }
-
-        /** Receives the probe's steps (e.g. for a progress bar). */
-        public Builder listener(TrainingListener l) {
-            listeners.add(Objects.requireNonNull(l));
-            return this;
-        }
-
         /** Runs the probe on {@code train} and returns the advice. */
         public Result advise(Dataset train) {
-            List<String> missing = new ArrayList<>();
-            if (loss == null) {
-                missing.add("loss");
+            TrainingConfig c = build("Advisor", true);
+            if (c.noiseScaleDecay() < 0) {
+                throw new IllegalStateException("the advisor measures the noise scale: noiseScaleDecay is " + c.noiseScaleDecay());
             }
-            if (optimizer == null) {
-                missing.add("optimizer");
-            }
-            if (batch == 0) {
-                missing.add("batch");
-            }
-            if (microBatch == 0 && budget == null) {
-                missing.add("microBatch or memoryBudget");
-            }
-            if (!missing.isEmpty()) {
-                throw new IllegalStateException("Advisor needs " + String.join(", ", missing));
-            }
+            Optimizer optimizer = c.optimizer();
+            int microBatch = c.microBatch();
+            Budget budget = c.budget();
+            double decay = c.noiseScaleDecay();
             int n = train.size();
             if (n < 2) {
                 throw new IllegalArgumentException("the probe needs at least 2 training samples, the dataset has " + n);
             }
             int memoryMicro = microBatch > 0 ? Math.min(microBatch, n)
-                    : MemoryPlanner.plan(backend, graph, optimizer.stateSlots(), n, budget).microBatch();
-            int probeBatch = Math.min(batch, n);
+                    : MemoryPlanner.plan(backend, graph, optimizer.stateSlots(), n, budget, c.precision()).microBatch();
+            int probeBatch = c.batch().resolve(n);
+            if (probeBatch < 2) {
+                throw new IllegalArgumentException("the probe batch must be at least 2 samples (two halves to measure), got "
+                        + probeBatch);
+            }
             int probeMicro = Math.min(memoryMicro, probeBatch);
 
-            Trainer.Builder tb = Trainer.builder(graph, backend).loss(loss).optimizer(optimizer).schedule(Schedule.constant())
-                    .batch(BatchSize.mini(probeBatch)).microBatch(probeMicro).seed(seed).noiseScaleDecay(decay)
-                    .measureNoiseScale(true);
-            listeners.forEach(tb::listener);
+            Trainer.Builder tb = Trainer.builder(graph, backend).config(c).schedule(Schedule.constant())
+                    .batch(BatchSize.mini(probeBatch)).microBatch(probeMicro).adaptiveBatch(null).measureNoiseScale(true);
+            listeners().forEach(tb::listener);
             long t0 = System.nanoTime();
             long deadline = t0 + (long) (maxSeconds * 1e9);
             long steps;

@@ -1,34 +1,20 @@
 package io.batchwise.train;
 
-import io.batchwise.DataType;
 import io.batchwise.Graph;
 import io.batchwise.Shape;
 import io.batchwise.backend.Backend;
 import io.batchwise.backend.DeviceOutOfMemoryException;
-import io.batchwise.backend.Executor;
-import io.batchwise.backend.GradientMode;
 import io.batchwise.backend.Parameters;
-import io.batchwise.backend.Pass;
-import io.batchwise.backend.PlanOptions;
 import io.batchwise.backend.Precision;
 import io.batchwise.backend.Tensor;
-import io.batchwise.layer.BatchNorm;
-import io.batchwise.loss.HostLoss;
-import io.batchwise.loss.Loss;
 import io.batchwise.loss.LossResult;
-import io.batchwise.loss.Targets;
-import io.batchwise.plan.Budget;
 import io.batchwise.plan.MemoryPlanner;
-import io.batchwise.spi.ExecutorCache;
 import io.batchwise.spi.GradientSource;
 import io.batchwise.spi.StepGradients;
 import io.batchwise.spi.StepRequest;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,38 +43,15 @@ public final class Trainer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
     private final Graph graph;
     private final Backend backend;
-    private final Loss loss;
-    private final Optimizer optimizer;
-    private final Schedule schedule;
-    private final BatchSize batchSize;
-    private int microBatch; // 0 until the planner has chosen it
-    private final Budget budget;
-    private MemoryPlanner.Decision decision;
-    private final long seed;
-    private final boolean shuffle;
-    private final boolean dropLast;
-    private final double clipNorm;
-    private final BatchNormMode batchNormMode;
-    private final Precision precision;
-    private final boolean hasBatchNorm; // the graph has BatchNorm layers
+    private final TrainingConfig config;
     private final List<TrainingListener> listeners;
-    private final NoiseScale noiseScale;
-    private final boolean trackNorm; // compute the gradient norm on every step, not only when clipping or measuring
-    private final boolean splitSinglePass; // measure the noise scale on k = 1 steps by splitting them in two
-    private final int noiseEvery; // measure on steps 1, 1 + n, 1 + 2n, ...
-    private final AdaptiveBatch adaptive;
     private final CheckpointPolicy checkpoints; // null: the caller saves
     private final GradientSource source; // null: this trainer's own executors compute the gradients
+    private final StepRunner runner;
+    private final EpochOrder epochOrder;
     private volatile boolean stopRequested;
     private long lastCheckpointStep = -1; // -1: none written or restored in this process yet
     private long lastCheckpointNanos = System.nanoTime();
-
-    private final Parameters parameters;
-    private final Tensor[] optimizerState;
-    private final Updater updater;
-    private final ExecutorCache executors;
-    private final Map<Integer, float[]> inputBuffers = new HashMap<>(); // host staging per micro-batch size
-    private final EpochOrder epochOrder;
 
     // Position of the run: everything a resume needs besides the buffers.
     private long step;
@@ -101,45 +64,16 @@ public final class Trainer implements AutoCloseable {
     private int initialBatch;
     private long lastBatchChange;
 
-    private Trainer(Builder b) {
+    private Trainer(Builder b, TrainingConfig config) {
         this.graph = b.graph;
         this.backend = b.backend;
-        this.loss = b.loss;
-        this.optimizer = b.optimizer;
-        this.schedule = b.schedule;
-        this.batchSize = b.batchSize;
-        this.microBatch = b.microBatch;
-        this.budget = b.budget;
-        this.seed = b.seed;
-        this.shuffle = b.shuffle;
-        this.dropLast = b.dropLast;
-        this.clipNorm = b.clipNorm;
-        this.batchNormMode = b.batchNormMode;
-        this.precision = b.precision;
-        this.hasBatchNorm = ExactBatchNorm.applies(graph);
-        this.listeners = List.copyOf(b.listeners);
+        this.config = config;
+        this.listeners = b.listeners();
         this.source = b.source;
-        // A source gives the summed gradient only, not the first micro-batch's: no noise-scale sample.
-        this.noiseScale = b.noiseScaleDecay >= 0 && source == null ? new NoiseScale(b.noiseScaleDecay) : null;
-        this.adaptive = b.adaptive;
-        this.splitSinglePass = b.measureNoiseScale || b.adaptive != null;
-        this.trackNorm = b.gradientNorm;
-        this.noiseEvery = b.noiseEvery;
         this.checkpoints = b.checkpoints;
-        this.epochOrder = new EpochOrder(seed, shuffle);
-        this.parameters = backend.createParameters(graph, DataType.FLOAT32).initialize(seed);
-        this.executors = new ExecutorCache(graph, backend, parameters, PlanOptions.forTraining().withPrecision(precision));
-        long n = parameters.layout().trainableSize();
-        this.optimizerState = new Tensor[optimizer.stateSlots()];
-        try {
-            for (int i = 0; i < optimizerState.length; i++) {
-                optimizerState[i] = backend.allocate(Shape.of((int) Math.max(1, n)), DataType.FLOAT32);
-            }
-        } catch (RuntimeException e) {
-            close();
-            throw e;
-        }
-        this.updater = new Updater(optimizer, n, backend.vectors());
+        this.epochOrder = new EpochOrder(config.seed(), config.shuffle());
+        // A source gives the summed gradient only, not the first micro-batch's: no noise-scale sample.
+        this.runner = new StepRunner(graph, backend, config, config.noiseScaleDecay() >= 0 && source == null);
     }
 
     public static Builder builder(Graph graph, Backend backend) {
@@ -147,7 +81,12 @@ public final class Trainer implements AutoCloseable {
     }
 
     public Parameters parameters() {
-        return parameters;
+        return runner.parameters();
+    }
+
+    /** The run's settings. */
+    public TrainingConfig config() {
+        return config;
     }
 
     public Graph graph() {
@@ -158,13 +97,14 @@ public final class Trainer implements AutoCloseable {
         return backend;
     }
 
+    /** Samples per pass: the given micro-batch, or the planner's (0 until it has planned), halved by allocation failures. */
     public int microBatch() {
-        return microBatch;
+        return runner.microBatch();
     }
 
     /** The numeric policy of every plan this trainer compiles (float32 master weights and optimizer state either way). */
     public Precision precision() {
-        return precision;
+        return config.precision();
     }
 
     /**
@@ -172,7 +112,7 @@ public final class Trainer implements AutoCloseable {
      * (steps with at least two micro-batches add a measurement); empty when switched off.
      */
     public java.util.Optional<NoiseScale> noiseScale() {
-        return java.util.Optional.ofNullable(noiseScale);
+        return java.util.Optional.ofNullable(runner.noiseScale());
     }
 
     /** Optimizer steps taken so far. */
@@ -187,7 +127,7 @@ public final class Trainer implements AutoCloseable {
 
     /** The adaptive-batch policy; empty when the effective batch is fixed. */
     public java.util.Optional<AdaptiveBatch> adaptiveBatch() {
-        return java.util.Optional.ofNullable(adaptive);
+        return java.util.Optional.ofNullable(config.adaptiveBatch());
     }
 
     public int epoch() {
@@ -199,11 +139,13 @@ public final class Trainer implements AutoCloseable {
      * (with an {@link AdaptiveBatch}, the current one, which grows as training runs).
      */
     public int effectiveBatch(int datasetSize) {
-        return adaptive != null && currentBatch > 0 ? Math.min(currentBatch, datasetSize) : batchSize.resolve(datasetSize);
+        return config.adaptiveBatch() != null && currentBatch > 0 ? Math.min(currentBatch, datasetSize)
+                : config.batch().resolve(datasetSize);
     }
 
     /** The batch the memory planner plans for: the effective batch, or the largest it may grow to. */
     private int planningBatch(int datasetSize) {
+        AdaptiveBatch adaptive = config.adaptiveBatch();
         return adaptive != null ? Math.max(effectiveBatch(datasetSize), Math.min(adaptive.maxBatch(), datasetSize))
                 : effectiveBatch(datasetSize);
     }
@@ -214,62 +156,22 @@ public final class Trainer implements AutoCloseable {
      * micro-batch was given explicitly.
      */
     public java.util.Optional<MemoryPlanner.Decision> plan(int datasetSize) {
-        ensureMicroBatch(planningBatch(datasetSize));
-        return java.util.Optional.ofNullable(decision);
-    }
-
-    private void ensureMicroBatch(int big) {
-        if (microBatch == 0) {
-            if (budget == null) { // only with a gradient source: its workers plan their micro-batches, this trainer none
-                throw new IllegalStateException("this trainer takes its gradients from a source and has neither a micro-batch"
-                        + " nor a memory budget to run executors of its own");
-            }
-            decision = MemoryPlanner.plan(backend, graph, optimizer.stateSlots(), big, budget, precision);
-            microBatch = decision.microBatch();
-            LOG.info("planner: micro-batch {} x {} accumulation steps for an effective batch of {}, predicted peak {} of {}",
-                    microBatch, decision.accumulationSteps(), big, Budget.human(decision.predictedPeakBytes()), budget);
-        }
+        runner.plan(planningBatch(datasetSize));
+        return java.util.Optional.ofNullable(runner.decision());
     }
 
     /** Micro-batches per full effective batch: {@code k = ceil(B / b)}. */
     public int accumulationSteps(int datasetSize) {
         int big = effectiveBatch(datasetSize);
-        ensureMicroBatch(planningBatch(datasetSize));
-        return (big + microBatch - 1) / microBatch;
+        runner.plan(planningBatch(datasetSize));
+        return (big + runner.microBatch() - 1) / runner.microBatch();
     }
 
     /** A few lines on how this trainer splits and normalises its batches. */
     public String report(int datasetSize) {
-        int big = effectiveBatch(datasetSize);
-        ensureMicroBatch(planningBatch(datasetSize));
-        int k = accumulationSteps(datasetSize);
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format("effective batch %d (%s), micro-batch %d, accumulation steps %d%n", big, batchSize, microBatch, k));
-        if (precision == Precision.BF16_MIXED) {
-            sb.append(String.format("precision: bf16 activations and weight copies; float32 master weights, gradients,"
-                    + " optimizer state and accumulation%n"));
-        }
-        if (adaptive != null) {
-            sb.append(String.format("adaptive batch: grows toward the measured noise scale B_simple, up to %d, at most every %d"
-                            + " steps; learning rate not rescaled (Smith et al. 2017), schedule followed in epochs%n",
-                    Math.min(adaptive.maxBatch(), datasetSize), adaptive.interval()));
-        }
-        if (noiseScale != null) {
-            String when = noiseEvery == 1 ? "every step" : "every " + noiseEvery + " steps";
-            sb.append(k > 1 ? String.format("noise scale: measured %s from the first micro-batch and the accumulated gradient%n", when)
-                    : splitSinglePass ? String.format("noise scale: measured %s by splitting the single-pass step into two halves%n", when)
-                    : String.format("noise scale: not measured (one micro-batch per step)%n"));
-        }
-        sb.append(String.format("loss: sum over each micro-batch, scaled once by 1/(%d x %d terms)%n", big,
-                loss.termsPerSample(graph.output().outputShape())));
-        if ((k > 1 || splitSinglePass) && hasBatchNorm) {
-            sb.append(batchNormMode == BatchNormMode.EXACT
-                    ? String.format("BatchNorm: exact statistics over the effective batch of %d (extra sweeps per step: 2L forward,"
-                            + " L backward for L BatchNorm layers)%n", big)
-                    : String.format("BatchNorm: ghost statistics over each micro-batch of %d, not over the effective batch of %d%n",
-                            microBatch, big));
-        }
-        return sb.toString();
+        runner.plan(planningBatch(datasetSize));
+        return TrainingReport.describe(config, graph, effectiveBatch(datasetSize), runner.microBatch(), datasetSize,
+                runner.noiseScale() != null, runner.hasBatchNorm());
     }
 
     /**
@@ -289,18 +191,11 @@ public final class Trainer implements AutoCloseable {
         int n = data.size();
         start(n);
         if (source == null) {
-            ensureMicroBatch(planningBatch(n));
+            runner.plan(planningBatch(n));
         }
         if (epoch < epochs && step < maxSteps && source == null) {
-            // Planned and bound here, not in the first step's time; an allocation failure halves b as in a step.
-            while (true) {
-                try {
-                    executors.executor(Math.min(microBatch, effectiveBatch(n)));
-                    break;
-                } catch (DeviceOutOfMemoryException e) {
-                    halveMicroBatch(e, Math.min(effectiveBatch(n), n - offsetInEpoch));
-                }
-            }
+            // Planned and bound here, not in the first step's time.
+            runner.prepare(effectiveBatch(n), Math.min(effectiveBatch(n), n - offsetInEpoch), step);
         }
         while (epoch < epochs && step < maxSteps) {
             int[] order = epochOrder.of(data, epoch);
@@ -324,8 +219,9 @@ public final class Trainer implements AutoCloseable {
                 }
                 return;
             }
-            EpochMetrics em = new EpochMetrics(epoch, step, samplesSeen, effectiveBatch(n), microBatch, sum.mean(), sum.accuracy(),
-                    noiseScale == null ? Double.NaN : noiseScale.simple(), noiseScale == null ? 0 : noiseScale.count());
+            NoiseScale noiseScale = runner.noiseScale();
+            EpochMetrics em = new EpochMetrics(epoch, step, samplesSeen, effectiveBatch(n), runner.microBatch(), sum.mean(),
+                    sum.accuracy(), noiseScale == null ? Double.NaN : noiseScale.simple(), noiseScale == null ? 0 : noiseScale.count());
             for (TrainingListener l : listeners) {
                 l.onEpoch(epoch, sum.mean(), sum.accuracy());
                 l.onEpochEnd(em);
@@ -400,17 +296,17 @@ public final class Trainer implements AutoCloseable {
     /** Whether this epoch's samples are used up (with drop-last: fewer left than one effective batch). */
     private boolean epochDone(int n) {
         int remaining = n - offsetInEpoch;
-        return remaining <= 0 || (dropLast && remaining < effectiveBatch(n));
+        return remaining <= 0 || (config.dropLast() && remaining < effectiveBatch(n));
     }
 
     /** Settles what depends on the dataset size: the adaptive batch's start, a version-1 checkpoint's position. */
     private void start(int n) {
         if (legacyBatchInEpoch >= 0) {
-            offsetInEpoch = (int) Math.min(n, (long) legacyBatchInEpoch * batchSize.resolve(n));
+            offsetInEpoch = (int) Math.min(n, (long) legacyBatchInEpoch * config.batch().resolve(n));
             legacyBatchInEpoch = -1;
         }
-        if (adaptive != null && currentBatch == 0) {
-            currentBatch = batchSize.resolve(n);
+        if (config.adaptiveBatch() != null && currentBatch == 0) {
+            currentBatch = config.batch().resolve(n);
             initialBatch = currentBatch;
             lastBatchChange = step;
         }
@@ -418,11 +314,13 @@ public final class Trainer implements AutoCloseable {
 
     /** After a step: grows the effective batch when the {@link AdaptiveBatch} rule says so. */
     private void adapt(int n) {
-        if (adaptive == null || noiseScale.count() == 0 || step - lastBatchChange < adaptive.interval()) {
+        AdaptiveBatch adaptive = config.adaptiveBatch();
+        if (adaptive == null || runner.noiseScale().count() == 0 || step - lastBatchChange < adaptive.interval()) {
             return;
         }
+        int microBatch = runner.microBatch();
         int limit = Math.max(1, Math.min(adaptive.maxBatch(), n));
-        double b = noiseScale.simple();
+        double b = runner.noiseScale().simple();
         int next = adaptive.next(currentBatch, microBatch, b, limit);
         if (next == currentBatch) {
             return;
@@ -446,47 +344,35 @@ public final class Trainer implements AutoCloseable {
      */
     public StepMetrics trainBatch(Dataset data, int[] indices, int from, int count) {
         checkData(data);
+        double scale = 1.0 / (count * (double) config.loss().termsPerSample(graph.output().outputShape()));
+        long stepSeed = mix(config.seed() ^ mix(step + 1));
+        StepRunner.Accumulated a;
+        long t0;
         if (source != null) { // the source's workers plan, retry and restore on their side
-            return attempt(data, indices, from, count, System.nanoTime());
-        }
-        ensureMicroBatch(count);
-        long t0 = System.nanoTime();
-        float[] stateBefore = parameters.layout().stateSize() > 0 ? parameters.state().toArray() : null;
-        while (true) {
-            try {
-                return attempt(data, indices, from, count, t0);
-            } catch (DeviceOutOfMemoryException e) {
-                if (stateBefore != null) {
-                    parameters.state().write(stateBefore); // the failed attempt's BatchNorm updates, undone
-                }
-                halveMicroBatch(e, count);
-            }
-        }
-    }
-
-    /** After an allocation failure: frees the executors and halves the micro-batch (step {@code step + 1} is redone). */
-    private void halveMicroBatch(DeviceOutOfMemoryException e, int count) {
-        if (microBatch == 1) {
-            throw new IllegalStateException("out of memory even at micro-batch 1: " + e.getMessage(), e);
-        }
-        executors.close();
-        int old = microBatch;
-        microBatch = Math.max(1, microBatch / 2);
-        LOG.warn("allocation failed at micro-batch {} ({}); redoing step {} with micro-batch {} x {} accumulation steps",
-                old, e.getMessage(), step + 1, microBatch, (count + microBatch - 1) / microBatch);
-    }
-
-    private StepMetrics attempt(Dataset data, int[] indices, int from, int count, long t0) {
-        double scale = 1.0 / (count * (double) loss.termsPerSample(graph.output().outputShape()));
-        long stepSeed = mix(seed ^ mix(step + 1));
-        Accumulated a;
-        if (source != null) {
-            StepGradients g = source.accumulate(new StepRequest(step + 1, epoch, indices, from, count, scale, stepSeed), parameters);
-            a = new Accumulated(g.loss(), g.passes(), 0, 0);
+            t0 = System.nanoTime();
+            StepGradients g = source.accumulate(new StepRequest(step + 1, epoch, indices, from, count, scale, stepSeed),
+                    runner.parameters());
+            a = new StepRunner.Accumulated(g.loss(), g.passes(), 0, 0);
         } else {
-            a = accumulate(data, indices, from, count, scale, stepSeed, null, noiseScale != null && step % noiseEvery == 0, false);
+            runner.plan(count);
+            t0 = System.nanoTime();
+            boolean measure = runner.noiseScale() != null && step % config.noiseScaleEvery() == 0;
+            a = runner.retrying(count, step,
+                    () -> runner.gradients(data, indices, from, count, scale, stepSeed, null, measure, false));
         }
-        return update(count, a, t0);
+        // With an adaptive batch the schedule runs in epochs: steps of the initial batch (see AdaptiveBatch).
+        long scheduleStep = config.adaptiveBatch() != null && initialBatch > 0 ? samplesSeen / initialBatch : step;
+        step++;
+        StepRunner.Update u = runner.apply(count, a, step, scheduleStep);
+        samplesSeen += count;
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        NoiseScale noiseScale = runner.noiseScale();
+        StepMetrics metrics = new StepMetrics(epoch, step, samplesSeen, count, a.passes(), a.loss().mean(), a.loss().accuracy(),
+                u.learningRate(), u.gradientNorm(), noiseScale == null ? Double.NaN : noiseScale.simple(), count / seconds);
+        for (TrainingListener l : listeners) {
+            l.onStep(metrics);
+        }
+        return metrics;
     }
 
     /**
@@ -520,122 +406,10 @@ public final class Trainer implements AutoCloseable {
             }
         }
         checkData(data);
-        ensureMicroBatch(count);
-        float[] stateBefore = parameters.layout().stateSize() > 0 ? parameters.state().toArray() : null;
-        while (true) {
-            try {
-                Accumulated a = accumulate(data, indices, from, count, scale, dropoutSeed, positions, false, true);
-                return new StepGradients(a.loss(), a.passes());
-            } catch (DeviceOutOfMemoryException e) {
-                if (stateBefore != null) {
-                    parameters.state().write(stateBefore);
-                }
-                halveMicroBatch(e, count);
-            }
-        }
-    }
-
-    /**
-     * A step's loss, its passes, and for the noise scale the first micro-batch's squared mean-gradient norm and size
-     * ({@code first = 0}: not measured).
-     */
-    private record Accumulated(LossResult loss, int passes, double firstSquared, int first) {
-    }
-
-    /**
-     * The micro-batch loop: gradients of {@code indices[from .. from + count)} times {@code scale}, summed; dropout keyed
-     * by each sample's position in the effective batch ({@code positions}, or {@code 0 .. count - 1} when null).
-     * {@code share}: a worker's share of a step ({@link #gradientSum}), whose remainder varies in size step to step.
-     */
-    private Accumulated accumulate(Dataset data, int[] indices, int from, int count, double scale, long stepSeed, int[] positions,
-                                   boolean measure, boolean share) {
-        LossResult total = LossResult.ZERO;
-        int k = 0;
-        double firstSquared = 0;
-        int first = 0;
-        // A single-pass step split in two for the noise scale: exact (accumulation is), dropout keyed by position.
-        int micro = measure && splitSinglePass && count >= 2 && count <= microBatch ? (count + 1) / 2 : microBatch;
-        if (batchNormMode == BatchNormMode.EXACT && micro < count && hasBatchNorm) {
-            if (positions != null) {
-                throw new IllegalStateException("exact BatchNorm statistics need the whole effective batch; a share of it"
-                        + " (samples at given positions) has ghost statistics only");
-            }
-            // Statistics over the whole effective batch: extra sweeps (see BatchNormMode.EXACT); no noise-scale sample.
-            total = ExactBatchNorm.step(graph, parameters, count, micro, new ExactBatchNorm.MicroBatches() {
-                @Override
-                public Executor load(int off, int m) {
-                    return Trainer.this.load(data, indices, from + off, m);
-                }
-
-                @Override
-                public Targets targets(int off, int m) {
-                    return data.targets(indices, from + off, m);
-                }
-            }, loss, scale, stepSeed);
-            k = (count + micro - 1) / micro;
-        } else {
-            for (int off = 0, m; off < count; off += m) {
-                m = Math.min(micro, count - off);
-                if (share && m < micro && !hasBatchNorm) {
-                    // A worker's share leaves a remainder of a different size every step, and each new size compiles
-                    // an executor (50-80 ms for the MLP, against 2.5 ms for its pass): run it as power-of-two passes
-                    // instead, so at most log2(b) sizes ever compile. Exact (a sum); only ghost BatchNorm statistics
-                    // would see the split, so graphs with BatchNorm keep one remainder pass.
-                    m = Integer.highestOneBit(m);
-                }
-                Executor exec = load(data, indices, from + off, m);
-                exec.forward(positions == null ? Pass.training(stepSeed, off)
-                        : Pass.training(stepSeed, slice(positions, off, m)));
-                total = total.plus(exec.loss(loss, data.targets(indices, from + off, m), scale));
-                exec.backward(off == 0 ? GradientMode.OVERWRITE : GradientMode.ACCUMULATE);
-                if (off == 0 && m < count && measure) {
-                    // The buffer holds (1 / count) x the sum over these m samples: x count/m is their mean gradient.
-                    firstSquared = updater.loadGradients(parameters.gradients()) * ((double) count / m) * ((double) count / m);
-                    first = m;
-                }
-                k++;
-            }
-        }
-        return new Accumulated(total, k, firstSquared, first);
-    }
-
-    private static long[] slice(int[] positions, int off, int m) {
-        long[] p = new long[m];
-        for (int i = 0; i < m; i++) {
-            p[i] = positions[off + i];
-        }
-        return p;
-    }
-
-    /** The rest of the step, wherever its gradients came from: norm, noise scale, clipping, schedule, update, listeners. */
-    private StepMetrics update(int count, Accumulated a, long t0) {
-        // The norm is one more pass over the gradients (about a fifth of a stochastic MLP step): only when used.
-        double norm = Double.NaN;
-        if (trackNorm || clipNorm > 0 || a.first() > 0) {
-            double squared = updater.loadGradients(parameters.gradients());
-            norm = Math.sqrt(squared);
-            if (a.first() > 0) {
-                noiseScale.add(a.firstSquared(), a.first(), squared, count);
-            }
-        } else {
-            updater.useGradients(parameters.gradients());
-        }
-        if (clipNorm > 0 && norm > clipNorm) {
-            // torch.nn.utils.clip_grad_norm_: g *= maxNorm / (norm + 1e-6)
-            updater.scaleGradients(parameters.gradients(), clipNorm / (norm + 1e-6));
-        }
-        // With an adaptive batch the schedule runs in epochs: steps of the initial batch (see AdaptiveBatch).
-        double lr = optimizer.lr() * schedule.factor(adaptive != null && initialBatch > 0 ? samplesSeen / initialBatch : step);
-        step++;
-        updater.step(parameters.values(), optimizerState, step, lr);
-        samplesSeen += count;
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        StepMetrics metrics = new StepMetrics(epoch, step, samplesSeen, count, a.passes(), a.loss().mean(), a.loss().accuracy(), lr,
-                norm, noiseScale == null ? Double.NaN : noiseScale.simple(), count / seconds);
-        for (TrainingListener l : listeners) {
-            l.onStep(metrics);
-        }
-        return metrics;
+        runner.plan(count);
+        StepRunner.Accumulated a = runner.retrying(count, step,
+                () -> runner.gradients(data, indices, from, count, scale, dropoutSeed, positions, false, true));
+        return new StepGradients(a.loss(), a.passes());
     }
 
     /**
@@ -644,20 +418,8 @@ public final class Trainer implements AutoCloseable {
      */
     public LossResult evaluate(Dataset data) {
         checkData(data);
-        int n = data.size();
-        ensureMicroBatch(effectiveBatch(n));
-        int[] order = EpochOrder.identity(n);
-        Shape out = graph.output().outputShape();
-        LossResult total = LossResult.ZERO;
-        for (int from = 0; from < n; from += microBatch) {
-            int m = Math.min(microBatch, n - from);
-            Executor exec = load(data, order, from, m);
-            exec.forward(Pass.inference());
-            Targets targets = data.targets(order, from, m);
-            double[] y = exec.output().toDoubles();
-            total = total.plus(HostLoss.compute(loss, out, m, y, targets, 1, new double[y.length]));
-        }
-        return total;
+        runner.plan(effectiveBatch(data.size()));
+        return runner.evaluate(data);
     }
 
     /** Writes weights, optimizer state and the run's position to {@code file}, atomically. */
@@ -684,29 +446,21 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
-        executors.close();
-        if (optimizerState != null) {
-            for (Tensor t : optimizerState) {
-                if (t != null) {
-                    t.close();
-                }
-            }
-        }
-        parameters.close();
+        runner.close();
     }
 
     // --- package-private access for Checkpoint ---
 
     Tensor[] optimizerState() {
-        return optimizerState;
+        return runner.optimizerState();
     }
 
     Optimizer optimizer() {
-        return optimizer;
+        return config.optimizer();
     }
 
     long seed() {
-        return seed;
+        return config.seed();
     }
 
     RunPosition position() {
@@ -731,18 +485,10 @@ public final class Trainer implements AutoCloseable {
     }
 
     NoiseScale noiseScaleState() {
-        return noiseScale;
+        return runner.noiseScale();
     }
 
     // --- internals ---
-
-    /** The executor for {@code m} samples with the inputs of {@code indices[from .. from + m)} written. */
-    private Executor load(Dataset data, int[] indices, int from, int m) {
-        Executor exec = executors.executor(m);
-        float[] buffer = inputBuffers.computeIfAbsent(m, s -> new float[s * data.sampleShape().sizeAsInt()]);
-        data.copyInputs(indices, from, m, exec.input(), buffer);
-        return exec;
-    }
 
     private void checkData(Dataset data) {
         Shape expected = graph.inputs().get(0).outputShape();
@@ -758,28 +504,13 @@ public final class Trainer implements AutoCloseable {
         return z ^ (z >>> 31);
     }
 
-    /** Builds a {@link Trainer}; {@link #build()} checks that the required settings are there. */
-    public static final class Builder {
+    /**
+     * Builds a {@link Trainer}: the run's settings ({@link TrainingConfig.Builder}) and what only a trainer has (its
+     * graph and backend, checkpoints, a gradient source); {@link #build()} checks that the required settings are there.
+     */
+    public static final class Builder extends TrainingConfig.Builder<Builder> {
         private final Graph graph;
         private final Backend backend;
-        private Loss loss;
-        private Optimizer optimizer;
-        private Schedule schedule = Schedule.constant();
-        private BatchSize batchSize;
-        private int microBatch;
-        private Budget budget;
-        private long seed = 1;
-        private boolean shuffle = true;
-        private boolean dropLast;
-        private double clipNorm;
-        private BatchNormMode batchNormMode = BatchNormMode.GHOST;
-        private Precision precision = Precision.FLOAT32;
-        private final List<TrainingListener> listeners = new ArrayList<>();
-        private double noiseScaleDecay = 0.95;
-        private boolean measureNoiseScale;
-        private boolean gradientNorm;
-        private int noiseEvery = 1;
-        private AdaptiveBatch adaptive;
         private CheckpointPolicy checkpoints;
         private GradientSource source;
 
@@ -788,143 +519,8 @@ public final class Trainer implements AutoCloseable {
             this.backend = Objects.requireNonNull(backend, "backend");
         }
 
-        public Builder loss(Loss l) {
-            this.loss = l;
-            return this;
-        }
-
-        public Builder optimizer(Optimizer o) {
-            this.optimizer = o;
-            return this;
-        }
-
-        public Builder schedule(Schedule s) {
-            this.schedule = Objects.requireNonNull(s);
-            return this;
-        }
-
-        /** The effective batch: {@link BatchSize#full()}, {@link BatchSize#mini}, {@link BatchSize#stochastic()}. */
-        public Builder batch(BatchSize b) {
-            this.batchSize = b;
-            return this;
-        }
-
-        /** Samples per forward/backward pass. */
-        public Builder microBatch(int b) {
-            if (b <= 0) {
-                throw new IllegalArgumentException("micro-batch must be positive, got " + b);
-            }
-            this.microBatch = b;
-            return this;
-        }
-
-        /**
-         * Let the memory planner choose the micro-batch: the largest that fits {@code b} (e.g.
-         * {@link Budget#host(long)}), decided from the plans before anything runs.
-         */
-        public Builder memoryBudget(Budget b) {
-            this.budget = Objects.requireNonNull(b);
-            return this;
-        }
-
-        public Builder seed(long s) {
-            this.seed = s;
-            return this;
-        }
-
-        public Builder shuffle(boolean s) {
-            this.shuffle = s;
-            return this;
-        }
-
-        /** Drop the last, shorter effective batch of each epoch (default: keep it, normalised exactly). */
-        public Builder dropLast(boolean d) {
-            this.dropLast = d;
-            return this;
-        }
-
-        /**
-         * BatchNorm statistics under accumulation: {@link BatchNormMode#GHOST} (default, each micro-batch's) or
-         * {@link BatchNormMode#EXACT} (the effective batch's, at the cost of extra sweeps).
-         */
-        public Builder batchNorm(BatchNormMode mode) {
-            this.batchNormMode = java.util.Objects.requireNonNull(mode, "mode");
-            return this;
-        }
-
-        /**
-         * The numeric policy: {@link Precision#FLOAT32} (default) or {@link Precision#BF16_MIXED} (bf16 activations
-         * and kernel weight copies; float32 master weights, gradients, statistics, losses, optimizer state and
-         * accumulation). The memory planner counts the bytes of the chosen policy. A backend without native bf16
-         * refuses BF16_MIXED when the first plan is compiled.
-         */
-        public Builder precision(Precision p) {
-            this.precision = java.util.Objects.requireNonNull(p, "precision");
-            return this;
-        }
-
-        /** Clip the gradient to this global L2 norm; 0 (default) disables clipping. */
-        public Builder clipGradientNorm(double maxNorm) {
-            if (maxNorm < 0) {
-                throw new IllegalArgumentException("max gradient norm must be >= 0, got " + maxNorm);
-            }
-            this.clipNorm = maxNorm;
-            return this;
-        }
-
-        /**
-         * Report the gradient's global L2 norm in {@link StepMetrics#gradientNorm()} on every step (default
-         * off: NaN on steps where neither clipping nor the noise-scale measurement computes it). Costs one
-         * pass over the gradients per step: about 0.04 ms for 235k parameters on one CPU core, a fifth of a
-         * stochastic (b = 1) MLP step, under 2% from b = 32.
-         */
-        public Builder reportGradientNorm(boolean report) {
-            this.gradientNorm = report;
-            return this;
-        }
-
-        /**
-         * Decay of the moving averages behind the gradient noise scale (default 0.95); a negative value
-         * switches the measurement off. It costs one pass over the gradients per step with k >= 2.
-         */
-        public Builder noiseScaleDecay(double decay) {
-            this.noiseScaleDecay = decay;
-            return this;
-        }
-
-        /**
-         * Also measure the noise scale on steps that fit in one micro-batch, by running each as two
-         * micro-batches of half the samples (exact, since accumulation is; BatchNorm then uses the
-         * halves' statistics). Costs the throughput difference between one pass and two half passes.
-         */
-        public Builder measureNoiseScale(boolean always) {
-            this.measureNoiseScale = always;
-            return this;
-        }
-
-        /**
-         * Measure the noise scale on every {@code n}-th step only (steps 1, 1 + n, ...; default 1, every
-         * step): divides its cost (one more pass over the gradients, or the split of a single-pass step)
-         * by {@code n}. The estimate stays unbiased; its moving averages then span {@code n} times the steps.
-         */
-        public Builder noiseScaleEvery(int n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("noise-scale interval must be at least 1 step, got " + n);
-            }
-            this.noiseEvery = n;
-            return this;
-        }
-
-        /**
-         * Grow the effective batch during training toward the measured noise scale, keeping the
-         * micro-batch and raising the accumulation steps (see {@link AdaptiveBatch} for the rule and
-         * the learning rate); {@code null} (default) keeps it fixed. With a memory budget the planner
-         * plans the micro-batch for the largest batch it may grow to. Measures the noise scale on
-         * every step, or every {@link #noiseScaleEvery} steps (splitting single-pass steps as
-         * {@link #measureNoiseScale} does).
-         */
-        public Builder adaptiveBatch(AdaptiveBatch policy) {
-            this.adaptive = policy;
+        @Override
+        protected Builder self() {
             return this;
         }
 
@@ -934,11 +530,6 @@ public final class Trainer implements AutoCloseable {
          */
         public Builder checkpoints(CheckpointPolicy policy) {
             this.checkpoints = policy;
-            return this;
-        }
-
-        public Builder listener(TrainingListener l) {
-            listeners.add(Objects.requireNonNull(l));
             return this;
         }
 
@@ -954,28 +545,10 @@ public final class Trainer implements AutoCloseable {
         }
 
         public Trainer build() {
-            List<String> missing = new ArrayList<>();
-            if (loss == null) {
-                missing.add("loss");
-            }
-            if (optimizer == null) {
-                missing.add("optimizer");
-            }
-            if (batchSize == null) {
-                missing.add("batch");
-            }
-            if (microBatch == 0 && budget == null && source == null) {
-                missing.add("microBatch or memoryBudget");
-            }
-            if (!missing.isEmpty()) {
-                throw new IllegalStateException("Trainer needs " + String.join(", ", missing));
-            }
-            if (adaptive != null && noiseScaleDecay < 0) {
-                throw new IllegalStateException("an adaptive batch needs the noise scale: noiseScaleDecay is " + noiseScaleDecay);
-            }
+            TrainingConfig c = build("Trainer", source == null);
             if (source != null) {
-                String refused = batchNormMode == BatchNormMode.EXACT && ExactBatchNorm.applies(graph) ? "exact BatchNorm statistics"
-                        : measureNoiseScale ? "measuring the noise scale" : adaptive != null ? "an adaptive batch" : null;
+                String refused = c.batchNorm() == BatchNormMode.EXACT && ExactBatchNorm.applies(graph) ? "exact BatchNorm statistics"
+                        : c.measureNoiseScale() ? "measuring the noise scale" : c.adaptiveBatch() != null ? "an adaptive batch" : null;
                 if (refused != null) {
                     throw new IllegalStateException("a gradient source gives each step's summed gradient only, so "
                             + refused + " is not available with one");
@@ -984,7 +557,7 @@ public final class Trainer implements AutoCloseable {
             if (graph.inputs().size() != 1) {
                 throw new IllegalArgumentException("Trainer trains graphs with one input; this one has " + graph.inputs().size());
             }
-            return new Trainer(this);
+            return new Trainer(this, c);
         }
     }
 }

@@ -4,17 +4,16 @@ import io.batchwise.Graph;
 import io.batchwise.Shape;
 import io.batchwise.backend.Backends;
 import io.batchwise.backend.Parameters;
+import io.batchwise.backend.Precision;
 import io.batchwise.loss.Loss;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
 import io.batchwise.loss.Targets;
-import io.batchwise.plan.Budget;
-import io.batchwise.train.BatchSize;
 import io.batchwise.train.CheckpointPolicy;
 import io.batchwise.train.Dataset;
 import io.batchwise.train.Optimizer;
-import io.batchwise.train.Schedule;
 import io.batchwise.train.Trainer;
+import io.batchwise.train.TrainingConfig;
 import io.batchwise.train.TrainingListener;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -52,36 +51,25 @@ public final class SparkTrainer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SparkTrainer.class);
     private final JavaSparkContext sc;
     private final Builder settings;
+    private final TrainingConfig config;
     private final Graph graph;
     private final String runId = UUID.randomUUID().toString();
     private final SparkGradientSource source;
     private final Trainer trainer;
     private SparkData bound; // the data whose executors hold worker trainers
 
-    private SparkTrainer(Builder b, Graph graph) {
+    private SparkTrainer(Builder b, TrainingConfig config, Graph graph, List<TrainingListener> listeners) {
         this.sc = b.sc;
         this.settings = b;
+        this.config = config;
         this.graph = graph;
         this.source = new SparkGradientSource(sc);
+        // The driver runs passes only to evaluate: with the workers' micro-batch or budget.
         Trainer.Builder t = Trainer.builder(graph, Backends.get(b.driverBackend != null ? b.driverBackend : b.backend))
-                .loss(b.loss)
-                .optimizer(b.optimizer)
-                .schedule(b.schedule)
-                .batch(b.batchSize)
-                .seed(b.seed)
-                .shuffle(b.shuffle)
-                .dropLast(b.dropLast)
-                .clipGradientNorm(b.clipNorm)
-                .reportGradientNorm(b.reportNorm)
+                .config(config)
                 .checkpoints(b.checkpoints)
                 .gradientSource(source);
-        // The driver runs passes only to evaluate: with the workers' micro-batch or budget.
-        if (b.microBatch > 0) {
-            t.microBatch(b.microBatch);
-        } else {
-            t.memoryBudget(b.budget);
-        }
-        b.listeners.forEach(t::listener);
+        listeners.forEach(t::listener);
         this.trainer = t.build();
     }
 
@@ -102,8 +90,8 @@ public final class SparkTrainer implements AutoCloseable {
         }
         int n = data.size();
         WorkerSpec spec = new WorkerSpec(runId, settings.graph, settings.backend,
-                ((SoftmaxCrossEntropy) settings.loss).labelSmoothing(), trainer.effectiveBatch(n), settings.microBatch,
-                settings.budget == null ? 0 : settings.budget.bytes(), settings.seed, settings.verifyEvery, settings.hook);
+                ((SoftmaxCrossEntropy) config.loss()).labelSmoothing(), trainer.effectiveBatch(n), config.microBatch(),
+                config.budget() == null ? 0 : config.budget().bytes(), config.seed(), settings.verifyEvery, settings.hook);
         if (bound != null && bound != data) {
             closeWorkers();
         }
@@ -134,8 +122,8 @@ public final class SparkTrainer implements AutoCloseable {
         int w = data.partitions();
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("effective batch %d over %d workers (Spark partitions; about %d samples each per step),"
-                + " %s per worker%n", big, w, (big + w - 1) / w, settings.microBatch > 0 ? "micro-batch " + settings.microBatch
-                : "micro-batch planned from a budget of " + settings.budget));
+                + " %s per worker%n", big, w, (big + w - 1) / w, config.microBatch() > 0 ? "micro-batch " + config.microBatch()
+                : "micro-batch planned from a budget of " + config.budget()));
         sb.append(String.format("combining: one Spark job per step; the driver adds the workers' gradient sums in partition"
                 + " order, normalised once by 1/(%d x terms), and applies the update%n", big));
         if (parameters().layout().stateSize() > 0) {
@@ -314,31 +302,28 @@ public final class SparkTrainer implements AutoCloseable {
         }
     }
 
-    /** Builds a {@link SparkTrainer}; the settings mirror {@link Trainer.Builder}'s. */
-    public static final class Builder {
+    /**
+     * Builds a {@link SparkTrainer}: the run's settings ({@link TrainingConfig.Builder}, as for a {@link Trainer}; the
+     * batch is the effective batch over all workers, the micro-batch or memory budget each worker's) and the cluster's.
+     */
+    public static final class Builder extends TrainingConfig.Builder<Builder> {
         private final JavaSparkContext sc;
         private final GraphFactory graph;
         private String backend = "auto";
         private String driverBackend;
-        private Loss loss = new SoftmaxCrossEntropy();
-        private Optimizer optimizer;
-        private Schedule schedule = Schedule.constant();
-        private BatchSize batchSize;
-        private int microBatch;
-        private Budget budget;
-        private long seed = 1;
-        private boolean shuffle = true;
-        private boolean dropLast;
-        private double clipNorm;
-        private boolean reportNorm;
         private CheckpointPolicy checkpoints;
-        private final List<TrainingListener> listeners = new ArrayList<>();
         private int verifyEvery = 10;
         private TaskHook hook;
 
         private Builder(JavaSparkContext sc, GraphFactory graph) {
             this.sc = Objects.requireNonNull(sc, "spark context");
             this.graph = Objects.requireNonNull(graph, "graph");
+            loss(new SoftmaxCrossEntropy()); // Spark data is labelled
+        }
+
+        @Override
+        protected Builder self() {
+            return this;
         }
 
         /** Backend name on the executors and the driver ({@code auto}, the default, decides in each JVM). */
@@ -353,76 +338,9 @@ public final class SparkTrainer implements AutoCloseable {
             return this;
         }
 
-        /** The loss: {@link SoftmaxCrossEntropy} (the default; Spark data is labelled). */
-        public Builder loss(Loss l) {
-            this.loss = Objects.requireNonNull(l);
-            return this;
-        }
-
-        public Builder optimizer(Optimizer o) {
-            this.optimizer = o;
-            return this;
-        }
-
-        public Builder schedule(Schedule s) {
-            this.schedule = Objects.requireNonNull(s);
-            return this;
-        }
-
-        /** The effective batch B over all workers. */
-        public Builder batch(BatchSize b) {
-            this.batchSize = b;
-            return this;
-        }
-
-        /** Samples per forward/backward pass on each worker. */
-        public Builder microBatch(int b) {
-            if (b <= 0) {
-                throw new IllegalArgumentException("micro-batch must be positive, got " + b);
-            }
-            this.microBatch = b;
-            return this;
-        }
-
-        /** Memory each worker task may use for its tensors: its planner chooses its micro-batch from it. */
-        public Builder memoryBudget(Budget b) {
-            this.budget = Objects.requireNonNull(b);
-            return this;
-        }
-
-        public Builder seed(long s) {
-            this.seed = s;
-            return this;
-        }
-
-        public Builder shuffle(boolean s) {
-            this.shuffle = s;
-            return this;
-        }
-
-        public Builder dropLast(boolean d) {
-            this.dropLast = d;
-            return this;
-        }
-
-        public Builder clipGradientNorm(double maxNorm) {
-            this.clipNorm = maxNorm;
-            return this;
-        }
-
-        public Builder reportGradientNorm(boolean report) {
-            this.reportNorm = report;
-            return this;
-        }
-
         /** Checkpoints written by the driver, in the single-process format. */
         public Builder checkpoints(CheckpointPolicy policy) {
             this.checkpoints = policy;
-            return this;
-        }
-
-        public Builder listener(TrainingListener l) {
-            listeners.add(Objects.requireNonNull(l));
             return this;
         }
 
@@ -446,24 +364,16 @@ public final class SparkTrainer implements AutoCloseable {
         }
 
         public SparkTrainer build() {
-            List<String> missing = new ArrayList<>();
-            if (optimizer == null) {
-                missing.add("optimizer");
+            TrainingConfig c = build("SparkTrainer", true);
+            if (!(c.loss() instanceof SoftmaxCrossEntropy)) {
+                throw new IllegalArgumentException("Spark training takes labelled data and so SoftmaxCrossEntropy; got " + c.loss());
             }
-            if (batchSize == null) {
-                missing.add("batch");
-            }
-            if (microBatch == 0 && budget == null) {
-                missing.add("microBatch or memoryBudget");
-            }
-            if (!missing.isEmpty()) {
-                throw new IllegalStateException("SparkTrainer needs " + String.join(", ", missing));
-            }
-            if (!(loss instanceof SoftmaxCrossEntropy)) {
-                throw new IllegalArgumentException("Spark training takes labelled data and so SoftmaxCrossEntropy; got " + loss);
+            if (c.precision() != Precision.FLOAT32) {
+                throw new IllegalArgumentException("precision " + c.precision() + " is not available on Spark yet: the workers"
+                        + " compute in float32");
             }
             Graph g = graph.get();
-            return new SparkTrainer(this, g);
+            return new SparkTrainer(this, c, g, listeners());
         }
     }
 }
