@@ -10,16 +10,15 @@ import io.batchwise.backend.Parameters;
 import io.batchwise.backend.Pass;
 import io.batchwise.backend.Plan;
 import io.batchwise.backend.Tensor;
-import io.batchwise.layer.Input;
 import io.batchwise.loss.HostLoss;
 import io.batchwise.loss.Loss;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
 import io.batchwise.loss.Targets;
 import io.batchwise.plan.MemoryPlan;
+import io.batchwise.spi.ExecutorTensors;
 import io.batchwise.spi.SharedArena;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -45,8 +44,7 @@ final class CudnnExecutor implements Executor {
     private final long ownedArenaBytes;
     private final List<CudnnOp> backwardOverwrite;
     private final List<CudnnOp> backwardAccumulate;
-    private final Map<String, CudnnTensor> inputs = new LinkedHashMap<>();
-    private final Map<String, CudnnTensor> inputGradients = new LinkedHashMap<>();
+    private final ExecutorTensors<CudnnTensor> ends;
     private final CudnnTensor output;
     private final CudnnTensor outputGradient;
     /** Exact BatchNorm: the fixed statistics (and sums) by BatchNorm node. */
@@ -99,13 +97,10 @@ final class CudnnExecutor implements Executor {
         this.output = view(program.outputs.get(out.name()), "output '" + out.name() + "'");
         this.outputGradient = program.options.training()
                 ? view(program.diffs.get(out.name()), "gradient of output '" + out.name() + "'") : null;
-        for (Node n : program.graph.inputs()) {
-            inputs.put(n.name(), view(program.outputs.get(n.name()), "input '" + n.name() + "'"));
+        this.ends = new ExecutorTensors<>(plan, n -> view(program.outputs.get(n.name()), "input '" + n.name() + "'"), n -> {
             CudnnBuffer g = program.diffs.get(n.name());
-            if (g != null && program.options.inputGradients()) {
-                inputGradients.put(n.name(), view(g, "gradient of input '" + n.name() + "'"));
-            }
-        }
+            return g == null ? null : view(g, "gradient of input '" + n.name() + "'");
+        }, output, outputGradient);
     }
 
     private CudnnTensor view(CudnnBuffer b, String label) {
@@ -141,11 +136,7 @@ final class CudnnExecutor implements Executor {
     @Override
     public Tensor input(String name) {
         checkOpen();
-        CudnnTensor t = inputs.get(name);
-        if (t == null) {
-            throw new IllegalArgumentException("no input node named '" + name + "'; inputs: " + inputs.keySet());
-        }
-        return t;
+        return ends.input(name);
     }
 
     @Override
@@ -157,26 +148,13 @@ final class CudnnExecutor implements Executor {
     @Override
     public Tensor outputGradient() {
         checkOpen();
-        if (outputGradient == null) {
-            throw new IllegalStateException("an inference plan has no output gradient; compile with PlanOptions.forTraining()");
-        }
-        return outputGradient;
+        return ends.outputGradient();
     }
 
     @Override
     public Tensor inputGradient(String name) {
         checkOpen();
-        if (!program.options.inputGradients()) {
-            throw new IllegalStateException("the plan was compiled without input gradients; use PlanOptions.withInputGradients()");
-        }
-        CudnnTensor t = inputGradients.get(name);
-        if (t == null) {
-            if (program.graph.node(name).layer() instanceof Input) {
-                throw new IllegalStateException("input '" + name + "' has no gradient buffer");
-            }
-            throw new IllegalArgumentException("'" + name + "' is not an input node; inputs: " + inputs.keySet());
-        }
-        return t;
+        return ends.inputGradient(name);
     }
 
     @Override

@@ -11,16 +11,15 @@ import io.batchwise.backend.Parameters;
 import io.batchwise.backend.Pass;
 import io.batchwise.backend.Plan;
 import io.batchwise.backend.Tensor;
-import io.batchwise.layer.Input;
 import io.batchwise.loss.HostLoss;
 import io.batchwise.loss.Loss;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.Targets;
 import io.batchwise.plan.MemoryPlan;
+import io.batchwise.spi.ExecutorTensors;
 import io.batchwise.spi.SharedArena;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -53,8 +52,7 @@ final class OneDnnExecutor implements Executor {
     private final List<Bound> forwardInference;
     private final List<Bound> backwardOverwrite;
     private final List<Bound> backwardAccumulate;
-    private final Map<String, OneDnnTensor> inputs = new LinkedHashMap<>();
-    private final Map<String, OneDnnTensor> inputGradients = new LinkedHashMap<>();
+    private final ExecutorTensors<OneDnnTensor> ends;
     private final OneDnnTensor output;
     private final OneDnnTensor outputGradient;
     private final float[] lossStage;
@@ -119,13 +117,10 @@ final class OneDnnExecutor implements Executor {
                 outputGradient.stageThrough(stage);
             }
         }
-        for (Node n : plan.graph().inputs()) {
-            inputs.put(n.name(), tensors.get(plan.inputBuffers.get(n.name())));
+        this.ends = new ExecutorTensors<>(plan, n -> tensors.get(plan.inputBuffers.get(n.name())), n -> {
             OneDnnBuffer g = plan.diffs.get(n.name());
-            if (g != null && plan.options().inputGradients()) {
-                inputGradients.put(n.name(), tensors.get(g));
-            }
-        }
+            return g == null ? null : tensors.get(g);
+        }, output, outputGradient);
         int outSize = Math.toIntExact(output.size());
         this.lossStage = new float[outSize];
         this.lossOut = new double[outSize];
@@ -262,11 +257,7 @@ final class OneDnnExecutor implements Executor {
     @Override
     public Tensor input(String name) {
         checkOpen();
-        OneDnnTensor t = inputs.get(name);
-        if (t == null) {
-            throw new IllegalArgumentException("no input node named '" + name + "'; inputs: " + inputs.keySet());
-        }
-        return t;
+        return ends.input(name);
     }
 
     @Override
@@ -278,26 +269,13 @@ final class OneDnnExecutor implements Executor {
     @Override
     public Tensor outputGradient() {
         checkOpen();
-        if (outputGradient == null) {
-            throw new IllegalStateException("an inference plan has no output gradient; compile with PlanOptions.forTraining()");
-        }
-        return outputGradient;
+        return ends.outputGradient();
     }
 
     @Override
     public Tensor inputGradient(String name) {
         checkOpen();
-        if (!plan.options().inputGradients()) {
-            throw new IllegalStateException("the plan was compiled without input gradients; use PlanOptions.withInputGradients()");
-        }
-        OneDnnTensor t = inputGradients.get(name);
-        if (t == null) {
-            if (plan.graph().node(name).layer() instanceof Input) {
-                throw new IllegalStateException("input '" + name + "' has no gradient buffer");
-            }
-            throw new IllegalArgumentException("'" + name + "' is not an input node; inputs: " + inputs.keySet());
-        }
-        return t;
+        return ends.inputGradient(name);
     }
 
     @Override

@@ -16,6 +16,7 @@ import io.batchwise.loss.HostLoss;
 import io.batchwise.loss.Loss;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.Targets;
+import io.batchwise.spi.ExecutorTensors;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -44,6 +45,7 @@ final class RefExecutor implements Executor {
     private final RefTensor[] diff;
     /** Per node index: what its kernels see; null for inputs. */
     private final RefNodeTensors[] nodes;
+    private final ExecutorTensors<RefTensor> ends;
     /** Per node index: its trainable and its state slots, rounded after the node runs. */
     private final List<List<ParameterLayout.Slot>> slots = new ArrayList<>();
     private final List<AutoCloseable> owned = new ArrayList<>();
@@ -75,6 +77,9 @@ final class RefExecutor implements Executor {
             freeAll();
             throw e;
         }
+        int out = plan.graph().output().index();
+        this.ends = new ExecutorTensors<>(plan, n -> dst[n.index()], n -> diff[n.index()], dst[out],
+                plan.options().training() ? diff[out] : null);
     }
 
     private static RefTensor own(Parameters p, Tensor t, String what) {
@@ -159,41 +164,25 @@ final class RefExecutor implements Executor {
     @Override
     public Tensor input(String name) {
         checkOpen();
-        Node n = inputNode(name);
-        return dst[n.index()];
+        return ends.input(name);
     }
 
     @Override
     public Tensor output() {
         checkOpen();
-        return dst[plan.graph().output().index()];
+        return ends.output();
     }
 
     @Override
     public Tensor outputGradient() {
         checkOpen();
-        checkTraining("an output gradient");
-        return diff[plan.graph().output().index()];
+        return ends.outputGradient();
     }
 
     @Override
     public Tensor inputGradient(String name) {
         checkOpen();
-        if (!plan.options().inputGradients()) {
-            throw new IllegalStateException("the plan was compiled without input gradients; use PlanOptions.withInputGradients()");
-        }
-        return diff[inputNode(name).index()];
-    }
-
-    private Node inputNode(String name) {
-        var inputs = plan.graph().inputs();
-        for (Node n : inputs) {
-            if (n.name().equals(name)) {
-                return n;
-            }
-        }
-        throw new IllegalArgumentException("no input named '" + name + "'; inputs: "
-                + inputs.stream().map(Node::name).toList());
+        return ends.inputGradient(name);
     }
 
     @Override

@@ -347,6 +347,35 @@ public abstract class BackendConformanceSuite {
         }
     }
 
+    /** An executor's inputs, output and gradients: the same answers and errors on every backend (spi.ExecutorTensors). */
+    @Test
+    void anExecutorNamesItsTensorsAndRefusesWhatItsPlanLacks() {
+        Graph g = Graph.builder().input("pixels", IMAGE).then("conv", conv(5, 3, 3)).build();
+        try (Parameters p = backend().createParameters(g, dataType());
+             Plan inference = backend().plan(g, 2, PlanOptions.forInference().withDataType(dataType()));
+             Plan training = backend().plan(g, 2, PlanOptions.forTraining().withDataType(dataType()));
+             Plan withInputs = backend().plan(g, 2, PlanOptions.forTraining().withInputGradients().withDataType(dataType()))) {
+            Executor inf = inference.bind(p);
+            assertEquals(IMAGE.withBatch(2), inf.input("pixels").shape());
+            assertEquals(g.output().outputShape().withBatch(2), inf.output().shape());
+            var none = assertThrows(IllegalStateException.class, inf::outputGradient);
+            assertEquals("an inference plan has no output gradient; compile with PlanOptions.forTraining()", none.getMessage());
+            var name = assertThrows(IllegalArgumentException.class, () -> inf.input("image"));
+            assertEquals("no input node named 'image'; inputs: [pixels]", name.getMessage());
+
+            Executor train = training.bind(p);
+            assertEquals(train.output().shape(), train.outputGradient().shape());
+            var noInputs = assertThrows(IllegalStateException.class, () -> train.inputGradient("pixels"));
+            assertEquals("the plan was compiled without input gradients; use PlanOptions.withInputGradients()",
+                    noInputs.getMessage());
+
+            Executor grads = withInputs.bind(p);
+            assertEquals(IMAGE.withBatch(2), grads.inputGradient("pixels").shape());
+            var notInput = assertThrows(IllegalArgumentException.class, () -> grads.inputGradient("conv"));
+            assertEquals("'conv' is not an input node; inputs: [pixels]", notInput.getMessage());
+        }
+    }
+
     @Test
     void closingReturnsEveryByte() {
         Graph g = network();
