@@ -189,7 +189,132 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter stderr = spec.commandLine().getErr();
+        Prepared r = prepare(stdout);
+        Files.createDirectories(r.outDir());
+        Files.createDirectories(r.ckptDir());
+        r.backend().memory().resetPeak();
+        Relay relay = new Relay();
+        long wallStart = System.nanoTime();
+        TrainEngine.Settings settings = new TrainEngine.Settings(r.builtIn() ? setup.model : null, r.graph(), r.backend(), setup.backend,
+                r.optimizer(), r.sched(), setup.batch.size(), r.decision().microBatch(), setup.microBatch.samples() > 0, r.budget(),
+                !setup.memoryBudget.auto(), seed, batchNorm, precision.value, noiseScale,
+                adaptiveBatch == null ? null : AdaptiveBatch.upTo(r.cap()), prefetch,
+                // Epoch-end checkpoints are written below, after the evaluation and its epochs.csv row.
+                CheckpointPolicy.to(r.ckpt()).everySteps(checkpointEvery).keep(keepCheckpoints).atEpochEnd(false)
+                        .every(Duration.ofMillis(Math.round(checkpointMinutes * 60_000))),
+                spark, r.outDir(), relay);
+        String refused = engine.refuse(settings);
+        if (refused != null) {
+            throw new ParameterException(spec.commandLine(), refused);
+        }
+        try (PrefetchingDataset prefetched = prefetch ? PrefetchingDataset.of(r.train()) : null;
+             TrainEngine.Session session = engine.start(settings, r.train(), stdout)) {
+            Trainer t = session.trainer();
+            String planText = r.planText() + System.lineSeparator() + session.report(r.n());
+            stdout.print(planText);
+            AtomicFiles.write(r.outDir().resolve("plan.txt"), planText.getBytes(StandardCharsets.UTF_8));
+            if (r.planned().overBudget()) {
+                stdout.println("warning     the predicted peak is over the automatic budget; training anyway");
+            }
+            if (r.restore()) {
+                t.restore(r.ckpt());
+                stdout.printf(Locale.ROOT, "resumed     from %s at epoch %d, step %,d%n", r.ckpt(), t.epoch() + 1, t.step());
+            }
+            stdout.println();
+            stdout.flush();
 
+            long firstStep = t.step();
+            RunSummary run = new RunSummary();
+            try (StopSignals signals = new StopSignals(stderr, t::requestStop);
+                 RunLog log = new RunLog(r.outDir(), r.restore() ? t.step() : -1, stdout);
+                 Progress progress = new Progress(stderr, terminal, firstStep, r.totalSteps(), epochs, progressSeconds * 1000L,
+                         adaptiveBatch == null ? -1 : t.samplesSeen(), (long) epochs * r.n(), session.workers())) {
+                relay.add(log);
+                relay.add(progress);
+                relay.add(run);
+                relay.add(new TrainingListener() {
+                    @Override
+                    public void onBatchChange(BatchChange c) {
+                        progress.interrupt(() -> {
+                            stdout.printf(Locale.ROOT, "batch       %s%n", c.describe());
+                            stdout.flush();
+                        });
+                    }
+                });
+                long lastEvaluated = -1;
+                LossResult testResult = null;
+                while (t.epoch() < epochs && t.step() < r.maxSteps() && !t.stopRequested()) {
+                    int e = t.epoch();
+                    long t0 = System.nanoTime();
+                    session.fit(prefetched != null ? prefetched : r.train(), e + 1, r.maxSteps());
+                    run.trainNanos += System.nanoTime() - t0;
+                    if (t.epoch() > e) {
+                        testResult = t.evaluate(r.test());
+                        lastEvaluated = t.step();
+                        RunLog.Epoch row = log.epoch(e + 1, t.step(), testResult.mean(), testResult.accuracy());
+                        t.checkpoint();
+                        String noise = Double.isNaN(row.noiseScale()) ? ""
+                                : String.format(Locale.ROOT, "  B_simple %.0f", row.noiseScale());
+                        String batchNow = adaptiveBatch == null ? "" : "  batch " + row.batch();
+                        progress.interrupt(() -> {
+                            stdout.printf(Locale.ROOT, "epoch %d/%d  step %,d  train loss %.4f acc %.4f  test loss %.4f acc %.4f"
+                                            + "%s%s  %.1f s%n", row.epoch(), epochs, row.step(), row.trainLoss(), row.trainAccuracy(),
+                                    row.testLoss(), row.testAccuracy(), noise, batchNow, log.elapsed());
+                            stdout.flush();
+                        });
+                    }
+                }
+                progress.close();
+                if (t.stopRequested()) {
+                    // The trainer wrote the checkpoint when it stopped (or the epoch's end did, when the signal came after).
+                    log.flush();
+                    stdout.printf(Locale.ROOT, "%nstopped     at epoch %d, step %,d; checkpoint %s%n", t.epoch() + 1, t.step(), r.ckpt());
+                    stdout.printf("resume with %s%n", resumeCommand());
+                    stdout.flush();
+                    return signals.exitStatus();
+                }
+                if (lastEvaluated != t.step() || testResult == null) {
+                    testResult = t.evaluate(r.test());
+                }
+                if (t.step() != lastEvaluated || testResult == null) {
+                    t.checkpoint();
+                }
+                Path modelFile = r.ckpt().resolveSibling(MODEL_FILE); // graph, weights and BatchNorm state for 'predict'
+                Model.save(t.parameters(), modelFile);
+                if (r.user() != null) {
+                    UserData.writeSpec(modelFile.resolveSibling(UserData.SPEC_FILE), r.user().spec()); // how predict reads new data
+                }
+                log.flush();
+                double wall = (System.nanoTime() - wallStart) / 1e9;
+                long measuredPeak = r.backend().memory().peakBytes();
+                double trainSeconds = run.trainNanos / 1e9;
+                double throughput = run.samples / Math.max(1e-9, trainSeconds);
+
+                Outcome o = new Outcome(testResult, firstStep, wall, measuredPeak, trainSeconds, throughput,
+                        t.noiseScale().map(x -> x.simple()).orElse(Double.NaN), modelFile);
+                Map<String, Object> s = summary(r, t, run, log, o, session.workers());
+                AtomicFiles.write(r.outDir().resolve("summary.json"),
+                        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(s));
+                List<Plot.TestPoint> tests = new ArrayList<>();
+                for (RunLog.Epoch ep : log.epochs()) {
+                    tests.add(new Plot.TestPoint(ep.step(), ep.testLoss(), ep.testAccuracy()));
+                }
+                if (tests.isEmpty() || tests.get(tests.size() - 1).step() != t.step()) {
+                    tests.add(new Plot.TestPoint(t.step(), testResult.mean(), testResult.accuracy()));
+                }
+                Plot.write(r.outDir().resolve(PLOT_FILE), r.modelName() + ", batch " + setup.batch
+                        + (adaptiveBatch == null ? "" : " adaptive to " + t.effectiveBatch(r.n())) + ", " + r.optimizer().name(), log.steps(),
+                        tests);
+                summary = s;
+
+                printResults(stdout, r, t, run, o);
+            }
+        }
+        return 0;
+    }
+
+    /** What the run needs before it starts: backend, data, model, the plan and the folders; prints the data line. */
+    private Prepared prepare(PrintWriter stdout) throws IOException {
         boolean modelGiven = spec.commandLine().getParseResult().hasMatchedOption("--model");
         dataOptions.check(spec, modelGiven);
         Planning.Chosen chosen = chooseBackend(spec, setup.backend);
@@ -256,217 +381,118 @@ final class TrainCommand implements Callable<Integer> {
                 : "adaptive: from " + effective + " up to " + cap + " of " + n + " samples; the plan is for " + cap;
         String planText = Planning.describe(chosen, modelName, graph, planned, regime, describe(optimizer), scheduleText);
 
-        Files.createDirectories(outDir);
-        Files.createDirectories(ckptDir);
-        backend.memory().resetPeak();
-        Relay relay = new Relay();
-        long wallStart = System.nanoTime();
-        TrainEngine.Settings settings = new TrainEngine.Settings(builtIn ? setup.model : null, graph, backend, setup.backend,
-                optimizer, sched, setup.batch.size(), decision.microBatch(), setup.microBatch.samples() > 0, budget,
-                !setup.memoryBudget.auto(), seed, batchNorm, precision.value, noiseScale,
-                adaptiveBatch == null ? null : AdaptiveBatch.upTo(cap), prefetch,
-                // Epoch-end checkpoints are written below, after the evaluation and its epochs.csv row.
-                CheckpointPolicy.to(ckpt).everySteps(checkpointEvery).keep(keepCheckpoints).atEpochEnd(false)
-                        .every(Duration.ofMillis(Math.round(checkpointMinutes * 60_000))),
-                spark, outDir, relay);
-        String refused = engine.refuse(settings);
-        if (refused != null) {
-            throw new ParameterException(spec.commandLine(), refused);
+        return new Prepared(chosen, backend, optimizer, train, test, user, modelName, graph, builtIn, outDir, ckptDir, ckpt, restore, n, effective, cap, budget, planned, decision, sched, totalSteps, maxSteps, planText);
+    }
+
+    /** What {@link #prepare} settled for the run. */
+    private record Prepared(Planning.Chosen chosen, Backend backend, Optimizer optimizer, Dataset train, InMemoryDataset test, UserData.Loaded user, String modelName, Graph graph, boolean builtIn, Path outDir, Path ckptDir, Path ckpt, boolean restore, int n, int effective, int cap, Budget budget, Planning.Result planned, MemoryPlanner.Decision decision, Schedule sched, long totalSteps, long maxSteps, String planText) {
+    }
+
+    /** How the run ended: the last evaluation, its times and where the model went. */
+    private record Outcome(LossResult testResult, long firstStep, double wall, long measuredPeak, double trainSeconds,
+                           double throughput, double noiseNow, Path modelFile) {
+    }
+
+    /** The run's summary.json: settings, plan, measured memory, results and (with an adaptive batch) its changes. */
+    private Map<String, Object> summary(Prepared r, Trainer t, RunSummary run, RunLog log, Outcome o, int workers) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("model", r.modelName());
+        s.put("data", r.user() != null ? r.user().description() : "Fashion-MNIST");
+        s.put("classes", r.user() != null ? r.user().classes() : FashionMnist.CLASS_NAMES);
+        s.put("prefetch", prefetch);
+        s.put("parameters", r.graph().parameterCount());
+        s.put("backend", r.backend().name());
+        s.put("backend_reason", r.chosen().reason());
+        s.put("optimizer", describe(r.optimizer()));
+        s.put("schedule", schedule.text());
+        s.put("seed", seed);
+        s.put("train_samples", r.n());
+        s.put("test_samples", r.test().size());
+        s.put("effective_batch", r.effective());
+        s.put("precision", precision.value.label());
+        s.put("micro_batch", r.decision().microBatch());
+        s.put("accumulation_steps", (r.effective() + r.decision().microBatch() - 1) / r.decision().microBatch());
+        s.put("micro_batch_chosen_by", r.planned().chosenByPlanner() ? "planner" : "--micro-batch");
+        s.put("memory_budget_bytes", r.budget().bytes());
+        s.put("memory_budget_source", r.budget().source());
+        s.put("predicted_peak_bytes", r.decision().predictedPeakBytes());
+        s.put("measured_peak_bytes", o.measuredPeak());
+        s.put("epochs_completed", t.epoch());
+        s.put("steps", t.step());
+        s.put("steps_this_run", t.step() - o.firstStep());
+        s.put("samples_this_run", run.samples);
+        s.put("resumed", r.restore());
+        s.put("final_train_loss", run.lastLoss);
+        s.put("noise_scale", finiteOrNull(o.noiseNow()));
+        s.put("noise_scale_measured", t.noiseScale().map(x -> x.count()).orElse(0L) == 0 ? "not measured"
+                : noiseScale || adaptiveBatch != null ? "every step (single-pass steps split in two)"
+                : "on steps of two or more micro-batches");
+        List<Map<String, Object>> epochNoise = new ArrayList<>();
+        for (RunLog.Epoch ep : log.epochs()) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("epoch", ep.epoch());
+            e.put("step", ep.step());
+            e.put("batch", ep.batch());
+            e.put("noise_scale", finiteOrNull(ep.noiseScale()));
+            epochNoise.add(e);
         }
-        try (PrefetchingDataset prefetched = prefetch ? PrefetchingDataset.of(train) : null;
-             TrainEngine.Session session = engine.start(settings, train, stdout)) {
-            Trainer t = session.trainer();
-            planText += System.lineSeparator() + session.report(n);
-            stdout.print(planText);
-            AtomicFiles.write(outDir.resolve("plan.txt"), planText.getBytes(StandardCharsets.UTF_8));
-            if (planned.overBudget()) {
-                stdout.println("warning     the predicted peak is over the automatic budget; training anyway");
+        s.put("noise_scale_per_epoch", epochNoise);
+        s.put("final_effective_batch", t.effectiveBatch(r.n()));
+        s.put("final_accumulation_steps", t.accumulationSteps(r.n()));
+        if (adaptiveBatch != null) {
+            Map<String, Object> a = new LinkedHashMap<>();
+            a.put("max_batch", r.cap());
+            a.put("interval_steps", t.adaptiveBatch().orElseThrow().interval());
+            a.put("learning_rate_rule", "not rescaled (Smith et al. 2017); schedule followed in epochs");
+            List<Map<String, Object>> changes = new ArrayList<>();
+            for (BatchChange c : run.changes) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("step", c.step());
+                m.put("samples", c.samples());
+                m.put("from", c.from());
+                m.put("to", c.to());
+                m.put("noise_scale", finiteOrNull(c.noiseScale()));
+                changes.add(m);
             }
-            if (restore) {
-                t.restore(ckpt);
-                stdout.printf(Locale.ROOT, "resumed     from %s at epoch %d, step %,d%n", ckpt, t.epoch() + 1, t.step());
-            }
-            stdout.println();
-            stdout.flush();
-
-            long firstStep = t.step();
-            RunSummary run = new RunSummary();
-            try (StopSignals signals = new StopSignals(stderr, t::requestStop);
-                 RunLog log = new RunLog(outDir, restore ? t.step() : -1, stdout);
-                 Progress progress = new Progress(stderr, terminal, firstStep, totalSteps, epochs, progressSeconds * 1000L,
-                         adaptiveBatch == null ? -1 : t.samplesSeen(), (long) epochs * n, session.workers())) {
-                relay.add(log);
-                relay.add(progress);
-                relay.add(run);
-                relay.add(new TrainingListener() {
-                    @Override
-                    public void onBatchChange(BatchChange c) {
-                        progress.interrupt(() -> {
-                            stdout.printf(Locale.ROOT, "batch       %s%n", c.describe());
-                            stdout.flush();
-                        });
-                    }
-                });
-                long lastEvaluated = -1;
-                LossResult testResult = null;
-                while (t.epoch() < epochs && t.step() < maxSteps && !t.stopRequested()) {
-                    int e = t.epoch();
-                    long t0 = System.nanoTime();
-                    session.fit(prefetched != null ? prefetched : train, e + 1, maxSteps);
-                    run.trainNanos += System.nanoTime() - t0;
-                    if (t.epoch() > e) {
-                        testResult = t.evaluate(test);
-                        lastEvaluated = t.step();
-                        RunLog.Epoch row = log.epoch(e + 1, t.step(), testResult.mean(), testResult.accuracy());
-                        t.checkpoint();
-                        String noise = Double.isNaN(row.noiseScale()) ? ""
-                                : String.format(Locale.ROOT, "  B_simple %.0f", row.noiseScale());
-                        String batchNow = adaptiveBatch == null ? "" : "  batch " + row.batch();
-                        progress.interrupt(() -> {
-                            stdout.printf(Locale.ROOT, "epoch %d/%d  step %,d  train loss %.4f acc %.4f  test loss %.4f acc %.4f"
-                                            + "%s%s  %.1f s%n", row.epoch(), epochs, row.step(), row.trainLoss(), row.trainAccuracy(),
-                                    row.testLoss(), row.testAccuracy(), noise, batchNow, log.elapsed());
-                            stdout.flush();
-                        });
-                    }
-                }
-                progress.close();
-                if (t.stopRequested()) {
-                    // The trainer wrote the checkpoint when it stopped (or the epoch's end did, when the signal came after).
-                    log.flush();
-                    stdout.printf(Locale.ROOT, "%nstopped     at epoch %d, step %,d; checkpoint %s%n", t.epoch() + 1, t.step(), ckpt);
-                    stdout.printf("resume with %s%n", resumeCommand());
-                    stdout.flush();
-                    return signals.exitStatus();
-                }
-                if (lastEvaluated != t.step() || testResult == null) {
-                    testResult = t.evaluate(test);
-                }
-                if (t.step() != lastEvaluated || testResult == null) {
-                    t.checkpoint();
-                }
-                Path modelFile = ckpt.resolveSibling(MODEL_FILE); // graph, weights and BatchNorm state for 'predict'
-                Model.save(t.parameters(), modelFile);
-                if (user != null) {
-                    UserData.writeSpec(modelFile.resolveSibling(UserData.SPEC_FILE), user.spec()); // how predict reads new data
-                }
-                log.flush();
-                double wall = (System.nanoTime() - wallStart) / 1e9;
-                long measuredPeak = backend.memory().peakBytes();
-                double trainSeconds = run.trainNanos / 1e9;
-                double throughput = run.samples / Math.max(1e-9, trainSeconds);
-
-                Map<String, Object> s = new LinkedHashMap<>();
-                s.put("model", modelName);
-                s.put("data", user != null ? user.description() : "Fashion-MNIST");
-                s.put("classes", user != null ? user.classes() : FashionMnist.CLASS_NAMES);
-                s.put("prefetch", prefetch);
-                s.put("parameters", graph.parameterCount());
-                s.put("backend", backend.name());
-                s.put("backend_reason", chosen.reason());
-                s.put("optimizer", describe(optimizer));
-                s.put("schedule", schedule.text());
-                s.put("seed", seed);
-                s.put("train_samples", n);
-                s.put("test_samples", test.size());
-                s.put("effective_batch", effective);
-                s.put("precision", precision.value.label());
-                s.put("micro_batch", decision.microBatch());
-                s.put("accumulation_steps", (effective + decision.microBatch() - 1) / decision.microBatch());
-                s.put("micro_batch_chosen_by", planned.chosenByPlanner() ? "planner" : "--micro-batch");
-                s.put("memory_budget_bytes", budget.bytes());
-                s.put("memory_budget_source", budget.source());
-                s.put("predicted_peak_bytes", decision.predictedPeakBytes());
-                s.put("measured_peak_bytes", measuredPeak);
-                s.put("epochs_completed", t.epoch());
-                s.put("steps", t.step());
-                s.put("steps_this_run", t.step() - firstStep);
-                s.put("samples_this_run", run.samples);
-                s.put("resumed", restore);
-                s.put("final_train_loss", run.lastLoss);
-                double noiseNow = t.noiseScale().map(x -> x.simple()).orElse(Double.NaN);
-                s.put("noise_scale", finiteOrNull(noiseNow));
-                s.put("noise_scale_measured", t.noiseScale().map(x -> x.count()).orElse(0L) == 0 ? "not measured"
-                        : noiseScale || adaptiveBatch != null ? "every step (single-pass steps split in two)"
-                        : "on steps of two or more micro-batches");
-                List<Map<String, Object>> epochNoise = new ArrayList<>();
-                for (RunLog.Epoch ep : log.epochs()) {
-                    Map<String, Object> e = new LinkedHashMap<>();
-                    e.put("epoch", ep.epoch());
-                    e.put("step", ep.step());
-                    e.put("batch", ep.batch());
-                    e.put("noise_scale", finiteOrNull(ep.noiseScale()));
-                    epochNoise.add(e);
-                }
-                s.put("noise_scale_per_epoch", epochNoise);
-                s.put("final_effective_batch", t.effectiveBatch(n));
-                s.put("final_accumulation_steps", t.accumulationSteps(n));
-                if (adaptiveBatch != null) {
-                    Map<String, Object> a = new LinkedHashMap<>();
-                    a.put("max_batch", cap);
-                    a.put("interval_steps", t.adaptiveBatch().orElseThrow().interval());
-                    a.put("learning_rate_rule", "not rescaled (Smith et al. 2017); schedule followed in epochs");
-                    List<Map<String, Object>> changes = new ArrayList<>();
-                    for (BatchChange c : run.changes) {
-                        Map<String, Object> m = new LinkedHashMap<>();
-                        m.put("step", c.step());
-                        m.put("samples", c.samples());
-                        m.put("from", c.from());
-                        m.put("to", c.to());
-                        m.put("noise_scale", finiteOrNull(c.noiseScale()));
-                        changes.add(m);
-                    }
-                    a.put("changes_this_run", changes);
-                    s.put("adaptive_batch", a);
-                }
-                s.put("test_loss", testResult.mean());
-                s.put("test_accuracy", testResult.accuracy());
-                s.put("train_seconds", trainSeconds);
-                s.put("wall_seconds", wall);
-                s.put("samples_per_sec", throughput);
-                s.put("checkpoint", ckpt.toString());
-                if (session.workers() > 1) {
-                    s.put("workers", session.workers());
-                    s.put("spark_master", spark);
-                }
-                s.put("threads", System.getenv("OMP_NUM_THREADS") != null ? System.getenv("OMP_NUM_THREADS")
-                        : String.valueOf(Runtime.getRuntime().availableProcessors()));
-                AtomicFiles.write(outDir.resolve("summary.json"),
-                        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(s));
-                List<Plot.TestPoint> tests = new ArrayList<>();
-                for (RunLog.Epoch ep : log.epochs()) {
-                    tests.add(new Plot.TestPoint(ep.step(), ep.testLoss(), ep.testAccuracy()));
-                }
-                if (tests.isEmpty() || tests.get(tests.size() - 1).step() != t.step()) {
-                    tests.add(new Plot.TestPoint(t.step(), testResult.mean(), testResult.accuracy()));
-                }
-                Plot.write(outDir.resolve(PLOT_FILE), modelName + ", batch " + setup.batch
-                        + (adaptiveBatch == null ? "" : " adaptive to " + t.effectiveBatch(n)) + ", " + optimizer.name(), log.steps(),
-                        tests);
-                summary = s;
-
-                stdout.println();
-                stdout.printf(Locale.ROOT, "test        accuracy %.4f, loss %.4f on %,d samples%n", testResult.accuracy(),
-                        testResult.mean(), test.size());
-                stdout.printf(Locale.ROOT, "time        %.1f s training (%,d steps, %,d samples this run), %.1f s in all%n",
-                        trainSeconds, t.step() - firstStep, run.samples, wall);
-                stdout.printf(Locale.ROOT, "throughput  %,.0f samples/s (%s)%n", throughput, backend.name());
-                if (Double.isFinite(noiseNow)) {
-                    stdout.printf(Locale.ROOT, "noise scale B_simple %.0f at the end (smoothed; per epoch in epochs.csv, per step in"
-                            + " metrics.csv)%n", noiseNow);
-                }
-                if (adaptiveBatch != null) {
-                    stdout.printf(Locale.ROOT, "batch       adaptive: %d change(s) this run, now %,d = %d x %d%n", run.changes.size(),
-                            t.effectiveBatch(n), t.accumulationSteps(n), t.microBatch());
-                }
-                stdout.printf(Locale.ROOT, "memory      measured peak %s, predicted %s, budget %s%n", Budget.human(measuredPeak),
-                        Budget.human(decision.predictedPeakBytes()), Budget.human(budget.bytes()));
-                stdout.printf("wrote       %s: metrics.csv, epochs.csv, plan.txt, summary.json, %s; checkpoint %s; model %s%s%n",
-                        outDir, PLOT_FILE, ckpt, modelFile, user != null ? " and " + UserData.SPEC_FILE : "");
-                stdout.flush();
-            }
+            a.put("changes_this_run", changes);
+            s.put("adaptive_batch", a);
         }
-        return 0;
+        s.put("test_loss", o.testResult().mean());
+        s.put("test_accuracy", o.testResult().accuracy());
+        s.put("train_seconds", o.trainSeconds());
+        s.put("wall_seconds", o.wall());
+        s.put("samples_per_sec", o.throughput());
+        s.put("checkpoint", r.ckpt().toString());
+        if (workers > 1) {
+            s.put("workers", workers);
+            s.put("spark_master", spark);
+        }
+        s.put("threads", System.getenv("OMP_NUM_THREADS") != null ? System.getenv("OMP_NUM_THREADS")
+                : String.valueOf(Runtime.getRuntime().availableProcessors()));
+        return s;
+    }
+
+    /** The closing lines: test result, time, throughput, memory and the files written. */
+    private void printResults(PrintWriter stdout, Prepared r, Trainer t, RunSummary run, Outcome o) {
+        stdout.println();
+        stdout.printf(Locale.ROOT, "test        accuracy %.4f, loss %.4f on %,d samples%n", o.testResult().accuracy(),
+                o.testResult().mean(), r.test().size());
+        stdout.printf(Locale.ROOT, "time        %.1f s training (%,d steps, %,d samples this run), %.1f s in all%n",
+                o.trainSeconds(), t.step() - o.firstStep(), run.samples, o.wall());
+        stdout.printf(Locale.ROOT, "throughput  %,.0f samples/s (%s)%n", o.throughput(), r.backend().name());
+        if (Double.isFinite(o.noiseNow())) {
+            stdout.printf(Locale.ROOT, "noise scale B_simple %.0f at the end (smoothed; per epoch in epochs.csv, per step in"
+                    + " metrics.csv)%n", o.noiseNow());
+        }
+        if (adaptiveBatch != null) {
+            stdout.printf(Locale.ROOT, "batch       adaptive: %d change(s) this run, now %,d = %d x %d%n", run.changes.size(),
+                    t.effectiveBatch(r.n()), t.accumulationSteps(r.n()), t.microBatch());
+        }
+        stdout.printf(Locale.ROOT, "memory      measured peak %s, predicted %s, budget %s%n", Budget.human(o.measuredPeak()),
+                Budget.human(r.decision().predictedPeakBytes()), Budget.human(r.budget().bytes()));
+        stdout.printf("wrote       %s: metrics.csv, epochs.csv, plan.txt, summary.json, %s; checkpoint %s; model %s%s%n",
+                r.outDir(), PLOT_FILE, r.ckpt(), o.modelFile(), r.user() != null ? " and " + UserData.SPEC_FILE : "");
+        stdout.flush();
     }
 
     /** This command line with {@code --resume} (once), as a user would type it again. */

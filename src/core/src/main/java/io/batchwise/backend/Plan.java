@@ -23,7 +23,9 @@ public interface Plan extends AutoCloseable {
      * their gradients, workspaces, scratchpad) and binds them to {@code parameters}, which several
      * executors may share (e.g. one per micro-batch size). The executor owns the arena.
      */
-    Executor bind(Parameters parameters);
+    default Executor bind(Parameters parameters) {
+        return bind(parameters, null);
+    }
 
     /**
      * Binds to {@code parameters} with the step's tensors carved from {@code arena}, a tensor of this

@@ -47,11 +47,6 @@ final class CudnnPlan implements Plan {
     }
 
     @Override
-    public Executor bind(Parameters parameters) {
-        return bind(parameters, null);
-    }
-
-    @Override
     public Executor bind(Parameters parameters, Tensor arena) {
         return executors.bind(() -> new CudnnExecutor(this, parameters, arena));
     }

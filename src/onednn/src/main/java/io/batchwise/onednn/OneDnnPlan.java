@@ -229,11 +229,6 @@ final class OneDnnPlan implements Plan {
     }
 
     @Override
-    public Executor bind(Parameters parameters) {
-        return bind(parameters, null);
-    }
-
-    @Override
     public Executor bind(Parameters parameters, Tensor arena) {
         return executors.bind(() -> new OneDnnExecutor(this, parameters, arena));
     }

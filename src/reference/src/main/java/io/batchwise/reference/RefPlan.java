@@ -149,11 +149,6 @@ final class RefPlan implements Plan {
         return memory;
     }
 
-    @Override
-    public Executor bind(Parameters parameters) {
-        return bind(parameters, null);
-    }
-
     /**
      * The reference keeps every tensor in its own {@code double[]} (kernels index from 0), so it checks
      * a shared arena but does not carve from it: with one, a reference run holds the arena's bytes on
