@@ -180,4 +180,40 @@ class SparkTrainTest {
         assertTrue(seconds < 20, "gave up after " + seconds + " s");
         assertFalse(Files.exists(out.resolve("last.ckpt")) || Files.exists(out.resolve("metrics.csv")), "nothing written");
     }
+
+    /**
+     * A master that answers but has no worker to give the application executors: the run stops after the connect
+     * timeout with a message naming the master and what to check, and writes nothing. The master is Spark's own
+     * standalone master, started in this JVM on a free loopback port.
+     */
+    @Test
+    void aReachableMasterWithoutWorkersFailsWithinTheTimeoutNamingIt() {
+        dataOrSkip();
+        LocalSpark.stop(); // one SparkContext per JVM: the command makes its own
+        scala.Tuple3<org.apache.spark.rpc.RpcEnv, Object, scala.Option<Object>> started =
+                org.apache.spark.deploy.master.Master.startRpcEnvAndEndpoint("127.0.0.1", 0, 0,
+                        new org.apache.spark.SparkConf().set("spark.ui.enabled", "false"));
+        org.apache.spark.rpc.RpcEnv rpc = started._1();
+        String master = "spark://127.0.0.1:" + rpc.address().port();
+        System.setProperty(SparkTrain.CONNECT_TIMEOUT, "3");
+        System.setProperty("spark.ui.enabled", "false");
+        System.setProperty("spark.driver.host", "127.0.0.1");
+        try {
+            Path out = tmp.resolve("no-workers");
+            List<String> f = flags(out);
+            f.addAll(List.of("--spark", master));
+            long t0 = System.nanoTime();
+            Run r = run(new SparkTrain.Engine(), f.toArray(String[]::new));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertEquals(1, r.code(), r.toString());
+            assertTrue(r.err().contains("no Spark executor registered with master " + master + " within 3 s"), r.err());
+            assertTrue(r.err().contains("free cores and memory"), r.err());
+            assertTrue(seconds < 60, "gave up after " + seconds + " s");
+            assertFalse(Files.exists(out.resolve("last.ckpt")) || Files.exists(out.resolve("metrics.csv")), "nothing written");
+        } finally {
+            System.clearProperty("spark.driver.host");
+            rpc.shutdown();
+            rpc.awaitTermination();
+        }
+    }
 }
