@@ -3,7 +3,6 @@ package io.batchwise.spark;
 import io.batchwise.cli.Main;
 import io.batchwise.cli.TrainEngine;
 import io.batchwise.models.Models;
-import io.batchwise.backend.Precision;
 import io.batchwise.train.BatchNormMode;
 import io.batchwise.train.Dataset;
 import io.batchwise.train.Trainer;
@@ -69,8 +68,6 @@ public final class SparkTrain {
                     : s.batchNorm() == BatchNormMode.EXACT ? "--batch-norm exact is not available with --spark: each worker"
                     + " sees only its share of the batch, and the statistics sums are not combined across workers (ghost"
                     + " statistics per worker micro-batch; see batchwise-spark's README)"
-                    : s.precision() != Precision.FLOAT32 ? "--precision bf16 is not available with --spark yet: the workers"
-                    + " plan in float32"
                     : s.measureNoiseScale() ? "--noise-scale is not available with --spark: the driver sees only the"
                     + " workers' summed gradient"
                     : s.adaptiveBatch() != null ? "--adaptive-batch is not available with --spark: it needs the noise scale,"
@@ -110,6 +107,7 @@ public final class SparkTrain {
                         .schedule(s.schedule())
                         .batch(s.batch())
                         .seed(s.seed())
+                        .precision(s.precision())
                         .reportGradientNorm(true) // a metrics.csv column, as in one process
                         .checkpoints(s.checkpoints())
                         .listener(s.listener());

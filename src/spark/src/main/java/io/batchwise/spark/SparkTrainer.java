@@ -4,7 +4,6 @@ import io.batchwise.Graph;
 import io.batchwise.Shape;
 import io.batchwise.backend.Backends;
 import io.batchwise.backend.Parameters;
-import io.batchwise.backend.Precision;
 import io.batchwise.loss.Loss;
 import io.batchwise.loss.LossResult;
 import io.batchwise.loss.SoftmaxCrossEntropy;
@@ -91,7 +90,7 @@ public final class SparkTrainer implements AutoCloseable {
         int n = data.size();
         WorkerSpec spec = new WorkerSpec(runId, settings.graph, settings.backend,
                 ((SoftmaxCrossEntropy) config.loss()).labelSmoothing(), trainer.effectiveBatch(n), config.microBatch(),
-                config.budget() == null ? 0 : config.budget().bytes(), config.seed(), settings.verifyEvery, settings.hook);
+                config.budget() == null ? 0 : config.budget().bytes(), config.seed(), config.precision(), settings.verifyEvery, settings.hook);
         if (bound != null && bound != data) {
             closeWorkers();
         }
@@ -126,6 +125,10 @@ public final class SparkTrainer implements AutoCloseable {
                 : "micro-batch planned from a budget of " + config.budget()));
         sb.append(String.format("combining: one Spark job per step; the driver adds the workers' gradient sums in partition"
                 + " order, normalised once by 1/(%d x terms), and applies the update%n", big));
+        if (config.precision() == io.batchwise.backend.Precision.BF16_MIXED) {
+            sb.append(String.format("precision: bf16 activations and weight copies on the workers; float32 gradient sums,"
+                    + " master weights and optimizer state%n"));
+        }
         if (parameters().layout().stateSize() > 0) {
             sb.append("BatchNorm: ghost statistics over each worker's micro-batches; running statistics averaged over the"
                     + " workers, weighted by their samples\n");
@@ -367,10 +370,6 @@ public final class SparkTrainer implements AutoCloseable {
             TrainingConfig c = build("SparkTrainer", true);
             if (!(c.loss() instanceof SoftmaxCrossEntropy)) {
                 throw new IllegalArgumentException("Spark training takes labelled data and so SoftmaxCrossEntropy; got " + c.loss());
-            }
-            if (c.precision() != Precision.FLOAT32) {
-                throw new IllegalArgumentException("precision " + c.precision() + " is not available on Spark yet: the workers"
-                        + " compute in float32");
             }
             Graph g = graph.get();
             return new SparkTrainer(this, c, g, listeners());

@@ -1,6 +1,7 @@
 package io.batchwise.spark;
 
 import io.batchwise.backend.Backends;
+import io.batchwise.backend.Precision;
 import io.batchwise.loss.SoftmaxCrossEntropy;
 import io.batchwise.plan.Budget;
 import io.batchwise.train.BatchSize;
@@ -19,11 +20,12 @@ import java.io.Serializable;
  * @param microBatch     samples per pass on a worker; 0: planned from {@code budgetBytes}
  * @param budgetBytes    memory a worker task may use for its tensors; 0 when {@code microBatch} is given
  * @param seed           the run's seed
+ * @param precision      the numeric policy of the worker's passes (its gradient sums are float32 either way)
  * @param verifyEvery    compare the worker's loaded weights with the driver's checksum on steps 1, 1 + n, ...; 0: never
  * @param hook           test hook, or null
  */
 record WorkerSpec(String runId, GraphFactory graph, String backend, float labelSmoothing, int batch, int microBatch,
-                  long budgetBytes, long seed, int verifyEvery, TaskHook hook) implements Serializable {
+                  long budgetBytes, long seed, Precision precision, int verifyEvery, TaskHook hook) implements Serializable {
 
     /**
      * A worker trainer: the same graph, loss and seed as the driver's, planned for shares of at most
@@ -36,6 +38,7 @@ record WorkerSpec(String runId, GraphFactory graph, String backend, float labelS
                 .optimizer(Optimizer.Sgd.plain(0))
                 .batch(BatchSize.mini(batch))
                 .seed(seed)
+                .precision(precision)
                 .noiseScaleDecay(-1);
         if (microBatch > 0) {
             b.microBatch(microBatch);

@@ -74,7 +74,12 @@ final class LocalSpark {
 
     /** The single-process run a Spark run must equal: Adam 1e-3, seed 7, {@code steps} steps, logical weights. */
     static float[] singleProcess(Graph graph, InMemoryDataset data, int batch, int microBatch, long steps) {
-        try (Trainer t = Trainer.builder(graph, Backends.get("onednn"))
+        return singleProcess(graph, data, batch, microBatch, steps, io.batchwise.backend.Precision.FLOAT32);
+    }
+
+    static float[] singleProcess(Graph graph, InMemoryDataset data, int batch, int microBatch, long steps,
+                                 io.batchwise.backend.Precision precision) {
+        try (Trainer t = Trainer.builder(graph, Backends.get("onednn")).precision(precision)
                 .loss(new SoftmaxCrossEntropy())
                 .optimizer(Optimizer.Adam.of(1e-3))
                 .batch(BatchSize.mini(batch))
