@@ -125,10 +125,6 @@ public final class SparkTrainer implements AutoCloseable {
                 : "micro-batch planned from a budget of " + config.budget()));
         sb.append(String.format("combining: one Spark job per step; the driver adds the workers' gradient sums in partition"
                 + " order, normalised once by 1/(%d x terms), and applies the update%n", big));
-        if (config.precision() == io.batchwise.backend.Precision.BF16_MIXED) {
-            sb.append(String.format("precision: bf16 activations and weight copies on the workers; float32 gradient sums,"
-                    + " master weights and optimizer state%n"));
-        }
         if (parameters().layout().stateSize() > 0) {
             sb.append("BatchNorm: ghost statistics over each worker's micro-batches; running statistics averaged over the"
                     + " workers, weighted by their samples\n");

@@ -84,7 +84,7 @@ class EquivalenceTest {
         SparkData sd = SparkData.parallelize(LocalSpark.context(), data, workers);
         try (SparkTrainer t = LocalSpark.spark(LocalSpark.context(), factory(model), batch, micro)
                 .precision(io.batchwise.backend.Precision.BF16_MIXED).build()) {
-            assertTrue(t.report(sd).contains("precision: bf16"), t.report(sd));
+            assertTrue(t.trainer().report(n).contains("precision: bf16"), t.trainer().report(n)); // the driver's report
             initial = t.parameters().logicalValues();
             t.fit(sd, Integer.MAX_VALUE, steps);
             spark = t.parameters().logicalValues();
