@@ -363,7 +363,6 @@ final class TrainCommand implements Callable<Integer> {
         // An adaptive batch keeps the micro-batch it starts with: plan it for the largest batch it may grow to.
         Planning.Result planned = Planning.decide(backend, graph, optimizer.stateSlots(), cap, setup.microBatch.samples(),
                 budget, !setup.memoryBudget.auto(), precision.value);
-        MemoryPlanner.Decision decision = planned.decision();
         long perEpoch = (n + effective - 1) / effective;
         long totalSteps = epochs * perEpoch;
         long maxSteps = steps != null ? steps : Long.MAX_VALUE;
@@ -381,11 +380,18 @@ final class TrainCommand implements Callable<Integer> {
                 : "adaptive: from " + effective + " up to " + cap + " of " + n + " samples; the plan is for " + cap;
         String planText = Planning.describe(chosen, modelName, graph, planned, regime, describe(optimizer), scheduleText);
 
-        return new Prepared(chosen, backend, optimizer, train, test, user, modelName, graph, builtIn, outDir, ckptDir, ckpt, restore, n, effective, cap, budget, planned, decision, sched, totalSteps, maxSteps, planText);
+        return new Prepared(chosen, backend, optimizer, train, test, user, modelName, graph, builtIn, outDir, ckptDir, ckpt,
+                restore, n, effective, cap, budget, planned, sched, totalSteps, maxSteps, planText);
     }
 
     /** What {@link #prepare} settled for the run. */
-    private record Prepared(Planning.Chosen chosen, Backend backend, Optimizer optimizer, Dataset train, InMemoryDataset test, UserData.Loaded user, String modelName, Graph graph, boolean builtIn, Path outDir, Path ckptDir, Path ckpt, boolean restore, int n, int effective, int cap, Budget budget, Planning.Result planned, MemoryPlanner.Decision decision, Schedule sched, long totalSteps, long maxSteps, String planText) {
+    private record Prepared(Planning.Chosen chosen, Backend backend, Optimizer optimizer, Dataset train, InMemoryDataset test,
+                            UserData.Loaded user, String modelName, Graph graph, boolean builtIn, Path outDir, Path ckptDir,
+                            Path ckpt, boolean restore, int n, int effective, int cap, Budget budget, Planning.Result planned,
+                            Schedule sched, long totalSteps, long maxSteps, String planText) {
+        MemoryPlanner.Decision decision() {
+            return planned.decision();
+        }
     }
 
     /** How the run ended: the last evaluation, its times and where the model went. */

@@ -293,11 +293,9 @@ final class StepRunner implements AutoCloseable {
     /** Frees the executors, the optimizer state and the parameters. */
     @Override
     public void close() {
-        if (executors != null) {
-            executors.close();
-        }
-        for (Tensor t : optimizerState == null ? new Tensor[0] : optimizerState) {
-            if (t != null) {
+        executors.close();
+        for (Tensor t : optimizerState) {
+            if (t != null) { // a slot the constructor could not allocate
                 t.close();
             }
         }
