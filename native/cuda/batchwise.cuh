@@ -4,7 +4,10 @@
 // with `nvcc -ptx` (src/cudnn/check-kernels.sh). Neither sees a system header: only built-in device
 // functions and what is defined here. Every kernel is extern "C" (no name mangling: the Java side
 // looks them up by name), takes its element count first and loops grid-stride, so any launch size
-// covers any n. Tensors are float32, plain row-major; 64-bit counts and offsets throughout.
+// covers any n. Tensors are plain row-major, float32 or (a bf16 plan's activations, their gradients and
+// the weight copies) bfloat16; 64-bit counts and offsets throughout. A kernel that touches activations
+// is written once as a template over their element type, with one extern "C" entry point per type
+// (name, name_bf16); arithmetic is float32 either way, bf16 only in memory.
 #pragma once
 
 #define BW_KERNEL extern "C" __global__
@@ -17,10 +20,40 @@
 // Threads per block of the reductions (a power of two; the Java side launches them with it).
 #define BW_REDUCE_THREADS 256
 
+// bfloat16 as its bits: float32's top 16 (no system header, so not cuda_bf16.h's type).
+typedef unsigned short bw_bf16;
+
+// float32 -> bf16, rounded to nearest even; a NaN stays a quiet NaN (as Bf16.fromFloat in Java).
+__device__ __forceinline__ bw_bf16 bw_bf16_from_float(float f) {
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) {
+        return (bw_bf16) ((u >> 16) | 0x40u);
+    }
+    return (bw_bf16) ((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+// Element i as a float, and v stored into element i, for either element type.
+__device__ __forceinline__ float bw_load(const float* p, long long i) {
+    return p[i];
+}
+
+__device__ __forceinline__ float bw_load(const bw_bf16* p, long long i) {
+    return __uint_as_float(((unsigned int) p[i]) << 16);
+}
+
+__device__ __forceinline__ void bw_put(float* p, long long i, float v) {
+    p[i] = v;
+}
+
+__device__ __forceinline__ void bw_put(bw_bf16* p, long long i, float v) {
+    p[i] = bw_bf16_from_float(v);
+}
+
 // y = v, or y = v + beta * y. beta == 0 never reads y, so an uninitialised (NaN) y stays out of it,
 // as with cuDNN's and cuBLAS's beta.
-__device__ __forceinline__ void bw_store(float* y, long long i, float v, float beta) {
-    y[i] = beta == 0.0f ? v : v + beta * y[i];
+template <typename T>
+__device__ __forceinline__ void bw_store(T* y, long long i, float v, float beta) {
+    bw_put(y, i, beta == 0.0f ? v : v + beta * bw_load(y, i));
 }
 
 // SplitMix64's finaliser: the same bits as DropoutMask.mix in Java (unsigned shifts, wrapping products).

@@ -20,16 +20,48 @@ __device__ __forceinline__ float bw_flush(float x) {
 }
 
 // y = value                                                         y: (n)
-BW_KERNEL void vec_fill(long long n, float value, float* y) {
+template <typename T>
+__device__ __forceinline__ void vec_fill_t(long long n, float value, T* y) {
     BW_FOR(i, n) {
-        y[i] = value;
+        bw_put(y, i, value);
     }
 }
 
+BW_KERNEL void vec_fill(long long n, float value, float* y) {
+    vec_fill_t(n, value, y);
+}
+
+BW_KERNEL void vec_fill_bf16(long long n, float value, bw_bf16* y) {
+    vec_fill_t(n, value, y);
+}
+
 // y = a x + b y; b == 0 does not read y (a copy when a == 1)       x, y: (n)
-BW_KERNEL void vec_axpby(long long n, float a, const float* x, float b, float* y) {
+template <typename T>
+__device__ __forceinline__ void vec_axpby_t(long long n, float a, const T* x, float b, T* y) {
     BW_FOR(i, n) {
-        bw_store(y, i, a * x[i], b);
+        bw_store(y, i, a * bw_load(x, i), b);
+    }
+}
+
+BW_KERNEL void vec_axpby(long long n, float a, const float* x, float b, float* y) {
+    vec_axpby_t(n, a, x, b, y);
+}
+
+BW_KERNEL void vec_axpby_bf16(long long n, float a, const bw_bf16* x, float b, bw_bf16* y) {
+    vec_axpby_t(n, a, x, b, y);
+}
+
+// y = bf16(x), rounded to nearest even (a bf16 plan's input, weight copies, output gradient)   x: (n) float32, y: (n) bf16
+BW_KERNEL void convert_f32_bf16(long long n, const float* x, bw_bf16* y) {
+    BW_FOR(i, n) {
+        y[i] = bw_bf16_from_float(x[i]);
+    }
+}
+
+// y = x + b y, exact; b == 0 does not read y (a bf16 plan's output, weight gradients)   x: (n) bf16, y: (n) float32
+BW_KERNEL void convert_bf16_f32(long long n, const bw_bf16* x, float b, float* y) {
+    BW_FOR(i, n) {
+        bw_store(y, i, bw_load(x, i), b);
     }
 }
 
@@ -42,10 +74,19 @@ BW_KERNEL void vec_axpby_flushed(long long n, float a, const float* x, float b, 
 }
 
 // y = x z + beta y (element-wise product; dropout's mask)         x, z, y: (n)
-BW_KERNEL void vec_mul(long long n, const float* x, const float* z, float beta, float* y) {
+template <typename T>
+__device__ __forceinline__ void vec_mul_t(long long n, const T* x, const T* z, float beta, T* y) {
     BW_FOR(i, n) {
-        bw_store(y, i, x[i] * z[i], beta);
+        bw_store(y, i, bw_load(x, i) * bw_load(z, i), beta);
     }
+}
+
+BW_KERNEL void vec_mul(long long n, const float* x, const float* z, float beta, float* y) {
+    vec_mul_t(n, x, z, beta, y);
+}
+
+BW_KERNEL void vec_mul_bf16(long long n, const bw_bf16* x, const bw_bf16* z, float beta, bw_bf16* y) {
+    vec_mul_t(n, x, z, beta, y);
 }
 
 // y = x / z                                                         x, z, y: (n)

@@ -1,12 +1,17 @@
 package io.batchwise.cudnn;
 
+import static org.bytedeco.cuda.global.cublas.CUBLAS_COMPUTE_32F;
 import static org.bytedeco.cuda.global.cublas.CUBLAS_DEFAULT_MATH;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_GEMM_DEFAULT;
 import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_N;
 import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_T;
 import static org.bytedeco.cuda.global.cublas.CUBLAS_TF32_TENSOR_OP_MATH;
 import static org.bytedeco.cuda.global.cublas.cublasCreate_v2;
+import static org.bytedeco.cuda.global.cublas.cublasGemmEx;
 import static org.bytedeco.cuda.global.cublas.cublasSetMathMode;
 import static org.bytedeco.cuda.global.cublas.cublasSgemm_v2;
+import static org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
+import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
 import static org.bytedeco.cuda.global.cudart.cuCtxGetCurrent;
 import static org.bytedeco.cuda.global.cudart.cuCtxSetCurrent;
 import static org.bytedeco.cuda.global.cudart.cuDeviceGet;
@@ -34,6 +39,7 @@ import static org.bytedeco.cuda.global.cudart.cudaRuntimeGetVersion;
 import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
 import static org.bytedeco.cuda.global.cudnn.*;
 
+import io.batchwise.DataType;
 import io.batchwise.backend.MemoryTracker;
 import io.batchwise.plan.Budget;
 import java.util.ArrayList;
@@ -370,6 +376,44 @@ final class CudaDevice implements CudnnDevice {
     }
 
     @Override
+    public void uploadShorts(long address, short[] src, int offset, int length) {
+        enter();
+        try (org.bytedeco.javacpp.ShortPointer host = new org.bytedeco.javacpp.ShortPointer(Math.max(1, length))) {
+            host.put(src, offset, length);
+            checkRuntime(cudaMemcpy(at(address), host, 2L * length, cudaMemcpyHostToDevice), "copying " + length
+                    + " bf16 values to the device");
+        }
+    }
+
+    @Override
+    public void downloadShorts(long address, short[] dst, int offset, int length) {
+        enter();
+        try (org.bytedeco.javacpp.ShortPointer host = new org.bytedeco.javacpp.ShortPointer(Math.max(1, length))) {
+            checkRuntime(cudaMemcpy(host, at(address), 2L * length, cudaMemcpyDeviceToHost), "copying " + length
+                    + " bf16 values from the device");
+            host.get(dst, offset, length);
+        }
+    }
+
+    @Override
+    public String bf16Refusal() {
+        return bf16Refusal(description, major, minor);
+    }
+
+    /**
+     * Null from compute capability 8.0 (Ampere: bf16 tensor cores, cuDNN's bf16 kernels); below it, why bf16 mixed
+     * precision is refused: those GPUs have no bf16 arithmetic, so cuDNN would convert or refuse, and fp16 with loss
+     * scaling, their mixed precision, is not built (see src/cudnn/README.md).
+     */
+    static String bf16Refusal(String device, int major, int minor) {
+        if (major >= 8) {
+            return null;
+        }
+        return "bf16 mixed precision needs an NVIDIA GPU of compute capability 8.0 or later (Ampere, bf16 tensor cores);"
+                + " this is sm_" + major + minor + " (" + device + "): train with --precision fp32 (Precision.FLOAT32)";
+    }
+
+    @Override
     public void uploadInts(long address, int[] src, int offset, int length) {
         enter();
         try (IntPointer host = new IntPointer(Math.max(1, length))) {
@@ -429,10 +473,10 @@ final class CudaDevice implements CudnnDevice {
     private ConvAlgorithms choose(ConvGeometry g) {
         enter();
         try (Descriptors d = new Descriptors()) {
-            cudnnTensorStruct x = d.tensor(g.n(), g.c(), g.h(), g.w());
-            cudnnTensorStruct y = d.tensor(g.n(), g.k(), g.outH(), g.outW());
+            cudnnTensorStruct x = d.tensor(g.n(), g.c(), g.h(), g.w(), g.type());
+            cudnnTensorStruct y = d.tensor(g.n(), g.k(), g.outH(), g.outW(), g.type());
             cudnnFilterStruct w = d.filter(g);
-            cudnnConvolutionStruct conv = d.convolution(g, searchMath());
+            cudnnConvolutionStruct conv = d.convolution(g, searchMath(g));
             try (IntPointer n = new IntPointer(1); IntPointer c = new IntPointer(1); IntPointer h = new IntPointer(1);
                  IntPointer wo = new IntPointer(1)) {
                 checkCudnn(cudnnGetConvolution2dForwardOutputDim(conv, x, w, n, c, h, wo), "cudnnGetConvolution2dForwardOutputDim");
@@ -466,7 +510,7 @@ final class CudaDevice implements CudnnDevice {
                     checkCudnn(cudnnGetConvolutionForwardWorkspaceSize(cudnn, x, w, conv, y, algo, bytes), "forward workspace size");
                     return bytes.get();
                 });
-                checkCudnn(cudnnSetConvolutionMathType(conv, searchMath()), "cudnnSetConvolutionMathType");
+                checkCudnn(cudnnSetConvolutionMathType(conv, searchMath(g)), "cudnnSetConvolutionMathType");
                 checkCudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnn, w, y, conv, x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
                         returned, pd), "cudnnGetConvolutionBackwardDataAlgorithm_v7 for " + g.describe());
                 a = new int[returned.get()];
@@ -486,7 +530,7 @@ final class CudaDevice implements CudnnDevice {
                             "backward data workspace size");
                     return bytes.get();
                 });
-                checkCudnn(cudnnSetConvolutionMathType(conv, searchMath()), "cudnnSetConvolutionMathType");
+                checkCudnn(cudnnSetConvolutionMathType(conv, searchMath(g)), "cudnnSetConvolutionMathType");
                 checkCudnn(cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnn, x, y, conv, w,
                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, returned, pw),
                         "cudnnGetConvolutionBackwardFilterAlgorithm_v7 for " + g.describe());
@@ -515,9 +559,12 @@ final class CudaDevice implements CudnnDevice {
         }
     }
 
-    /** The math type the heuristics are asked under: FMA (no TF32) unless -Dbatchwise.cudnn.tf32=true. */
-    private static int searchMath() {
-        return TF32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    /**
+     * The math type the heuristics are asked under: for float32 FMA (no TF32) unless -Dbatchwise.cudnn.tf32=true; for
+     * bf16 tensor-op math, the point of bf16 (its products are exact in the float32 accumulator).
+     */
+    static int searchMath(ConvGeometry g) {
+        return g.bf16() ? CUDNN_TENSOR_OP_MATH : TF32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
     }
 
     /**
@@ -539,7 +586,7 @@ final class CudaDevice implements CudnnDevice {
 
     /**
      * The first candidate in cuDNN's order that succeeded, fits the workspace limit, is deterministic and
-     * (unless TF32 is allowed) uses no tensor-op math; failing that, the first that succeeded within the
+     * (for float32, unless TF32 is allowed) uses no tensor-op math; failing that, the first that succeeded within the
      * limit, with a warning. "Fits" holds for the heuristics' {@code perf.memory} and for the exact size
      * {@code exact} reports for the algorithm under its descriptor math type, which is what the plan reserves.
      */
@@ -548,9 +595,9 @@ final class CudaDevice implements CudnnDevice {
         for (int pass = 0; pass < 2; pass++) {
             for (int i = 0; i < algos.length; i++) {
                 boolean strict = determinism[i] == CUDNN_DETERMINISTIC
-                        && (TF32 || (mathType[i] != CUDNN_TENSOR_OP_MATH && mathType[i] != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
+                        && (TF32 || g.bf16() || (mathType[i] != CUDNN_TENSOR_OP_MATH && mathType[i] != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
                 if (status[i] == CUDNN_STATUS_SUCCESS && memory[i] <= WORKSPACE_LIMIT && (pass == 1 || strict)) {
-                    int math = descriptorMath(mathType[i]);
+                    int math = g.bf16() ? mathType[i] : descriptorMath(mathType[i]);
                     long bytes = exact.bytes(algos[i], math);
                     if (bytes > WORKSPACE_LIMIT) {
                         LOG.debug("cudnn: {} algorithm {} for {} needs {} of workspace, over the limit", what, algos[i], g.describe(),
@@ -558,7 +605,7 @@ final class CudaDevice implements CudnnDevice {
                         continue;
                     }
                     if (pass == 1) {
-                        LOG.warn("cudnn: no deterministic float32 {} algorithm for {}; using algorithm {} (math type {}):"
+                        LOG.warn("cudnn: no deterministic {} algorithm for {}; using algorithm {} (math type {}):"
                                 + " results may vary in the last bits", what, g.describe(), algos[i], mathType[i]);
                     }
                     return new Candidate(algos[i], math, bytes);
@@ -571,32 +618,49 @@ final class CudaDevice implements CudnnDevice {
 
     // ---------------------------------------------------------------- descriptors
 
-    /** cuDNN descriptors, destroyed together; tensor descriptors shared by shape. */
+    /** cuDNN's data type for a buffer's element type. */
+    static int cudnnType(DataType t) {
+        return switch (t) {
+            case FLOAT32 -> CUDNN_DATA_FLOAT;
+            case BFLOAT16 -> CUDNN_DATA_BFLOAT16;
+            default -> throw new IllegalArgumentException("the cudnn backend holds no " + t);
+        };
+    }
+
+    /** cuDNN descriptors, destroyed together; tensor descriptors shared by shape and type. */
     static final class Descriptors implements AutoCloseable {
         private final List<Pointer> all = new ArrayList<>();
         private final Map<String, cudnnTensorStruct> tensors = new java.util.HashMap<>();
 
-        cudnnTensorStruct tensor(int n, int c, int h, int w) {
-            return tensors.computeIfAbsent(n + "," + c + "," + h + "," + w, k -> {
+        cudnnTensorStruct tensor(int n, int c, int h, int w, DataType type) {
+            return tensors.computeIfAbsent(n + "," + c + "," + h + "," + w + "," + type, k -> {
                 cudnnTensorStruct t = new cudnnTensorStruct();
                 checkCudnnHost(cudnnCreateTensorDescriptor(t), "cudnnCreateTensorDescriptor");
                 all.add(t);
-                checkCudnnHost(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w),
-                        "cudnnSetTensor4dDescriptor (" + n + ", " + c + ", " + h + ", " + w + ")");
+                checkCudnnHost(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NCHW, cudnnType(type), n, c, h, w),
+                        "cudnnSetTensor4dDescriptor (" + n + ", " + c + ", " + h + ", " + w + ") " + type);
                 return t;
             });
+        }
+
+        /** A buffer's tensor descriptor as (n, c, h, w). */
+        cudnnTensorStruct tensor(int n, int c, int h, int w, CudnnBuffer of) {
+            return tensor(n, c, h, w, of.type);
         }
 
         cudnnFilterStruct filter(ConvGeometry g) {
             cudnnFilterStruct f = new cudnnFilterStruct();
             checkCudnnHost(cudnnCreateFilterDescriptor(f), "cudnnCreateFilterDescriptor");
             all.add(f);
-            checkCudnnHost(cudnnSetFilter4dDescriptor(f, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, g.k(), g.c(), g.r(), g.s()),
+            checkCudnnHost(cudnnSetFilter4dDescriptor(f, cudnnType(g.type()), CUDNN_TENSOR_NCHW, g.k(), g.c(), g.r(), g.s()),
                     "cudnnSetFilter4dDescriptor for " + g.describe());
             return f;
         }
 
-        /** A convolution descriptor with {@code mathType}: the chosen algorithm's ({@link ConvAlgorithms}), as PyTorch does. */
+        /**
+         * A convolution descriptor with {@code mathType}: the chosen algorithm's ({@link ConvAlgorithms}), as PyTorch does.
+         * It computes in float32 for float32 and bf16 data alike (bf16: cuDNN's pseudo-bf16 configuration).
+         */
         cudnnConvolutionStruct convolution(ConvGeometry g, int mathType) {
             cudnnConvolutionStruct c = new cudnnConvolutionStruct();
             checkCudnnHost(cudnnCreateConvolutionDescriptor(c), "cudnnCreateConvolutionDescriptor");
@@ -712,9 +776,9 @@ final class CudaDevice implements CudnnDevice {
 
         /** x, w, y, then one convolution descriptor per direction, each with its algorithm's math type. */
         private Object[] conv(ConvGeometry g, ConvAlgorithms al) {
-            return convs.computeIfAbsent(List.of(g, al), k -> new Object[] {d.tensor(g.n(), g.c(), g.h(), g.w()), d.filter(g),
-                d.tensor(g.n(), g.k(), g.outH(), g.outW()), d.convolution(g, al.forwardMath()), d.convolution(g, al.backwardDataMath()),
-                d.convolution(g, al.backwardFilterMath())});
+            return convs.computeIfAbsent(List.of(g, al), k -> new Object[] {d.tensor(g.n(), g.c(), g.h(), g.w(), g.type()),
+                d.filter(g), d.tensor(g.n(), g.k(), g.outH(), g.outW(), g.type()), d.convolution(g, al.forwardMath()),
+                d.convolution(g, al.backwardDataMath()), d.convolution(g, al.backwardFilterMath())});
         }
 
         private Object[] prepare(CudnnOp op) {
@@ -725,33 +789,38 @@ final class CudaDevice implements CudnnDevice {
             } else if (op instanceof CudnnOp.ConvBackwardFilter o) {
                 return conv(o.g(), o.algorithms());
             } else if (op instanceof CudnnOp.BiasForward o) {
-                return new Object[] {d.tensor(1, o.c(), 1, 1), d.tensor(o.n(), o.c(), o.hw(), 1)};
+                return new Object[] {d.tensor(1, o.c(), 1, 1, o.bias()), d.tensor(o.n(), o.c(), o.hw(), 1, o.y())};
             } else if (op instanceof CudnnOp.BiasBackward o) {
-                return new Object[] {d.tensor(1, o.c(), 1, 1), d.tensor(o.n(), o.c(), o.hw(), 1)};
+                return new Object[] {d.tensor(1, o.c(), 1, 1, o.db()), d.tensor(o.n(), o.c(), o.hw(), 1, o.dy())};
             } else if (op instanceof CudnnOp.PoolForward o) {
-                return pool(o.g());
+                return pool(o.g(), o.x());
             } else if (op instanceof CudnnOp.PoolBackward o) {
-                return pool(o.g());
+                return pool(o.g(), o.x());
             } else if (op instanceof CudnnOp.ActForward o && o.act().cudnn()) {
-                return new Object[] {d.activation(o.act(), o.coef()), d.tensor(o.n(), o.c(), 1, 1)};
+                return new Object[] {d.activation(o.act(), o.coef()), d.tensor(o.n(), o.c(), 1, 1, o.x())};
             } else if (op instanceof CudnnOp.ActBackward o && o.act().cudnn()) {
-                return new Object[] {d.activation(o.act(), o.coef()), d.tensor(o.n(), o.c(), 1, 1)};
+                return new Object[] {d.activation(o.act(), o.coef()), d.tensor(o.n(), o.c(), 1, 1, o.x())};
             } else if (op instanceof CudnnOp.SoftmaxForward o) {
-                return new Object[] {d.tensor(o.n(), o.c(), o.hw(), 1)};
+                return new Object[] {d.tensor(o.n(), o.c(), o.hw(), 1, o.x())};
             } else if (op instanceof CudnnOp.SoftmaxBackward o) {
-                return new Object[] {d.tensor(o.n(), o.c(), o.hw(), 1)};
+                return new Object[] {d.tensor(o.n(), o.c(), o.hw(), 1, o.y())};
             } else if (op instanceof CudnnOp.BatchNormTraining o) {
-                return new Object[] {d.tensor(o.n(), o.c(), o.h(), o.w()), d.tensor(1, o.c(), 1, 1)};
+                return batchNorm(o.n(), o.c(), o.h(), o.w(), o.x());
             } else if (op instanceof CudnnOp.BatchNormInference o) {
-                return new Object[] {d.tensor(o.n(), o.c(), o.h(), o.w()), d.tensor(1, o.c(), 1, 1)};
+                return batchNorm(o.n(), o.c(), o.h(), o.w(), o.x());
             } else if (op instanceof CudnnOp.BatchNormBackward o) {
-                return new Object[] {d.tensor(o.n(), o.c(), o.h(), o.w()), d.tensor(1, o.c(), 1, 1)};
+                return batchNorm(o.n(), o.c(), o.h(), o.w(), o.x());
             }
             return null; // kernels, cuBLAS and host ops need no descriptor
         }
 
-        private Object[] pool(PoolGeometry g) {
-            return new Object[] {d.pooling(g), d.tensor(g.n(), g.c(), g.h(), g.w()), d.tensor(g.n(), g.c(), g.outH(), g.outW())};
+        private Object[] pool(PoolGeometry g, CudnnBuffer x) {
+            return new Object[] {d.pooling(g), d.tensor(g.n(), g.c(), g.h(), g.w(), x), d.tensor(g.n(), g.c(), g.outH(), g.outW(), x)};
+        }
+
+        /** The data's descriptor, and the float32 one of gamma, beta and the statistics (cuDNN's for float32 and bf16 data). */
+        private Object[] batchNorm(int n, int c, int h, int w, CudnnBuffer x) {
+            return new Object[] {d.tensor(n, c, h, w, x), d.tensor(1, c, 1, 1, DataType.FLOAT32)};
         }
 
         @Override
@@ -787,7 +856,8 @@ final class CudaDevice implements CudnnDevice {
             if (op instanceof CudnnOp.ConvForward o) {
                 checkCudnn(cudnnConvolutionForward(cudnn, one, (cudnnTensorStruct) p[0], ptr(a, o.x()), (cudnnFilterStruct) p[1],
                         ptr(a, o.w()), (cudnnConvolutionStruct) p[3], o.algorithms().forward(), ptr(a, o.workspace()),
-                        o.workspace() == null ? 0 : o.algorithms().forwardBytes(), zero, (cudnnTensorStruct) p[2], ptr(a, o.y())), what);
+                        o.workspace() == null ? 0 : o.algorithms().forwardBytes(), beta(o.beta(), run), (cudnnTensorStruct) p[2], ptr(a, o.y())),
+                        what);
             } else if (op instanceof CudnnOp.ConvBackwardData o) {
                 checkCudnn(cudnnConvolutionBackwardData(cudnn, one, (cudnnFilterStruct) p[1], ptr(a, o.w()),
                         (cudnnTensorStruct) p[2], ptr(a, o.dy()), (cudnnConvolutionStruct) p[4], o.algorithms().backwardData(),
@@ -799,11 +869,17 @@ final class CudaDevice implements CudnnDevice {
                         ptr(a, o.workspace()), o.workspace() == null ? 0 : o.algorithms().backwardFilterBytes(),
                         beta(o.beta(), run), (cudnnFilterStruct) p[1], ptr(a, o.dw())), what);
             } else if (op instanceof CudnnOp.BiasForward o) {
-                checkCudnn(cudnnAddTensor(cudnn, one, (cudnnTensorStruct) p[0], ptr(a, o.bias()), one, (cudnnTensorStruct) p[1],
+                checkCudnn(cudnnAddTensor(cudnn, one, (cudnnTensorStruct) p[0], ptr(a, o.bias()), beta(o.beta(), run),
+                        (cudnnTensorStruct) p[1],
                         ptr(a, o.y())), what);
             } else if (op instanceof CudnnOp.BiasBackward o) {
                 checkCudnn(cudnnConvolutionBackwardBias(cudnn, one, (cudnnTensorStruct) p[1], ptr(a, o.dy()), beta(o.beta(), run),
                         (cudnnTensorStruct) p[0], ptr(a, o.db())), what);
+            } else if (op instanceof CudnnOp.Gemm o && (o.a().bf16() || o.b().bf16())) {
+                // bf16 A and B, C bf16 or float32, accumulated in float32 (tensor cores from sm_80).
+                checkCublas(cublasGemmEx(cublas, o.transA() ? CUBLAS_OP_T : CUBLAS_OP_N, o.transB() ? CUBLAS_OP_T : CUBLAS_OP_N,
+                        o.m(), o.n(), o.k(), one, ptr(a, o.a()), cudaType(o.a()), o.lda(), ptr(a, o.b()), cudaType(o.b()), o.ldb(),
+                        beta(o.beta(), run), ptr(a, o.c()), cudaType(o.c()), o.ldc(), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), what);
             } else if (op instanceof CudnnOp.Gemm o) {
                 checkCublas(cublasSgemm_v2(cublas, o.transA() ? CUBLAS_OP_T : CUBLAS_OP_N, o.transB() ? CUBLAS_OP_T : CUBLAS_OP_N,
                         o.m(), o.n(), o.k(), one, floats(a, o.a()), o.lda(), floats(a, o.b()), o.ldb(),
@@ -861,6 +937,10 @@ final class CudaDevice implements CudnnDevice {
 
     private static Pointer ptr(long[] a, CudnnBuffer b) {
         return b == null ? null : at(a[b.index]);
+    }
+
+    private static int cudaType(CudnnBuffer b) {
+        return b.bf16() ? CUDA_R_16BF : CUDA_R_32F;
     }
 
     private static FloatPointer floats(long[] a, CudnnBuffer b) {

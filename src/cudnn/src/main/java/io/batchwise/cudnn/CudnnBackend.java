@@ -108,11 +108,13 @@ public final class CudnnBackend implements Backend {
         Objects.requireNonNull(graph, "graph");
         Objects.requireNonNull(options, "options");
         checkType(options.dataType());
-        if (options.precision() != io.batchwise.backend.Precision.FLOAT32) {
-            throw new IllegalArgumentException("the cudnn backend does not implement " + options.precision()
-                    + " yet (issue 20, item 4): train with --precision fp32 on the GPU, or bf16 on the onednn backend");
-        }
         CudnnDevice d = device();
+        if (options.precision() == io.batchwise.backend.Precision.BF16_MIXED) {
+            String why = d.bf16Refusal();
+            if (why != null) {
+                throw new UnsupportedOperationException(why);
+            }
+        }
         return new CudnnPlan(d, CudnnPlanner.compile(graph, microBatch, options, d::tune));
     }
 

@@ -17,6 +17,9 @@ import io.batchwise.plan.MemoryPlan.Kind;
  * them where backward finds the micro-batch's (mean, {@code 1 / sqrt(var + eps)}); cuDNN's backward then
  * differentiates through them with this micro-batch's sums, and a kernel swaps those sums for the effective
  * batch's ({@code batch_norm_exact_correction}).
+ *
+ * <p>bf16 plan: x, y and their gradients bf16; gamma, beta, the statistics and the parameter gradients float32, as
+ * cuDNN takes them beside bf16 data (its derived BatchNorm descriptor is float32 for bf16 data).
  */
 final class CudnnBatchNorm extends CudnnLayer {
     private final BatchNorm spec;
@@ -80,7 +83,7 @@ final class CudnnBatchNorm extends CudnnLayer {
             dataBeta = p.contribution(input());
         } else {
             // cuDNN always writes the data gradient: give it a place nobody reads.
-            dx = p.temporary(node, "diff_src", Kind.ACTIVATION_GRADIENT, x.shape, p.backwardStep(node));
+            dx = p.temporary(node, "diff_src", Kind.ACTIVATION_GRADIENT, x.shape, p.act, p.backwardStep(node));
             dataBeta = CudnnOp.Beta.ZERO;
         }
         CudnnBuffer dy = p.diff(node.name());

@@ -10,6 +10,11 @@ import io.batchwise.plan.MemoryPlan.Kind;
  * per-channel bias. The algorithms come from {@link CudnnPlanner#tune} (chosen once per geometry); their
  * workspaces are buffers of the plan, forward's at the forward step and backward's at the backward step.
  * Filters, biases and their gradients are read and written in place: every parameter slot is 256-byte aligned.
+ *
+ * <p>bf16 plan: x, y and their gradients bf16, the calls read bf16 copies of the filter and bias
+ * ({@link CudnnPlanner#kernelCopy}) and compute in float32 (cuDNN's pseudo-bf16 configuration); cuDNN writes the filter
+ * and bias gradients in bf16 too, so each goes through a bf16 temporary added into the float32 gradient
+ * ({@link CudnnPlanner#gradientTarget}), as PyTorch's autocast does.
  */
 final class CudnnConv2d extends CudnnLayer {
     private final Conv2d spec;
@@ -29,7 +34,7 @@ final class CudnnConv2d extends CudnnLayer {
         Shape out = node.outputShape();         // (OC, OH, OW)
         g = new ConvGeometry(p.batch, in.dim(0), in.dim(1), in.dim(2), spec.outChannels(), spec.kernelH(), spec.kernelW(),
                 spec.padH(), spec.padW(), spec.strideH(), spec.strideW(), spec.dilationH(), spec.dilationW(), out.dim(1),
-                out.dim(2));
+                out.dim(2), p.act);
         try {
             algorithms = p.tune(g);
         } catch (RuntimeException e) {
@@ -37,14 +42,15 @@ final class CudnnConv2d extends CudnnLayer {
                     + ": " + e.getMessage(), e);
         }
         x = p.output(input());
-        w = p.parameter(node, "weight", CudnnBuffer.Store.VALUES);
+        w = p.kernelCopy(node, "weight");
+        CudnnBuffer b = spec.bias() ? p.kernelCopy(node, "bias") : null;
         CudnnBuffer y = p.activation(node, Kind.ACTIVATION);
         CudnnBuffer ws = p.scratch(node, "forward_workspace", algorithms.forwardBytes(), p.forwardStep(node));
-        p.forward(new CudnnOp.ConvForward(label("forward"), g, algorithms, x, w, y, ws));
-        if (spec.bias()) {
-            CudnnBuffer b = p.parameter(node, "bias", CudnnBuffer.Store.VALUES);
-            p.forward(new CudnnOp.BiasForward(label("bias"), g.n(), g.k(), g.outH() * g.outW(), b, y));
+        if (b != null) {
+            p.forward(new CudnnOp.BiasForward(label("bias"), g.n(), g.k(), g.outH() * g.outW(), b, y, CudnnOp.Beta.ZERO));
         }
+        p.forward(new CudnnOp.ConvForward(label("forward"), g, algorithms, x, w, y, b != null ? CudnnOp.Beta.ONE
+                : CudnnOp.Beta.ZERO, ws));
         p.setOutput(node, y);
     }
 
@@ -54,12 +60,14 @@ final class CudnnConv2d extends CudnnLayer {
         CudnnBuffer dy = p.diff(node.name());
         CudnnBuffer ws = p.scratch(node, "backward_workspace", algorithms.backwardBytes(), step);
         if (spec.bias()) {
-            CudnnBuffer db = p.parameter(node, "bias", CudnnBuffer.Store.GRADIENTS);
+            CudnnBuffer db = p.gradientTarget(node, "bias");
             p.backward(new CudnnOp.BiasBackward(label("backward bias"), g.n(), g.k(), g.outH() * g.outW(), dy, db,
-                    CudnnOp.Beta.BY_MODE));
+                    p.gradientBeta()));
+            p.addGradient(node, "bias", db);
         }
-        CudnnBuffer dw = p.parameter(node, "weight", CudnnBuffer.Store.GRADIENTS);
-        p.backward(new CudnnOp.ConvBackwardFilter(label("backward filter"), g, algorithms, x, dy, dw, CudnnOp.Beta.BY_MODE, ws));
+        CudnnBuffer dw = p.gradientTarget(node, "weight");
+        p.backward(new CudnnOp.ConvBackwardFilter(label("backward filter"), g, algorithms, x, dy, dw, p.gradientBeta(), ws));
+        p.addGradient(node, "weight", dw);
         if (p.requiresGrad(input())) {
             p.backward(new CudnnOp.ConvBackwardData(label("backward data"), g, algorithms, w, dy, p.diff(input()),
                     p.contribution(input()), ws));

@@ -13,8 +13,12 @@ import io.batchwise.plan.MemoryPlan.Kind;
  *   weights   dW^T (in, units) = x^T (in, b) . dy (b, units)       gemm(N, T, in, units, b)
  *   data      dx^T (in, b)     = W^T (in, units) . dy^T (units, b) gemm(N, N, in, b, units)
  * </pre>
- * The bias is a per-channel add over {@code (b, units, 1)} (cudnnAddTensor) and its gradient a
+ * The bias is written first, broadcast over {@code (b, units, 1)} (cudnnAddTensor), and the forward product added onto it; its gradient a
  * channel sum (cudnnConvolutionBackwardBias), as for convolutions.
+ *
+ * <p>bf16 plan: x, y and their gradients bf16, the products read a bf16 copy of W ({@link CudnnPlanner#kernelCopy})
+ * through cublasGemmEx with float32 compute, and the weight gradient's product writes the float32 gradient directly;
+ * the bias is added from a bf16 copy and its gradient goes through a bf16 temporary, as for convolutions.
  */
 final class CudnnDense extends CudnnLayer {
     private final Dense spec;
@@ -32,13 +36,14 @@ final class CudnnDense extends CudnnLayer {
         int units = spec.units();
         in = node.inputShapes().get(0).sizeAsInt();
         x = p.output(input());
-        w = p.parameter(node, "weight", CudnnBuffer.Store.VALUES);
+        w = p.kernelCopy(node, "weight");
+        CudnnBuffer b = spec.bias() ? p.kernelCopy(node, "bias") : null;
         CudnnBuffer y = p.activation(node, Kind.ACTIVATION);
-        p.forward(new CudnnOp.Gemm(label("forward"), true, false, units, p.batch, in, w, in, x, in, y, units, CudnnOp.Beta.ZERO));
-        if (spec.bias()) {
-            CudnnBuffer b = p.parameter(node, "bias", CudnnBuffer.Store.VALUES);
-            p.forward(new CudnnOp.BiasForward(label("bias"), p.batch, units, 1, b, y));
+        if (b != null) { // the bias first, the product onto it: one rounding (see BiasForward)
+            p.forward(new CudnnOp.BiasForward(label("bias"), p.batch, units, 1, b, y, CudnnOp.Beta.ZERO));
         }
+        p.forward(new CudnnOp.Gemm(label("forward"), true, false, units, p.batch, in, w, in, x, in, y, units,
+                b != null ? CudnnOp.Beta.ONE : CudnnOp.Beta.ZERO));
         p.setOutput(node, y);
     }
 
@@ -50,8 +55,9 @@ final class CudnnDense extends CudnnLayer {
         p.backward(new CudnnOp.Gemm(label("backward weights"), false, true, in, units, p.batch, x, in, dy, units, dw, in,
                 CudnnOp.Beta.BY_MODE));
         if (spec.bias()) {
-            CudnnBuffer db = p.parameter(node, "bias", CudnnBuffer.Store.GRADIENTS);
-            p.backward(new CudnnOp.BiasBackward(label("backward bias"), p.batch, units, 1, dy, db, CudnnOp.Beta.BY_MODE));
+            CudnnBuffer db = p.gradientTarget(node, "bias");
+            p.backward(new CudnnOp.BiasBackward(label("backward bias"), p.batch, units, 1, dy, db, p.gradientBeta()));
+            p.addGradient(node, "bias", db);
         }
         if (p.requiresGrad(input())) {
             p.backward(new CudnnOp.Gemm(label("backward data"), false, false, in, p.batch, units, w, in, dy, units,

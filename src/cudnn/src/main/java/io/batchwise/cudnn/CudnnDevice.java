@@ -32,11 +32,22 @@ interface CudnnDevice {
 
     void download(long address, float[] dst, int offset, int length);
 
+    /** bfloat16 elements as their bits (a bf16 tensor's host copies). */
+    void uploadShorts(long address, short[] src, int offset, int length);
+
+    void downloadShorts(long address, short[] dst, int offset, int length);
+
     void uploadInts(long address, int[] src, int offset, int length);
 
     void downloadInts(long address, int[] dst, int offset, int length);
 
     void downloadDoubles(long address, double[] dst, int offset, int length);
+
+    /**
+     * Null when this device runs {@link io.batchwise.backend.Precision#BF16_MIXED} at full speed; otherwise why bf16 is
+     * refused, naming the device and what it lacks (bf16 tensor cores came with compute capability 8.0, Ampere).
+     */
+    String bf16Refusal();
 
     /** Free and total device memory in bytes; zeros when unknown. */
     long[] memory();

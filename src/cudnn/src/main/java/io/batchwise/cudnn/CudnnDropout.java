@@ -26,7 +26,7 @@ final class CudnnDropout extends CudnnLayer {
             p.setOutput(node, p.alias(node.name() + ".dst", x, x.shape));
             return;
         }
-        mask = p.workspace(node, "mask", x.shape);
+        mask = p.workspace(node, "mask", x.shape, p.act, Kind.WORKSPACE); // the data's type: vec_mul reads one type
         CudnnBuffer y = p.activation(node, Kind.ACTIVATION);
         p.forwardTrainingOnly(new CudnnOp.DropoutMask(label("mask"), node.name(), spec.rate(), p.batch, perSample(), mask));
         p.forwardTrainingOnly(new CudnnOp.Mul(label("forward"), y.elements(), x, mask, CudnnOp.Beta.ZERO, y));

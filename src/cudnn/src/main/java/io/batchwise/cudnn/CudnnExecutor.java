@@ -94,17 +94,17 @@ final class CudnnExecutor implements Executor {
         this.backwardOverwrite = program.backward(GradientMode.OVERWRITE);
         this.backwardAccumulate = program.backward(GradientMode.ACCUMULATE);
         Node out = program.graph.output();
-        this.output = view(program.outputs.get(out.name()), "output '" + out.name() + "'");
+        this.output = view(program.callerOutput, "output '" + out.name() + "'");
         this.outputGradient = program.options.training()
-                ? view(program.diffs.get(out.name()), "gradient of output '" + out.name() + "'") : null;
-        this.ends = new ExecutorTensors<>(plan, n -> view(program.outputs.get(n.name()), "input '" + n.name() + "'"), n -> {
+                ? view(program.callerOutputGradient, "gradient of output '" + out.name() + "'") : null;
+        this.ends = new ExecutorTensors<>(plan, n -> view(program.callerInputs.get(n.name()), "input '" + n.name() + "'"), n -> {
             CudnnBuffer g = program.diffs.get(n.name());
             return g == null ? null : view(g, "gradient of input '" + n.name() + "'");
         }, output, outputGradient);
     }
 
     private CudnnTensor view(CudnnBuffer b, String label) {
-        return CudnnTensor.view(device, b.shape, addresses[b.index], label);
+        return CudnnTensor.view(device, b.shape, b.type, addresses[b.index], label);
     }
 
     /** Addresses of the values, gradients and state tensors, checked to belong to this graph and device. */
@@ -182,8 +182,8 @@ final class CudnnExecutor implements Executor {
             double[] y = output.toDoubles();
             return HostLoss.compute(loss, shape, b, y, targets, scale, new double[y.length]);
         }
-        CudnnBuffer logits = program.outputs.get(out.name());
-        CudnnBuffer grad = program.diffs.get(out.name());
+        CudnnBuffer logits = program.callerOutput;
+        CudnnBuffer grad = program.callerOutputGradient;
         CudnnDevice.Run run = new CudnnDevice.Run(null, GradientMode.OVERWRITE, scale);
         int[] correct = new int[b];
         if (loss instanceof SoftmaxCrossEntropy ce) {

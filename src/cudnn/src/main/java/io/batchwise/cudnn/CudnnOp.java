@@ -47,9 +47,12 @@ sealed interface CudnnOp {
 
     // ---- convolution (cuDNN) ----
 
-    /** {@code y = conv(x, w)}: x (n, c, h, w), w (k, c, r, s), y (n, k, oh, ow); workspace may be null. */
+    /**
+     * {@code y = conv(x, w) + beta y}: x (n, c, h, w), w (k, c, r, s), y (n, k, oh, ow); workspace may be null. With a
+     * bias, y holds it already ({@link BiasForward} with beta ZERO) and beta is ONE: conv + bias is rounded once.
+     */
     record ConvForward(String label, ConvGeometry g, ConvAlgorithms algorithms, CudnnBuffer x, CudnnBuffer w, CudnnBuffer y,
-                       CudnnBuffer workspace) implements CudnnOp {
+                       Beta beta, CudnnBuffer workspace) implements CudnnOp {
         public CudnnBuffer[] buffers() {
             return of(x, w, y, workspace);
         }
@@ -71,8 +74,12 @@ sealed interface CudnnOp {
         }
     }
 
-    /** {@code y (n, c, hw) += bias (c)} per channel (cudnnAddTensor); convolution and dense biases. */
-    record BiasForward(String label, int n, int c, int hw, CudnnBuffer bias, CudnnBuffer y) implements CudnnOp {
+    /**
+     * {@code y (n, c, hw) = bias (c) + beta y} per channel (cudnnAddTensor): convolution and dense biases, written
+     * (beta ZERO) before the product accumulates onto them, so that a bf16 output is rounded once, from the float32
+     * sum: rounding the product first and adding the bias after could move a value near zero across a ReLU's kink.
+     */
+    record BiasForward(String label, int n, int c, int hw, CudnnBuffer bias, CudnnBuffer y, Beta beta) implements CudnnOp {
         public CudnnBuffer[] buffers() {
             return of(bias, y);
         }
@@ -87,7 +94,10 @@ sealed interface CudnnOp {
 
     // ---- matrix product (cuBLAS, column-major as cublasSgemm) ----
 
-    /** {@code C (m, n) = op(A) (m, k) op(B) (k, n) + beta C}, column-major with leading dimensions. */
+    /**
+     * {@code C (m, n) = op(A) (m, k) op(B) (k, n) + beta C}, column-major with leading dimensions: cublasSgemm, or in a
+     * bf16 plan cublasGemmEx with bf16 A and B, C bf16 or float32 (a weight gradient) and float32 compute.
+     */
     record Gemm(String label, boolean transA, boolean transB, int m, int n, int k, CudnnBuffer a, int lda, CudnnBuffer b,
                 int ldb, CudnnBuffer c, int ldc, Beta beta) implements CudnnOp {
         public CudnnBuffer[] buffers() {
@@ -227,6 +237,27 @@ sealed interface CudnnOp {
     record Axpby(String label, long n, float a, CudnnBuffer x, Beta beta, CudnnBuffer y) implements CudnnOp {
         public CudnnBuffer[] buffers() {
             return of(x, y);
+        }
+    }
+
+    /**
+     * {@code dst = src + beta dst} between float32 and bfloat16 over n elements (convert_f32_bf16, rounding to nearest
+     * even; convert_bf16_f32, exact): a bf16 plan's conversions, the caller's input into the bf16 activation, the
+     * float32 master weights into the bf16 copies the kernels read, the bf16 output into the float32 stage the loss
+     * reads and its gradient back, a bf16 weight gradient added into the float32 one. Into bf16, beta is ZERO.
+     */
+    record Convert(String label, long n, CudnnBuffer src, CudnnBuffer dst, Beta beta) implements CudnnOp {
+        public Convert {
+            if (src.type == dst.type) {
+                throw new IllegalArgumentException(label + ": " + src + " and " + dst + " have the same type");
+            }
+            if (dst.bf16() && beta != Beta.ZERO) {
+                throw new IllegalArgumentException(label + ": a conversion into bf16 overwrites");
+            }
+        }
+
+        public CudnnBuffer[] buffers() {
+            return of(src, dst);
         }
     }
 

@@ -7,6 +7,7 @@ import io.batchwise.Shape;
 import io.batchwise.backend.GradientMode;
 import io.batchwise.backend.ParameterLayout;
 import io.batchwise.backend.PlanOptions;
+import io.batchwise.backend.Precision;
 import io.batchwise.layer.Flatten;
 import io.batchwise.layer.Input;
 import io.batchwise.layer.ParamSpec;
@@ -26,7 +27,10 @@ import java.util.function.Function;
  * Compiles a graph into a {@link CudnnProgram} for one micro-batch, without a device: the only device
  * fact it needs, the convolution algorithms and their workspace sizes, comes from {@code tuner}.
  *
- * <p>Every tensor is plain float32, so there are no layouts to negotiate and no reorders. Order:
+ * <p>Every tensor is plain (NCHW), so there are no layouts to negotiate. Under
+ * {@link Precision#BF16_MIXED} activations, their gradients and the weight and bias copies the calls read are
+ * bfloat16, everything else float32 (see {@link #act}); {@link CudnnOp.Convert} ops change the type where the two
+ * meet. Order:
  * forward in topological order; then every gradient buffer, consumers first (a node whose only
  * consumer is a Flatten shares that Flatten's gradient bytes); then the backward ops in reverse
  * topological order. A gradient receives contributions from each consumer: the first one to run
@@ -53,6 +57,15 @@ final class CudnnPlanner {
     final int batch;
     final PlanOptions options;
     final boolean training;
+    /**
+     * Element type of activations, their gradients, the dropout masks and the weight and bias copies cuDNN and cuBLAS
+     * read: FLOAT32, or BFLOAT16 under {@link Precision#BF16_MIXED}. Parameters, parameter gradients, state, BatchNorm
+     * statistics, losses and the caller's input and output stay float32: the caller writes a float32 input that one
+     * conversion turns into bf16 ({@link #callerInputs}), and reads the output and writes its gradient in a float32
+     * stage ({@link #outputStage}).
+     */
+    final DataType act;
+    final boolean bf16;
     final ParameterLayout params;
     final MemoryPlan.Builder mem;
     private final Function<ConvGeometry, ConvAlgorithms> tuner;
@@ -63,6 +76,11 @@ final class CudnnPlanner {
     final List<CudnnOp.Tagged> backward = new ArrayList<>();
     final Map<String, CudnnBuffer> outputs = new HashMap<>();
     final Map<String, CudnnBuffer> diffs = new HashMap<>();
+    /** A bf16 plan's float32 buffers the caller writes for graph inputs, by node (float32 plans: the outputs themselves). */
+    final Map<String, CudnnBuffer> callerInputs = new HashMap<>();
+    /** A bf16 plan's float32 copies of the output and its gradient: what the loss and the caller read and write. */
+    CudnnBuffer outputStage;
+    CudnnBuffer outputGradientStage;
     /** Each BatchNorm node's forward of a training plan, by node: exact BatchNorm's statistics live in its buffers. */
     final Map<String, CudnnOp.Exact> batchNorms = new HashMap<>();
     CudnnBuffer lossTargets;
@@ -88,6 +106,8 @@ final class CudnnPlanner {
         this.batch = batch;
         this.options = options;
         this.training = options.training();
+        this.bf16 = options.precision() == Precision.BF16_MIXED;
+        this.act = options.precision().activationType(DataType.FLOAT32);
         this.tuner = tuner;
         this.params = CudnnBackend.layout(graph);
         this.mem = new MemoryPlan.Builder(graph, batch, training);
@@ -106,11 +126,21 @@ final class CudnnPlanner {
             layers.add(l);
         }
         Node out = graph.output();
+        if (p.bf16) {
+            p.stageOutput(out);
+        }
         if (p.training) {
             for (int i = nodes.size() - 1; i >= 0; i--) {
                 p.declareGradient(nodes.get(i));
             }
             p.declareLoss(out);
+            if (p.bf16) {
+                // The loss writes the float32 stage; the output's gradient is its bf16 copy, written first (beta 0).
+                p.step = p.mem.backwardStep(out);
+                CudnnBuffer d = p.diff(out.name());
+                p.backward(new CudnnOp.Convert(out.name() + " gradient to bf16", d.elements(), p.outputGradientStage, d,
+                        CudnnOp.Beta.ZERO));
+            }
             for (int i = nodes.size() - 1; i >= 0; i--) {
                 Node n = nodes.get(i);
                 p.step = p.mem.backwardStep(n);
@@ -131,14 +161,14 @@ final class CudnnPlanner {
         int last = p.mem.steps() - 1;
         List<CudnnBuffer> open = new ArrayList<>();
         for (Node n : graph.inputs()) {
-            open.add(p.output(n.name()));
+            open.add(p.callerInput(n.name()));
             if (options.inputGradients()) {
                 open.add(p.diff(n.name()));
             }
         }
-        open.add(p.output(out.name()));
+        open.add(p.callerOutput());
         if (p.training) {
-            open.add(p.diff(out.name()));
+            open.add(p.callerOutputGradient());
         }
         for (CudnnBuffer b : open) {
             p.use(b, 0);
@@ -179,6 +209,40 @@ final class CudnnPlanner {
         outputs.put(node.name(), b);
     }
 
+    /** The float32 buffer the caller writes for graph input {@code node}. */
+    CudnnBuffer callerInput(String node) {
+        CudnnBuffer b = callerInputs.get(node);
+        return b != null ? b : output(node);
+    }
+
+    /** What the caller reads as the output, and the loss too: the output, or its float32 stage. */
+    CudnnBuffer callerOutput() {
+        return outputStage != null ? outputStage : output(graph.output().name());
+    }
+
+    /** What the loss writes and the caller reads as the output's gradient. */
+    CudnnBuffer callerOutputGradient() {
+        return outputGradientStage != null ? outputGradientStage : diff(graph.output().name());
+    }
+
+    /**
+     * A bf16 plan's float32 stage of the output (and of its gradient in a training plan), live for the whole step:
+     * the forward programs end converting the output into it; backward begins converting the gradient back.
+     */
+    private void stageOutput(Node out) {
+        CudnnBuffer y = output(out.name());
+        int last = mem.steps() - 1;
+        outputStage = add(out.name() + ".dst_f32", y.shape, DataType.FLOAT32, bytes(y.shape, DataType.FLOAT32), null, null, 0);
+        mem.temporary(out, "dst_f32", Kind.ACTIVATION, padded(outputStage.bytes), 0);
+        step = forwardStep(out);
+        forward(new CudnnOp.Convert(out.name() + " output to float32", y.elements(), y, outputStage, CudnnOp.Beta.ZERO));
+        if (training) {
+            outputGradientStage = add(out.name() + ".diff_dst_f32", y.shape, DataType.FLOAT32, bytes(y.shape, DataType.FLOAT32),
+                    null, null, 0);
+            mem.temporary(out, "diff_dst_f32", Kind.ACTIVATION_GRADIENT, padded(outputGradientStage.bytes), last);
+        }
+    }
+
     CudnnBuffer diff(String node) {
         CudnnBuffer b = diffs.get(node);
         if (b == null) {
@@ -201,34 +265,85 @@ final class CudnnPlanner {
 
     // ---------------------------------------------------------------- buffers
 
-    private CudnnBuffer add(String name, Shape shape, long bytes, CudnnBuffer aliasOf, CudnnBuffer.Store store, long offset) {
-        CudnnBuffer b = new CudnnBuffer(buffers.size(), name, shape, bytes, aliasOf, store, offset);
+    private CudnnBuffer add(String name, Shape shape, DataType type, long bytes, CudnnBuffer aliasOf, CudnnBuffer.Store store,
+                            long offset) {
+        CudnnBuffer b = new CudnnBuffer(buffers.size(), name, shape, type, bytes, aliasOf, store, offset);
         buffers.add(b);
         return b;
     }
 
-    private static long bytes(Shape s) {
-        return 4 * s.size();
+    private static long bytes(Shape s, DataType type) {
+        return type.bytes() * s.size();
     }
 
-    /** A node's output {@code (b, ...)}. */
+    /** A node's output {@code (b, ...)}, of the plan's activation type. */
     CudnnBuffer activation(Node node, Kind kind) {
         Shape s = node.outputShape().withBatch(batch);
-        CudnnBuffer b = add(node.name() + ".dst", s, bytes(s), null, null, 0);
+        CudnnBuffer b = add(node.name() + ".dst", s, act, bytes(s, act), null, null, 0);
         mem.activation(node, kind, padded(b.bytes));
         return b;
     }
 
-    /** A buffer a node's forward fills and its backward reads (statistics, masks). */
+    /** A float32 buffer a node's forward fills and its backward reads (statistics). */
     CudnnBuffer workspace(Node node, String what, Shape shape) {
-        CudnnBuffer b = add(node.name() + "." + what, shape, bytes(shape), null, null, 0);
-        mem.workspace(node, what, padded(b.bytes));
+        return workspace(node, what, shape, DataType.FLOAT32, Kind.WORKSPACE);
+    }
+
+    /** A buffer of {@code type} a node's forward fills and its backward reads (masks, weight copies, a bf16 plan's input). */
+    CudnnBuffer workspace(Node node, String what, Shape shape, DataType type, Kind kind) {
+        CudnnBuffer b = add(node.name() + "." + what, shape, type, bytes(shape, type), null, null, 0);
+        mem.workspace(node, what, kind, padded(b.bytes));
         return b;
     }
 
-    /** A buffer used at one step only, of {@code shape}. */
+    /** A float32 buffer used at one step only, of {@code shape}. */
     CudnnBuffer temporary(Node node, String what, Kind kind, Shape shape, int at) {
-        return temporaryBytes(node, what, kind, shape, bytes(shape), at);
+        return temporary(node, what, kind, shape, DataType.FLOAT32, at);
+    }
+
+    /** A buffer of {@code type} used at one step only. */
+    CudnnBuffer temporary(Node node, String what, Kind kind, Shape shape, DataType type, int at) {
+        CudnnBuffer b = add(node.name() + "." + what, shape, type, bytes(shape, type), null, null, 0);
+        mem.temporary(node, what, kind, padded(b.bytes), at);
+        return b;
+    }
+
+    /**
+     * In a bf16 plan, the bf16 copy of parameter {@code param} that the node's forward converts from the float32 master
+     * (once per forward: the caller may change the parameters between passes) and its backward reads; in a float32
+     * plan, the parameter itself.
+     */
+    CudnnBuffer kernelCopy(Node node, String param) {
+        CudnnBuffer master = parameter(node, param, CudnnBuffer.Store.VALUES);
+        if (!bf16) {
+            return master;
+        }
+        CudnnBuffer copy = workspace(node, param + "_bf16", master.shape, DataType.BFLOAT16, Kind.WORKSPACE);
+        forward(new CudnnOp.Convert(node.name() + " " + param + " to bf16", master.elements(), master, copy, CudnnOp.Beta.ZERO));
+        return copy;
+    }
+
+    /**
+     * Where a cuDNN call writes the gradient of parameter {@code param}: the float32 gradient (blended by mode), or in a
+     * bf16 plan a bf16 temporary (cuDNN writes a gradient in its inputs' type) that {@link #addGradient} adds in.
+     */
+    CudnnBuffer gradientTarget(Node node, String param) {
+        CudnnBuffer g = parameter(node, param, CudnnBuffer.Store.GRADIENTS);
+        return bf16 ? temporary(node, param + "_grad_bf16", Kind.WORKSPACE, g.shape, DataType.BFLOAT16, backwardStep(node)) : g;
+    }
+
+    /** The blend of a gradient written to {@link #gradientTarget}: by mode into float32, else overwriting the temporary. */
+    CudnnOp.Beta gradientBeta() {
+        return bf16 ? CudnnOp.Beta.ZERO : CudnnOp.Beta.BY_MODE;
+    }
+
+    /** After a call wrote {@code target} ({@link #gradientTarget}): in a bf16 plan, adds it into the float32 gradient. */
+    void addGradient(Node node, String param, CudnnBuffer target) {
+        if (target.bf16()) {
+            CudnnBuffer g = parameter(node, param, CudnnBuffer.Store.GRADIENTS);
+            backward(new CudnnOp.Convert(node.name() + " " + param + " gradient to float32", g.elements(), target, g,
+                    CudnnOp.Beta.BY_MODE));
+        }
     }
 
     /** A buffer of raw bytes used at one step only (convolution workspaces), or null for none. */
@@ -240,27 +355,28 @@ final class CudnnPlanner {
     }
 
     private CudnnBuffer temporaryBytes(Node node, String what, Kind kind, Shape shape, long bytes, int at) {
-        CudnnBuffer b = add(node.name() + "." + what, shape, bytes, null, null, 0);
+        CudnnBuffer b = add(node.name() + "." + what, shape, DataType.FLOAT32, bytes, null, null, 0);
         mem.temporary(node, what, kind, padded(bytes), at);
         return b;
     }
 
     /** {@code of}'s bytes under another name and shape (no memory of its own). */
     CudnnBuffer alias(String name, CudnnBuffer of, Shape shape) {
-        if (bytes(shape) > of.root().bytes) {
+        if (bytes(shape, of.type) > of.root().bytes) {
             throw new IllegalStateException(name + ": a view of " + shape + " over " + of);
         }
         if (of.isParameter()) {
-            return add(name, shape, bytes(shape), null, of.store, of.storeOffset);
+            return add(name, shape, of.type, bytes(shape, of.type), null, of.store, of.storeOffset);
         }
-        return add(name, shape, bytes(shape), of, null, 0);
+        return add(name, shape, of.type, bytes(shape, of.type), of, null, 0);
     }
 
     /** A view of parameter {@code param} of {@code node} in the values, gradients or state tensor. */
     CudnnBuffer parameter(Node node, String param, CudnnBuffer.Store store) {
         ParameterLayout.Slot slot = params.slot(node.name(), param);
         Shape s = slot.spec().shape();
-        return add(slot.key() + (store == CudnnBuffer.Store.GRADIENTS ? ".grad" : ""), s, bytes(s), null, store, slot.offset());
+        return add(slot.key() + (store == CudnnBuffer.Store.GRADIENTS ? ".grad" : ""), s, DataType.FLOAT32,
+                bytes(s, DataType.FLOAT32), null, store, slot.offset());
     }
 
     // ---------------------------------------------------------------- gradients
@@ -282,7 +398,7 @@ final class CudnnPlanner {
             written.add(node.name()); // complete once the Flatten's consumers have written theirs
             return;
         }
-        CudnnBuffer b = add(node.name() + ".diff_dst", s, bytes(s), null, null, 0);
+        CudnnBuffer b = add(node.name() + ".diff_dst", s, act, bytes(s, act), null, null, 0);
         mem.activationGradient(node, padded(b.bytes));
         diffs.put(node.name(), b);
     }

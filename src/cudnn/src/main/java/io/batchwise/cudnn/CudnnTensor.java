@@ -5,8 +5,10 @@ import io.batchwise.Shape;
 import io.batchwise.backend.Tensor;
 
 /**
- * A float32 tensor in device memory, plain row-major. Reads and writes copy between Java arrays and
- * the device (synchronously): for inputs, outputs, tests and checkpoints, not for a step's hot path.
+ * A float32 or bfloat16 tensor in device memory, plain row-major. Reads and writes copy between Java arrays and
+ * the device (synchronously): for inputs, outputs, tests and checkpoints, not for a step's hot path. A bf16 tensor
+ * (a bf16 plan's input gradients, its activations in tests) reads and writes as floats, rounded to nearest even
+ * on the way in, as the conversion kernel rounds.
  *
  * <p>Life cycle: an <em>owning</em> tensor ({@link #allocate}) holds device memory counted by the
  * device's tracker and frees it in {@link #close()}; a <em>view</em> (an executor's buffers, the arena
@@ -15,15 +17,17 @@ import io.batchwise.backend.Tensor;
 final class CudnnTensor implements Tensor {
     private final CudnnDevice device;
     private final Shape shape;
+    private final DataType type;
     private final long address;
     private final long bytes;
     private final boolean owns;
     private final String label;
     private boolean closed;
 
-    private CudnnTensor(CudnnDevice device, Shape shape, long address, long bytes, boolean owns, String label) {
+    private CudnnTensor(CudnnDevice device, Shape shape, DataType type, long address, long bytes, boolean owns, String label) {
         this.device = device;
         this.shape = shape;
+        this.type = type;
         this.address = address;
         this.bytes = bytes;
         this.owns = owns;
@@ -34,12 +38,17 @@ final class CudnnTensor implements Tensor {
     static CudnnTensor allocate(CudnnDevice device, Shape shape, String label) {
         long bytes = 4 * shape.size();
         long address = device.allocate(bytes, label == null ? "a tensor of shape " + shape : label);
-        return new CudnnTensor(device, shape, address, bytes, true, label);
+        return new CudnnTensor(device, shape, DataType.FLOAT32, address, bytes, true, label);
     }
 
-    /** A view of {@code shape} at {@code address}. */
+    /** A float32 view of {@code shape} at {@code address}. */
     static CudnnTensor view(CudnnDevice device, Shape shape, long address, String label) {
-        return new CudnnTensor(device, shape, address, 4 * shape.size(), false, label);
+        return view(device, shape, DataType.FLOAT32, address, label);
+    }
+
+    /** A view of {@code shape} and {@code type} at {@code address}. */
+    static CudnnTensor view(CudnnDevice device, Shape shape, DataType type, long address, String label) {
+        return new CudnnTensor(device, shape, type, address, type.bytes() * shape.size(), false, label);
     }
 
     CudnnDevice device() {
@@ -60,7 +69,7 @@ final class CudnnTensor implements Tensor {
 
     @Override
     public DataType dataType() {
-        return DataType.FLOAT32;
+        return type;
     }
 
     @Override
@@ -74,7 +83,15 @@ final class CudnnTensor implements Tensor {
         if (dstOff < 0 || dstOff + len > dst.length) {
             throw new IndexOutOfBoundsException("reading " + len + " values into an array of " + dst.length + " at " + dstOff);
         }
-        device.download(address + 4 * offset, dst, dstOff, len);
+        if (type == DataType.BFLOAT16) {
+            short[] h = new short[len];
+            device.downloadShorts(address + 2 * offset, h, 0, len);
+            for (int i = 0; i < len; i++) {
+                dst[dstOff + i] = Bf16.toFloat(h[i]);
+            }
+        } else {
+            device.download(address + 4 * offset, dst, dstOff, len);
+        }
     }
 
     @Override
@@ -83,7 +100,15 @@ final class CudnnTensor implements Tensor {
         if (srcOff < 0 || srcOff + len > src.length) {
             throw new IndexOutOfBoundsException("writing " + len + " values from an array of " + src.length + " at " + srcOff);
         }
-        device.upload(address + 4 * offset, src, srcOff, len);
+        if (type == DataType.BFLOAT16) {
+            short[] h = new short[len];
+            for (int i = 0; i < len; i++) {
+                h[i] = Bf16.fromFloat(src[srcOff + i]);
+            }
+            device.uploadShorts(address + 2 * offset, h, 0, len);
+        } else {
+            device.upload(address + 4 * offset, src, srcOff, len);
+        }
     }
 
     @Override

@@ -10,17 +10,31 @@ import java.util.List;
  */
 enum Kernel {
     LEAKY_RELU_FORWARD("layers.cu", "leaky_relu_forward", Arg.I64, Arg.F32, Arg.PTR, Arg.PTR),
+    LEAKY_RELU_FORWARD_BF16("layers.cu", "leaky_relu_forward_bf16", Arg.I64, Arg.F32, Arg.PTR, Arg.PTR),
     LEAKY_RELU_BACKWARD("layers.cu", "leaky_relu_backward", Arg.I64, Arg.F32, Arg.PTR, Arg.PTR, Arg.F32, Arg.PTR),
+    LEAKY_RELU_BACKWARD_BF16("layers.cu", "leaky_relu_backward_bf16", Arg.I64, Arg.F32, Arg.PTR, Arg.PTR, Arg.F32, Arg.PTR),
     GELU_FORWARD("layers.cu", "gelu_forward", Arg.I64, Arg.PTR, Arg.PTR),
+    GELU_FORWARD_BF16("layers.cu", "gelu_forward_bf16", Arg.I64, Arg.PTR, Arg.PTR),
     GELU_BACKWARD("layers.cu", "gelu_backward", Arg.I64, Arg.PTR, Arg.PTR, Arg.F32, Arg.PTR),
+    GELU_BACKWARD_BF16("layers.cu", "gelu_backward_bf16", Arg.I64, Arg.PTR, Arg.PTR, Arg.F32, Arg.PTR),
     SLICE_COPY("layers.cu", "slice_copy", Arg.I64, Arg.I64, Arg.PTR, Arg.I64, Arg.I64, Arg.PTR, Arg.I64, Arg.I64, Arg.F32),
+    SLICE_COPY_BF16("layers.cu", "slice_copy_bf16", Arg.I64, Arg.I64, Arg.PTR, Arg.I64, Arg.I64, Arg.PTR, Arg.I64, Arg.I64,
+            Arg.F32),
     DROPOUT_MASK("layers.cu", "dropout_mask", Arg.I64, Arg.I64, Arg.U64, Arg.I64, Arg.F32, Arg.F32, Arg.PTR),
+    DROPOUT_MASK_BF16("layers.cu", "dropout_mask_bf16", Arg.I64, Arg.I64, Arg.U64, Arg.I64, Arg.F32, Arg.F32, Arg.PTR),
     BATCH_NORM_EXACT_CORRECTION("layers.cu", "batch_norm_exact_correction", Arg.I64, Arg.I64, Arg.I64, Arg.PTR, Arg.PTR,
             Arg.PTR, Arg.PTR, Arg.PTR, Arg.PTR, Arg.PTR, Arg.PTR),
+    BATCH_NORM_EXACT_CORRECTION_BF16("layers.cu", "batch_norm_exact_correction_bf16", Arg.I64, Arg.I64, Arg.I64, Arg.PTR,
+            Arg.PTR, Arg.PTR, Arg.PTR, Arg.PTR, Arg.PTR, Arg.PTR, Arg.PTR),
     VEC_FILL("vector.cu", "vec_fill", Arg.I64, Arg.F32, Arg.PTR),
+    VEC_FILL_BF16("vector.cu", "vec_fill_bf16", Arg.I64, Arg.F32, Arg.PTR),
     VEC_AXPBY("vector.cu", "vec_axpby", Arg.I64, Arg.F32, Arg.PTR, Arg.F32, Arg.PTR),
+    VEC_AXPBY_BF16("vector.cu", "vec_axpby_bf16", Arg.I64, Arg.F32, Arg.PTR, Arg.F32, Arg.PTR),
+    CONVERT_F32_BF16("vector.cu", "convert_f32_bf16", Arg.I64, Arg.PTR, Arg.PTR),
+    CONVERT_BF16_F32("vector.cu", "convert_bf16_f32", Arg.I64, Arg.PTR, Arg.F32, Arg.PTR),
     VEC_AXPBY_FLUSHED("vector.cu", "vec_axpby_flushed", Arg.I64, Arg.F32, Arg.PTR, Arg.F32, Arg.PTR),
     VEC_MUL("vector.cu", "vec_mul", Arg.I64, Arg.PTR, Arg.PTR, Arg.F32, Arg.PTR),
+    VEC_MUL_BF16("vector.cu", "vec_mul_bf16", Arg.I64, Arg.PTR, Arg.PTR, Arg.F32, Arg.PTR),
     VEC_DIV("vector.cu", "vec_div", Arg.I64, Arg.PTR, Arg.PTR, Arg.PTR),
     VEC_SQRT("vector.cu", "vec_sqrt", Arg.I64, Arg.PTR, Arg.PTR),
     VEC_LINEAR("vector.cu", "vec_linear", Arg.I64, Arg.F32, Arg.PTR, Arg.F32, Arg.PTR),
@@ -63,5 +77,15 @@ enum Kernel {
         this.file = file;
         this.symbol = symbol;
         this.args = List.of(args);
+    }
+
+    /** Whether this is the bf16 entry point of a kernel over activations ({@code name_bf16}). */
+    boolean bf16() {
+        return symbol.endsWith("_bf16");
+    }
+
+    /** The entry point for activations like {@code b}: this kernel, or its {@code _bf16} twin for a bf16 buffer. */
+    Kernel forType(CudnnBuffer b) {
+        return b.bf16() ? valueOf(name() + "_BF16") : this;
     }
 }

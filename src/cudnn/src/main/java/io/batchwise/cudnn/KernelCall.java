@@ -42,15 +42,21 @@ record KernelCall(Kernel kernel, long threads, Object[] args) {
     /** The launch of a kernel-backed op, or null for ops cuDNN or cuBLAS run. */
     static KernelCall of(CudnnOp op, long[] addr, CudnnDevice.Run run) {
         if (op instanceof CudnnOp.Axpby o) {
-            return new KernelCall(Kernel.VEC_AXPBY, o.n(), new Object[] {o.n(), o.a(), ptr(addr, o.x()),
+            return new KernelCall(Kernel.VEC_AXPBY.forType(same(o.x(), o.y())), o.n(), new Object[] {o.n(), o.a(), ptr(addr, o.x()),
                 o.beta().value(run.mode()), ptr(addr, o.y())});
+        } else if (op instanceof CudnnOp.Convert o) {
+            return o.dst().bf16()
+                    ? new KernelCall(Kernel.CONVERT_F32_BF16, o.n(), new Object[] {o.n(), ptr(addr, o.src()), ptr(addr, o.dst())})
+                    : new KernelCall(Kernel.CONVERT_BF16_F32, o.n(), new Object[] {o.n(), ptr(addr, o.src()),
+                        o.beta().value(run.mode()), ptr(addr, o.dst())});
         } else if (op instanceof CudnnOp.Mul o) {
-            return new KernelCall(Kernel.VEC_MUL, o.n(), new Object[] {o.n(), ptr(addr, o.x()), ptr(addr, o.z()),
-                o.beta().value(run.mode()), ptr(addr, o.y())});
+            return new KernelCall(Kernel.VEC_MUL.forType(same(o.x(), same(o.z(), o.y()))), o.n(), new Object[] {o.n(),
+                ptr(addr, o.x()), ptr(addr, o.z()), o.beta().value(run.mode()), ptr(addr, o.y())});
         } else if (op instanceof CudnnOp.Fill o) {
-            return new KernelCall(Kernel.VEC_FILL, o.n(), new Object[] {o.n(), o.value(), ptr(addr, o.y())});
+            return new KernelCall(Kernel.VEC_FILL.forType(o.y()), o.n(), new Object[] {o.n(), o.value(), ptr(addr, o.y())});
         } else if (op instanceof CudnnOp.SliceCopy o) {
-            return new KernelCall(Kernel.SLICE_COPY, o.outer() * o.block(), new Object[] {o.outer(), o.block(),
+            return new KernelCall(Kernel.SLICE_COPY.forType(same(o.src(), o.dst())), o.outer() * o.block(), new Object[] {o.outer(),
+                o.block(),
                 ptr(addr, o.src()), o.srcStride(), o.srcOffset(), ptr(addr, o.dst()), o.dstStride(), o.dstOffset(),
                 o.beta().value(run.mode())});
         } else if (op instanceof CudnnOp.DropoutMask o) {
@@ -62,24 +68,27 @@ record KernelCall(Kernel kernel, long threads, Object[] args) {
             long key = io.batchwise.layer.DropoutMask.nodeKey(run.pass().seed(), o.node());
             float kept = (float) (1.0 / (1.0 - o.rate()));
             long n = o.samples() * o.perSample();
-            return new KernelCall(Kernel.DROPOUT_MASK, n, new Object[] {n, o.perSample(), key, run.pass().firstSample(),
+            return new KernelCall(Kernel.DROPOUT_MASK.forType(o.mask()), n, new Object[] {n, o.perSample(), key, run.pass().firstSample(),
                 o.rate(), kept, ptr(addr, o.mask())});
         } else if (op instanceof CudnnOp.ActForward o && !o.act().cudnn()) {
+            CudnnBuffer t = same(o.x(), o.y());
             return o.act() == CudnnOp.Act.LEAKY_RELU
-                    ? new KernelCall(Kernel.LEAKY_RELU_FORWARD, o.elements(), new Object[] {o.elements(), o.coef(),
+                    ? new KernelCall(Kernel.LEAKY_RELU_FORWARD.forType(t), o.elements(), new Object[] {o.elements(), o.coef(),
                         ptr(addr, o.x()), ptr(addr, o.y())})
-                    : new KernelCall(Kernel.GELU_FORWARD, o.elements(), new Object[] {o.elements(), ptr(addr, o.x()),
+                    : new KernelCall(Kernel.GELU_FORWARD.forType(t), o.elements(), new Object[] {o.elements(), ptr(addr, o.x()),
                         ptr(addr, o.y())});
         } else if (op instanceof CudnnOp.ActBackward o && !o.act().cudnn()) {
             float beta = o.beta().value(run.mode());
+            CudnnBuffer t = same(o.x(), same(o.dy(), o.dx()));
             return o.act() == CudnnOp.Act.LEAKY_RELU
-                    ? new KernelCall(Kernel.LEAKY_RELU_BACKWARD, o.elements(), new Object[] {o.elements(), o.coef(),
+                    ? new KernelCall(Kernel.LEAKY_RELU_BACKWARD.forType(t), o.elements(), new Object[] {o.elements(), o.coef(),
                         ptr(addr, o.x()), ptr(addr, o.dy()), beta, ptr(addr, o.dx())})
-                    : new KernelCall(Kernel.GELU_BACKWARD, o.elements(), new Object[] {o.elements(), ptr(addr, o.x()),
+                    : new KernelCall(Kernel.GELU_BACKWARD.forType(t), o.elements(), new Object[] {o.elements(), ptr(addr, o.x()),
                         ptr(addr, o.dy()), beta, ptr(addr, o.dx())});
         } else if (op instanceof CudnnOp.BatchNormCorrection o) {
             // One block per channel: c x BLOCK threads.
-            return new KernelCall(Kernel.BATCH_NORM_EXACT_CORRECTION, (long) o.c() * Kernel.BLOCK, new Object[] {(long) o.n(),
+            return new KernelCall(Kernel.BATCH_NORM_EXACT_CORRECTION.forType(same(o.x(), same(o.dy(), o.dx()))),
+                    (long) o.c() * Kernel.BLOCK, new Object[] {(long) o.n(),
                 (long) o.c(), (long) o.hw(), ptr(addr, o.x()), ptr(addr, o.dy()), ptr(addr, o.gamma()), ptr(addr, o.mean()),
                 ptr(addr, o.invStd()), ptr(addr, o.meanDy()), ptr(addr, o.meanDyXhat()), ptr(addr, o.dx())});
         } else if (op instanceof CudnnOp.CrossEntropyLoss o) {
@@ -91,6 +100,14 @@ record KernelCall(Kernel kernel, long threads, Object[] args) {
                 ptr(addr, o.output()), ptr(addr, o.targets()), ptr(addr, o.gradient()), ptr(addr, o.losses())});
         }
         return null;
+    }
+
+    /** {@code b}, checked to have {@code a}'s element type: a kernel reads and writes its activations in one type. */
+    private static CudnnBuffer same(CudnnBuffer a, CudnnBuffer b) {
+        if (a.type != b.type) {
+            throw new IllegalStateException("a kernel over " + a + " and " + b + ": activations of two types");
+        }
+        return b;
     }
 
     private static Ptr ptr(long[] addr, CudnnBuffer b) {

@@ -142,7 +142,7 @@ class KernelSourcesTest {
 
     @Test
     void dropoutLaunchesCarryTheJavaMaskKey() {
-        CudnnBuffer mask = new CudnnBuffer(0, "d.mask", Shape.of(3, 4), 48, null, null, 0);
+        CudnnBuffer mask = new CudnnBuffer(0, "d.mask", Shape.of(3, 4), io.batchwise.DataType.FLOAT32, 48, null, null, 0);
         var op = new CudnnOp.DropoutMask("d mask", "drop", 0.25f, 3, 4, mask);
         KernelCall c = KernelCall.of(op, new long[] {4096}, new CudnnDevice.Run(Pass.training(77, 5), GradientMode.OVERWRITE, 0));
         assertEquals(Kernel.DROPOUT_MASK, c.kernel());

@@ -109,6 +109,16 @@ final class SimulatedDevice implements CudnnDevice {
         e.getValue().putFloat((int) (address - e.getKey()), v);
     }
 
+    short getH(long address) {
+        var e = block(address, 2);
+        return e.getValue().getShort((int) (address - e.getKey()));
+    }
+
+    void putH(long address, short v) {
+        var e = block(address, 2);
+        e.getValue().putShort((int) (address - e.getKey()), v);
+    }
+
     int getI(long address) {
         var e = block(address, 4);
         return e.getValue().getInt((int) (address - e.getKey()));
@@ -153,6 +163,28 @@ final class SimulatedDevice implements CudnnDevice {
         for (int i = 0; i < length; i++) {
             dst[offset + i] = getF(address + 4L * i);
         }
+    }
+
+    @Override
+    public void uploadShorts(long address, short[] src, int offset, int length) {
+        for (int i = 0; i < length; i++) {
+            putH(address + 2L * i, src[offset + i]);
+        }
+    }
+
+    @Override
+    public void downloadShorts(long address, short[] dst, int offset, int length) {
+        for (int i = 0; i < length; i++) {
+            dst[offset + i] = getH(address + 2L * i);
+        }
+    }
+
+    /** What {@link #bf16Refusal} answers: null (a device with bf16), or a test's refusal. */
+    volatile String bf16Refusal;
+
+    @Override
+    public String bf16Refusal() {
+        return bf16Refusal;
     }
 
     @Override

@@ -31,8 +31,26 @@ final class SimulatedKernels {
 
     /** bw_store: y = v, or v + beta y when beta != 0. */
     private static void store(SimulatedDevice m, long y, long i, float v, float beta) {
-        long at = y + 4 * i;
-        m.putF(at, beta == 0f ? v : v + beta * m.getF(at));
+        store(m, y, i, v, beta, false);
+    }
+
+    /** bw_store over float32 or (h) bf16 elements. */
+    private static void store(SimulatedDevice m, long y, long i, float v, float beta, boolean h) {
+        put(m, y, i, beta == 0f ? v : v + beta * load(m, y, i, h), h);
+    }
+
+    /** bw_load: element i of a float32 or (h) bf16 array. */
+    private static float load(SimulatedDevice m, long p, long i, boolean h) {
+        return h ? Bf16.toFloat(m.getH(p + 2 * i)) : m.getF(p + 4 * i);
+    }
+
+    /** bw_put: v into element i, rounded to nearest even when bf16 (bw_bf16_from_float). */
+    private static void put(SimulatedDevice m, long p, long i, float v, boolean h) {
+        if (h) {
+            m.putH(p + 2 * i, Bf16.fromFloat(v));
+        } else {
+            m.putF(p + 4 * i, v);
+        }
     }
 
     private static float normalCdf(float x) {
@@ -73,46 +91,57 @@ final class SimulatedKernels {
 
     static void run(SimulatedDevice m, KernelCall call) {
         Object[] a = call.args();
+        boolean h = call.kernel().bf16(); // the activations' element type (the _bf16 twins)
         switch (call.kernel()) {
-            case LEAKY_RELU_FORWARD -> {
+            case LEAKY_RELU_FORWARD, LEAKY_RELU_FORWARD_BF16 -> {
                 long n = l(a, 0);
                 float slope = f(a, 1);
                 for (long i = 0; i < n; i++) {
-                    float v = m.getF(p(a, 2) + 4 * i);
-                    m.putF(p(a, 3) + 4 * i, v > 0f ? v : slope * v);
+                    float v = load(m, p(a, 2), i, h);
+                    put(m, p(a, 3), i, v > 0f ? v : slope * v, h);
                 }
             }
-            case LEAKY_RELU_BACKWARD -> {
+            case LEAKY_RELU_BACKWARD, LEAKY_RELU_BACKWARD_BF16 -> {
                 long n = l(a, 0);
                 float slope = f(a, 1);
                 for (long i = 0; i < n; i++) {
-                    float x = m.getF(p(a, 2) + 4 * i);
-                    store(m, p(a, 5), i, (x > 0f ? 1f : slope) * m.getF(p(a, 3) + 4 * i), f(a, 4));
+                    float x = load(m, p(a, 2), i, h);
+                    store(m, p(a, 5), i, (x > 0f ? 1f : slope) * load(m, p(a, 3), i, h), f(a, 4), h);
                 }
             }
-            case GELU_FORWARD -> {
+            case GELU_FORWARD, GELU_FORWARD_BF16 -> {
                 for (long i = 0; i < l(a, 0); i++) {
-                    float v = m.getF(p(a, 1) + 4 * i);
-                    m.putF(p(a, 2) + 4 * i, v * normalCdf(v));
+                    float v = load(m, p(a, 1), i, h);
+                    put(m, p(a, 2), i, v * normalCdf(v), h);
                 }
             }
-            case GELU_BACKWARD -> {
+            case GELU_BACKWARD, GELU_BACKWARD_BF16 -> {
                 for (long i = 0; i < l(a, 0); i++) {
-                    float v = m.getF(p(a, 1) + 4 * i);
-                    store(m, p(a, 4), i, (normalCdf(v) + v * normalPdf(v)) * m.getF(p(a, 2) + 4 * i), f(a, 3));
+                    float v = load(m, p(a, 1), i, h);
+                    store(m, p(a, 4), i, (normalCdf(v) + v * normalPdf(v)) * load(m, p(a, 2), i, h), f(a, 3), h);
                 }
             }
-            case SLICE_COPY -> {
+            case SLICE_COPY, SLICE_COPY_BF16 -> {
                 long outer = l(a, 0);
                 long block = l(a, 1);
                 for (long i = 0; i < outer * block; i++) {
                     long o = i / block;
                     long j = i - o * block;
-                    float v = m.getF(p(a, 2) + 4 * (o * l(a, 3) + l(a, 4) + j));
-                    store(m, p(a, 5), o * l(a, 6) + l(a, 7) + j, v, f(a, 8));
+                    float v = load(m, p(a, 2), o * l(a, 3) + l(a, 4) + j, h);
+                    store(m, p(a, 5), o * l(a, 6) + l(a, 7) + j, v, f(a, 8), h);
                 }
             }
-            case DROPOUT_MASK -> {
+            case CONVERT_F32_BF16 -> {
+                for (long i = 0; i < l(a, 0); i++) {
+                    m.putH(p(a, 2) + 2 * i, Bf16.fromFloat(m.getF(p(a, 1) + 4 * i)));
+                }
+            }
+            case CONVERT_BF16_F32 -> {
+                for (long i = 0; i < l(a, 0); i++) {
+                    store(m, p(a, 3), i, load(m, p(a, 1), i, true), f(a, 2), false);
+                }
+            }
+            case DROPOUT_MASK, DROPOUT_MASK_BF16 -> {
                 long n = l(a, 0);
                 long perSample = l(a, 1);
                 long key = l(a, 2);
@@ -122,24 +151,24 @@ final class SimulatedKernels {
                 for (long i = 0; i < n; i++) {
                     long sample = first + i / perSample;
                     long element = i % perSample;
-                    long h = mix(key + mix(sample * 0xD1B54A32D192ED03L + element));
-                    double u = (h >>> 40) * 0x1.0p-24;
-                    m.putF(p(a, 6) + 4 * i, u >= (double) rate ? kept : 0f);
+                    long hash = mix(key + mix(sample * 0xD1B54A32D192ED03L + element));
+                    double u = (hash >>> 40) * 0x1.0p-24;
+                    put(m, p(a, 6), i, u >= (double) rate ? kept : 0f, h);
                 }
             }
-            case VEC_FILL -> {
+            case VEC_FILL, VEC_FILL_BF16 -> {
                 for (long i = 0; i < l(a, 0); i++) {
-                    m.putF(p(a, 2) + 4 * i, f(a, 1));
+                    put(m, p(a, 2), i, f(a, 1), h);
                 }
             }
-            case VEC_AXPBY -> {
+            case VEC_AXPBY, VEC_AXPBY_BF16 -> {
                 for (long i = 0; i < l(a, 0); i++) {
-                    store(m, p(a, 4), i, f(a, 1) * m.getF(p(a, 2) + 4 * i), f(a, 3));
+                    store(m, p(a, 4), i, f(a, 1) * load(m, p(a, 2), i, h), f(a, 3), h);
                 }
             }
-            case VEC_MUL -> {
+            case VEC_MUL, VEC_MUL_BF16 -> {
                 for (long i = 0; i < l(a, 0); i++) {
-                    store(m, p(a, 4), i, m.getF(p(a, 1) + 4 * i) * m.getF(p(a, 2) + 4 * i), f(a, 3));
+                    store(m, p(a, 4), i, load(m, p(a, 1), i, h) * load(m, p(a, 2), i, h), f(a, 3), h);
                 }
             }
             case VEC_DIV -> {
@@ -275,7 +304,7 @@ final class SimulatedKernels {
                     m.putF(w, m.getF(w) - lr * dx);
                 }
             }
-            case BATCH_NORM_EXACT_CORRECTION -> {
+            case BATCH_NORM_EXACT_CORRECTION, BATCH_NORM_EXACT_CORRECTION_BF16 -> {
                 long n = l(a, 0);
                 long c = l(a, 1);
                 long hw = l(a, 2);
@@ -291,9 +320,9 @@ final class SimulatedKernels {
                     for (int t = 0; t < Kernel.BLOCK; t++) {
                         for (long j = t; j < count; j += Kernel.BLOCK) {
                             long at = (j / hw * c + k) * hw + j % hw;
-                            double d = m.getF(dy + 4 * at);
+                            double d = load(m, dy, at, h);
                             s1[t] += d;
-                            s2[t] += d * ((m.getF(x + 4 * at) - mu) * is);
+                            s2[t] += d * ((load(m, x, at, h) - mu) * is);
                         }
                     }
                     double gi = m.getF(p(a, 5) + 4 * k) * is;
@@ -301,8 +330,8 @@ final class SimulatedKernels {
                     double cb = blockSum(s2) / count - m.getF(p(a, 9) + 4 * k);
                     for (long j = 0; j < count; j++) {
                         long at = (j / hw * c + k) * hw + j % hw;
-                        double xhat = (m.getF(x + 4 * at) - mu) * is;
-                        m.putF(dx + 4 * at, (float) (m.getF(dx + 4 * at) + gi * (ca + xhat * cb)));
+                        double xhat = (load(m, x, at, h) - mu) * is;
+                        put(m, dx, at, (float) (load(m, dx, at, h) + gi * (ca + xhat * cb)), h);
                     }
                 }
             }

@@ -18,17 +18,30 @@ final class SimulatedOps {
         this.run = run;
     }
 
+    /** Element i of b as a float (bf16 widened exactly). */
     private float get(CudnnBuffer b, long i) {
-        return m.getF(a[b.index] + 4 * i);
+        return b.bf16() ? Bf16.toFloat(m.getH(a[b.index] + 2 * i)) : m.getF(a[b.index] + 4 * i);
     }
 
+    /** v stored into element i of b: rounded to float32, then (bf16) to nearest even, as the library's output stage. */
     private void set(CudnnBuffer b, long i, double v) {
-        m.putF(a[b.index] + 4 * i, (float) v);
+        if (b.bf16()) {
+            m.putH(a[b.index] + 2 * i, Bf16.fromFloat((float) v));
+        } else {
+            m.putF(a[b.index] + 4 * i, (float) v);
+        }
     }
 
-    /** The first {@code n} elements of {@code b}, read in bulk (the convolutions' inner loops index arrays). */
+    /** The first {@code n} elements of {@code b} as floats, read in bulk (the convolutions' inner loops index arrays). */
     private float[] floats(CudnnBuffer b, long n) {
-        return m.readFloats(a[b.index], Math.toIntExact(n));
+        if (!b.bf16()) {
+            return m.readFloats(a[b.index], Math.toIntExact(n));
+        }
+        float[] out = new float[Math.toIntExact(n)];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = get(b, i);
+        }
+        return out;
     }
 
     /** out[i] = v[i] + beta * out[i] (beta 0 does not read out). */
@@ -46,7 +59,7 @@ final class SimulatedOps {
             float[] x = floats(o.x(), g.sourceElements());
             float[] w = floats(o.w(), g.filterElements());
             conv(g, (xi, wi, yi) -> y[(int) yi] += (double) x[(int) xi] * w[(int) wi]);
-            blend(o.y(), y, CudnnOp.Beta.ZERO);
+            blend(o.y(), y, o.beta());
         } else if (op instanceof CudnnOp.ConvBackwardData o) {
             ConvGeometry g = o.g();
             double[] dx = new double[Math.toIntExact(g.sourceElements())];
@@ -66,7 +79,8 @@ final class SimulatedOps {
                 for (int c = 0; c < o.c(); c++) {
                     for (int i = 0; i < o.hw(); i++) {
                         long at = ((long) n * o.c() + c) * o.hw() + i;
-                        set(o.y(), at, get(o.y(), at) + (double) get(o.bias(), c));
+                        double v = get(o.bias(), c);
+                        set(o.y(), at, o.beta() == CudnnOp.Beta.ZERO ? v : get(o.y(), at) + v);
                     }
                 }
             }

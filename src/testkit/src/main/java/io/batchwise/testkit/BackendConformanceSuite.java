@@ -252,7 +252,21 @@ public abstract class BackendConformanceSuite {
     @ParameterizedTest(name = "{0}")
     @MethodSource("layerCases")
     void layerMatchesTheReference(Case c) {
+        String why = incomparable(c);
+        org.junit.jupiter.api.Assumptions.assumeTrue(why == null, why);
         assertMatches(c, false);
+    }
+
+    /**
+     * Why layer case {@code c} cannot be compared with the oracle on this backend, or null (every case, by default).
+     * For a backend that rounds computed activations to a narrower type before a max-pool (a bf16 plan without
+     * oneDNN's f32 region), two window values the oracle tells apart can tie, and the gradient goes to the other
+     * one: a different, equally right gradient, off by a whole term (see {@link #representable}). The subclass
+     * names the cases and why; the composite network, whose max-pool reads a computed sum, has
+     * {@link #networkTolerance()} instead.
+     */
+    protected String incomparable(Case c) {
+        return null;
     }
 
     @ParameterizedTest(name = "{0}")
