@@ -86,4 +86,24 @@ class ConvAlgorithmChoiceTest {
         assertEquals(TENSOR_OP, a.backwardDataMath());
         assertEquals(FMA, new ConvAlgorithms(1, 10, 2, 20, 3, 30).forwardMath());
     }
+
+    /**
+     * bf16 convolutions are searched under tensor-op math and may take a tensor-op candidate (its products are exact in
+     * the float32 accumulator: the reason float32 plans refuse it, TF32's rounding of the inputs, does not apply);
+     * determinism is still required first.
+     */
+    @Test
+    void bf16TakesTheFirstDeterministicTensorOpCandidate() {
+        ConvGeometry b = new ConvGeometry(8, 3, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 28, 28, io.batchwise.DataType.BFLOAT16);
+        assertEquals(TENSOR_OP, CudaDevice.searchMath(b));
+        assertEquals(FMA, CudaDevice.searchMath(G));
+        int[] algos = {1, 2, 0};
+        int[] status = {OK, OK, OK};
+        int[] det = {NONDET, DET, DET};
+        int[] math = {TENSOR_OP, TENSOR_OP, FMA};
+        CudaDevice.Candidate c = CudaDevice.pick("forward", b, algos, status, det, math, new long[] {0, 0, 0}, (a, m) -> 0);
+        assertEquals(new CudaDevice.Candidate(2, TENSOR_OP, 0), c);
+        // The same candidates for float32: the deterministic FMA one.
+        assertEquals(0, CudaDevice.pick("forward", G, algos, status, det, math, new long[] {0, 0, 0}, (a, m) -> 0).algo());
+    }
 }
