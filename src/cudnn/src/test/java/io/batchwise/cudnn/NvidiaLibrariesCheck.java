@@ -1,11 +1,10 @@
 package io.batchwise.cudnn;
 
-import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_SUCCESS;
-import static org.bytedeco.cuda.global.cudnn.cudnnGetConvolution2dForwardOutputDim;
-import static org.bytedeco.cuda.global.cudnn.cudnnGetPooling2dForwardOutputDim;
+import static org.bytedeco.cuda.global.cudnn.*;
 
 import io.batchwise.Graph;
 import io.batchwise.backend.PlanOptions;
+import io.batchwise.backend.Precision;
 import io.batchwise.testkit.BackendConformanceSuite;
 import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +32,9 @@ import org.bytedeco.javacpp.Loader;
  *   check CACHE_DIR    load the libraries; compile every kernel file for sm_80, sm_90 and NVRTC's newest
  *                      architecture (cubins, through CudaKernels.compile and its disk cache in CACHE_DIR);
  *                      make every cuDNN descriptor of every conformance-suite model's training and
- *                      inference programs (ProgramDescriptors), and check cuDNN's output shapes
+ *                      inference programs, float32 and bf16 (ProgramDescriptors), and check cuDNN's
+ *                      output shapes, each descriptor's data type, and that cuDNN derives float32
+ *                      BatchNorm parameters for bf16 data (what the bf16 programs pass)
  *   probe-nvrtc        the availability probe's NVRTC stage, and the probe's message for its failure, if any
  * </pre>
  * Prints one line per result; exit status 0 when everything passed.
@@ -121,17 +122,40 @@ final class NvidiaLibrariesCheck {
         int descriptors = 0;
         int convs = 0;
         int pools = 0;
+        int bf16 = 0;
+        int batchNorms = 0;
         // Any algorithm will do: descriptors depend on the geometry and the math type only.
         ConvAlgorithms algos = new ConvAlgorithms(0, 0, 0, 0, 0, 0);
         for (BackendConformanceSuite.Case c : cases()) {
-            for (PlanOptions options : List.of(PlanOptions.forTraining(), PlanOptions.forInference())) {
+            for (PlanOptions options : List.of(PlanOptions.forTraining(), PlanOptions.forInference(),
+                    PlanOptions.forTraining().withPrecision(Precision.BF16_MIXED),
+                    PlanOptions.forInference().withPrecision(Precision.BF16_MIXED))) {
                 CudnnProgram program = CudnnPlanner.compile(c.graph(), c.batch(), options, g -> algos);
                 try (CudaDevice.ProgramDescriptors d = new CudaDevice.ProgramDescriptors(program)) {
                     programs++;
                     descriptors += d.d.count();
                     for (CudnnOp op : program.allOps()) {
+                        if (op instanceof CudnnOp.BatchNormTraining o) {
+                            Object[] p = d.get(op);
+                            requireType((cudnnTensorStruct) p[0], o.x(), c + " " + op.label());
+                            cudnnTensorStruct derived = new cudnnTensorStruct();
+                            require(cudnnCreateTensorDescriptor(derived) == CUDNN_STATUS_SUCCESS, "a tensor descriptor");
+                            try {
+                                require(cudnnDeriveBNTensorDescriptor(derived, (cudnnTensorStruct) p[0], CUDNN_BATCHNORM_SPATIAL)
+                                        == CUDNN_STATUS_SUCCESS, "cudnnDeriveBNTensorDescriptor for " + op.label());
+                                require(type(derived) == type((cudnnTensorStruct) p[1]) && type(derived) == CUDNN_DATA_FLOAT,
+                                        c + " " + op.label() + ": cuDNN derives parameters of type " + type(derived) + " for "
+                                                + o.x() + ", the program passes " + type((cudnnTensorStruct) p[1]));
+                            } finally {
+                                cudnnDestroyTensorDescriptor(derived);
+                            }
+                            batchNorms++;
+                        }
                         if (op instanceof CudnnOp.ConvForward o) {
                             Object[] p = d.get(op);
+                            requireType((cudnnTensorStruct) p[0], o.x(), c + " " + op.label());
+                            requireType((cudnnTensorStruct) p[2], o.y(), c + " " + op.label());
+                            bf16 += o.g().bf16() ? 1 : 0;
                             int[] out = new int[4];
                             try (IntPointer n = new IntPointer(1); IntPointer k = new IntPointer(1); IntPointer h = new IntPointer(1);
                                  IntPointer w = new IntPointer(1)) {
@@ -160,9 +184,23 @@ final class NvidiaLibrariesCheck {
                 }
             }
         }
-        require(convs > 0 && pools > 0, "the suite has convolutions and pooling");
-        System.out.println("descriptors made: " + descriptors + " for " + programs + " programs (" + convs + " convolution and "
-                + pools + " pooling output shapes checked)");
+        require(convs > 0 && pools > 0 && bf16 > 0 && batchNorms > 0, "the suite has convolutions, pooling and BatchNorm,"
+                + " and bf16 programs");
+        System.out.println("descriptors made: " + descriptors + " for " + programs + " programs, float32 and bf16 (" + convs
+                + " convolution (" + bf16 + " bf16) and " + pools + " pooling output shapes checked, " + batchNorms
+                + " BatchNorm parameter types derived)");
+    }
+
+    /** A tensor descriptor's data type (cudnnGetTensor4dDescriptor). */
+    private static int type(cudnnTensorStruct t) {
+        int[] dt = new int[1];
+        int[] v = new int[8];
+        require(cudnnGetTensor4dDescriptor(t, dt, v, v, v, v, v, v, v, v) == CUDNN_STATUS_SUCCESS, "cudnnGetTensor4dDescriptor");
+        return dt[0];
+    }
+
+    private static void requireType(cudnnTensorStruct t, CudnnBuffer b, String what) {
+        require(type(t) == CudaDevice.cudnnType(b.type), what + ": the descriptor of " + b + " has cuDNN type " + type(t));
     }
 
     private static void require(boolean ok, String what) {
