@@ -9,7 +9,8 @@
 #                                       NVRTC and the CUDA 13 runtime (system or NVIDIA's Python wheels), puts
 #                                       their folders on LD_LIBRARY_PATH and runs, in order:
 #                                         GpuSuite: CudnnKernelsTest, CudnnDeviceTest, CudnnConformanceTest,
-#                                           CudnnTrainingTest (accumulation equivalence), CudnnPlannerTest,
+#                                           CudnnTrainingTest (accumulation equivalence), the bf16 conformance
+#                                           and training suites, CudnnPlannerTest,
 #                                           plus the device-free tests as a control;
 #                                         CudnnThroughputBench: LeNet-5 and resnet-small at several batch
 #                                           sizes, cuDNN against oneDNN on the same machine's CPU.

@@ -1,5 +1,6 @@
 package io.batchwise.cudnn;
 
+import io.batchwise.backend.Precision;
 import io.batchwise.Graph;
 import io.batchwise.Shape;
 import io.batchwise.backend.Backend;
@@ -21,10 +22,12 @@ import java.util.Random;
 /**
  * Training throughput (samples per second of whole trainer steps: input upload, forward, loss,
  * backward, SGD update) of LeNet-5 and resnet-small at several batch sizes, on the cudnn backend and
- * on oneDNN on the same machine's CPU. Run by src/cudnn/gpu-suite.sh:
+ * on oneDNN on the same machine's CPU; on the GPU in float32 and in bf16 mixed precision ({@code cudnn-bf16}).
+ * Run by src/cudnn/gpu-suite.sh:
  * {@code java -cp ... io.batchwise.cudnn.CudnnThroughputBench [results.md]}. Each point: warm-up
  * steps, then the median of 5 timed rounds; prints a Markdown table (and writes it to the file).
  * {@code -Dbatchwise.bench.runs=lenet:32,128;resnet-small:64} and {@code -Dbatchwise.bench.backends=onednn}
+ * (of {@code cudnn,cudnn-bf16,onednn})
  * narrow it (oneDNN alone checks the harness on a machine without a GPU).
  */
 public final class CudnnThroughputBench {
@@ -37,16 +40,18 @@ public final class CudnnThroughputBench {
     public static void main(String[] args) throws IOException {
         // -Dbatchwise.bench.runs=model:b,b;model:b  -Dbatchwise.bench.backends=cudnn,onednn (onednn alone checks the harness)
         String runs = System.getProperty("batchwise.bench.runs", "lenet:32,128,512,2048;resnet-small:32,128,512");
-        List<String> names = List.of(System.getProperty("batchwise.bench.backends", "cudnn,onednn").split(","));
+        List<String> names = List.of(System.getProperty("batchwise.bench.backends", "cudnn,cudnn-bf16,onednn").split(","));
         Backend gpu = new CudnnBackend();
         Backend cpu = new OneDnnBackend();
-        if (names.contains("cudnn") && !gpu.availability().available()) {
+        if ((names.contains("cudnn") || names.contains("cudnn-bf16")) && !gpu.availability().available()) {
             System.out.println("cudnn unavailable: " + gpu.availability().reason());
             System.exit(2);
         }
-        List<Backend> backends = new ArrayList<>();
-        for (Backend b : new Backend[] {gpu, cpu}) {
-            if (names.contains(b.name())) {
+        // (label, backend, precision) in table order
+        List<Object[]> backends = new ArrayList<>();
+        for (Object[] b : new Object[][] {{"cudnn", gpu, Precision.FLOAT32}, {"cudnn-bf16", gpu, Precision.BF16_MIXED},
+            {"onednn", cpu, Precision.FLOAT32}}) {
+            if (names.contains((String) b[0])) {
                 backends.add(b);
             }
         }
@@ -55,15 +60,16 @@ public final class CudnnThroughputBench {
             String[] mb = run.split(":");
             for (String b : mb[1].split(",")) {
                 int batch = Integer.parseInt(b.trim());
-                for (Backend be : backends) {
-                    Point p = measure(be, mb[0].trim(), batch);
+                for (Object[] be : backends) {
+                    Point p = measure((String) be[0], (Backend) be[1], (Precision) be[2], mb[0].trim(), batch);
                     points.add(p);
                     System.out.printf("%-13s %-7s b=%-5d %,12.0f samples/s %9.3f ms/step (rounds within %.0f%%)%n", p.model(),
                             p.backend(), p.batch(), p.samplesPerSecond(), p.msPerStep(), 100 * p.spread());
                 }
             }
         }
-        String table = table(points, names.contains("cudnn") ? gpu.availability().reason() : "not measured",
+        String table = table(points, names.contains("cudnn") || names.contains("cudnn-bf16") ? gpu.availability().reason()
+                : "not measured",
                 cpu.availability().reason());
         System.out.println(table);
         if (args.length > 0) {
@@ -71,7 +77,7 @@ public final class CudnnThroughputBench {
         }
     }
 
-    static Point measure(Backend backend, String model, int batch) {
+    static Point measure(String label, Backend backend, Precision precision, String model, int batch) {
         Graph g = Models.byName(model);
         Random r = new Random(1);
         int n = batch * 4;
@@ -91,7 +97,7 @@ public final class CudnnThroughputBench {
         // Enough steps per round for about 2 x 10^4 samples (fewer for the CPU's larger models), at least 3.
         int steps = Math.max(3, (backend.name().equals("cudnn") ? 20_000 : 4_000) / batch / (model.equals("lenet") ? 1 : 4));
         try (Trainer t = Trainer.builder(g, backend).loss(new SoftmaxCrossEntropy()).optimizer(Optimizer.Sgd.plain(0.01))
-                .batch(BatchSize.mini(batch)).microBatch(batch).seed(1).build()) {
+                .batch(BatchSize.mini(batch)).microBatch(batch).seed(1).precision(precision).build()) {
             for (int s = 0; s < Math.max(3, steps / 4); s++) {
                 t.trainBatch(data, order, (s % 4) * batch, batch);
             }
@@ -105,9 +111,17 @@ public final class CudnnThroughputBench {
             }
             Arrays.sort(rounds);
             double median = rounds[rounds.length / 2];
-            return new Point(model, backend.name(), batch, batch / median, 1000 * median,
+            return new Point(model, label, batch, batch / median, 1000 * median,
                     (rounds[rounds.length - 1] - rounds[0]) / median);
         }
+    }
+
+    private static String rate(Point p) {
+        return p == null ? "-" : String.format("%,.0f", p.samplesPerSecond());
+    }
+
+    private static String ratio(Point a, Point b) {
+        return a == null || b == null ? "-" : String.format("%.2fx", a.samplesPerSecond() / b.samplesPerSecond());
     }
 
     private static Point find(List<Point> points, Point like, String backend) {
@@ -119,17 +133,17 @@ public final class CudnnThroughputBench {
         StringBuilder sb = new StringBuilder();
         sb.append("GPU: ").append(gpu).append("\n\nCPU: ").append(cpu).append(", ")
                 .append(Runtime.getRuntime().availableProcessors()).append(" processors\n\n");
-        sb.append("| model | batch | cudnn samples/s | onednn samples/s | speed-up |\n|---|---:|---:|---:|---:|\n");
+        sb.append("| model | batch | cudnn samples/s | cudnn bf16 samples/s | bf16 / fp32 | onednn samples/s | cudnn / onednn |\n"
+                + "|---|---:|---:|---:|---:|---:|---:|\n");
         for (Point p : points) {
             Point g = find(points, p, "cudnn");
+            Point h = find(points, p, "cudnn-bf16");
             Point c = find(points, p, "onednn");
-            if (p != (g != null ? g : c)) {
+            if (p != (g != null ? g : h != null ? h : c)) {
                 continue; // one row per model and batch
             }
-            sb.append(String.format("| %s | %d | %s | %s | %s |%n", p.model(), p.batch(),
-                    g == null ? "-" : String.format("%,.0f", g.samplesPerSecond()),
-                    c == null ? "-" : String.format("%,.0f", c.samplesPerSecond()),
-                    g == null || c == null ? "-" : String.format("%.1fx", g.samplesPerSecond() / c.samplesPerSecond())));
+            sb.append(String.format("| %s | %d | %s | %s | %s | %s | %s |%n", p.model(), p.batch(), rate(g), rate(h), ratio(h, g),
+                    rate(c), ratio(g, c)));
         }
         return sb.toString();
     }

@@ -24,7 +24,8 @@ import org.junit.platform.launcher.listeners.TestExecutionSummary;
 public final class GpuSuite {
     /** The GPU suites, then the device-free ones as a control. */
     static final List<String> DEFAULT = List.of("CudnnKernelsTest", "CudnnDeviceTest", "CudnnConformanceTest",
-            "CudnnTrainingTest", "CudnnPlannerTest", "CudnnAvailabilityTest", "SimulatedConformanceTest");
+            "CudnnTrainingTest", "CudnnBf16ConformanceTest", "CudnnBf16TrainingTest", "CudnnPlannerTest", "CudnnAvailabilityTest",
+            "SimulatedConformanceTest");
 
     private GpuSuite() {
     }
