@@ -84,6 +84,45 @@ public abstract class Bf16TrainingSuite {
         }
     }
 
+    /**
+     * Exact BatchNorm in bf16: an effective batch of 24 as micro-batches of 8 and of 7 (3 in the last) gives one bf16
+     * pass's gradient within 4 u of its largest element; ghost statistics (each micro-batch's own) give another
+     * gradient, several times further off. The statistics and their sums are float32 on every backend; what differs
+     * from one pass is where the bf16 roundings of the normalised activations fall.
+     */
+    @org.junit.jupiter.api.Test
+    void exactBatchNormEqualsOneBigBatchInBf16() {
+        Graph g = TrainingSuite.withThreeBatchNorms();
+        InMemoryDataset d = TrainingSuite.teacherData(io.batchwise.Shape.of(2, 6, 6), 4, 24, 9);
+        Optimizer sgd = Optimizer.Sgd.momentum(0.1, 0.9);
+        float[] whole;
+        try (Trainer t = bn(g, sgd, 24, io.batchwise.train.BatchNormMode.EXACT)) {
+            t.trainBatch(d, identity(24), 0, 24);
+            whole = t.parameters().logicalGradients();
+        }
+        for (int micro : new int[] {8, 7}) {
+            try (Trainer t = bn(g, sgd, micro, io.batchwise.train.BatchNormMode.EXACT)) {
+                t.trainBatch(d, identity(24), 0, 24);
+                double e = relative(t.parameters().logicalGradients(), whole);
+                LoggerFactory.getLogger(Bf16TrainingSuite.class).info("{} bf16 exact BatchNorm, 24 as micro-batches of {}: gradient"
+                        + " vs one pass {}", backend().name(), micro, e);
+                assertTrue(e <= TOLERANCE, "micro-batch " + micro + ": exact BatchNorm gradient in bf16 differs by " + e);
+            }
+        }
+        try (Trainer ghost = bn(g, sgd, 8, io.batchwise.train.BatchNormMode.GHOST)) {
+            ghost.trainBatch(d, identity(24), 0, 24);
+            double e = relative(ghost.parameters().logicalGradients(), whole);
+            LoggerFactory.getLogger(Bf16TrainingSuite.class).info("{} bf16 ghost BatchNorm, 24 as 3 x 8: gradient vs one pass {}",
+                    backend().name(), e);
+            assertTrue(e > 4 * TOLERANCE, "ghost statistics should differ from the big batch's by more than bf16 rounding: " + e);
+        }
+    }
+
+    private Trainer bn(Graph g, Optimizer o, int micro, io.batchwise.train.BatchNormMode mode) {
+        return Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(o).batch(BatchSize.mini(24))
+                .microBatch(micro).batchNorm(mode).seed(6).precision(Precision.BF16_MIXED).build();
+    }
+
     private static int[] identity(int n) {
         int[] o = new int[n];
         for (int i = 0; i < n; i++) {
