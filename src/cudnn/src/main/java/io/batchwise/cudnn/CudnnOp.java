@@ -100,6 +100,12 @@ sealed interface CudnnOp {
      */
     record Gemm(String label, boolean transA, boolean transB, int m, int n, int k, CudnnBuffer a, int lda, CudnnBuffer b,
                 int ldb, CudnnBuffer c, int ldc, Beta beta) implements CudnnOp {
+        public Gemm {
+            if (a.type != b.type) { // cublasGemmEx takes A and B of one type
+                throw new IllegalArgumentException(label + ": A " + a + " and B " + b + " differ in type");
+            }
+        }
+
         public CudnnBuffer[] buffers() {
             return of(a, b, c);
         }
