@@ -20,8 +20,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.slf4j.LoggerFactory;
 
 /**
- * Training in bf16 mixed precision on a backend: accumulation over micro-batches equals one big batch, as in float32,
- * and the bf16 step is the float32 one up to bf16's rounding. A backend's test extends this and names the backend.
+ * Training in bf16 mixed precision on a backend: the planner fits about twice resnet-small's micro-batch, accumulation
+ * over micro-batches equals one big batch, as in float32, and the bf16 step is the float32 one up to bf16's rounding.
+ * A backend's test extends this and names the backend.
  */
 public abstract class Bf16TrainingSuite {
     /** 4 u, u = 2^-8 the unit roundoff of bf16: the bound of the bf16 conformance suites. */
@@ -38,6 +39,29 @@ public abstract class Bf16TrainingSuite {
     void bf16Available() {
         String why = bf16Unavailable();
         assumeTrue(why == null, why);
+    }
+
+    /**
+     * The planner counts bytes by type: bf16 halves activations and their gradients, so at 64 MiB resnet-small's
+     * planned micro-batch grows at least 1.8x (issue 20's figure; fixed bytes, the f32 master weights, gradients and
+     * Adam state, do not change), and the plan table names the precision.
+     */
+    @org.junit.jupiter.api.Test
+    void plannedMicroBatchGrowsWithBf16() {
+        Graph g = Models.resnetSmall();
+        io.batchwise.plan.Budget budget = io.batchwise.plan.Budget.of(64L << 20);
+        int slots = Optimizer.Adam.of(1e-3).stateSlots();
+        var f32 = io.batchwise.plan.MemoryPlanner.plan(backend(), g, slots, 4096, budget, Precision.FLOAT32);
+        var bf16 = io.batchwise.plan.MemoryPlanner.plan(backend(), g, slots, 4096, budget, Precision.BF16_MIXED);
+        LoggerFactory.getLogger(Bf16TrainingSuite.class).info("{}, resnet-small at 64 MiB: fp32 micro-batch {}, bf16 {} ({}x)\n{}\n{}",
+                backend().name(), f32.microBatch(), bf16.microBatch(), bf16.microBatch() / (double) f32.microBatch(), f32.table(),
+                bf16.table());
+        assertEquals(f32.fixedBytes(), bf16.fixedBytes(), "master weights, gradients and optimizer state stay f32");
+        assertTrue(bf16.microBatch() >= 1.8 * f32.microBatch(), "bf16 " + bf16.microBatch() + " vs fp32 " + f32.microBatch());
+        assertTrue(bf16.predictedPeakBytes() <= budget.bytes());
+        assertEquals(Precision.BF16_MIXED, bf16.precision());
+        assertTrue(bf16.table().contains("precision bf16"), bf16.table());
+        assertTrue(f32.table().contains("precision fp32"), f32.table());
     }
 
     private Trainer trainer(Graph g, int big, int micro, Precision p) {
