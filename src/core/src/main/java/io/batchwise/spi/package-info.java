@@ -6,6 +6,7 @@
  * follows for which nodes backward runs for; {@link io.batchwise.spi.BoundExecutors} a plan's bookkeeping of its
  * executors (one close order); {@link io.batchwise.backend.ParameterLayout#requireFits} the one rule for whether
  * parameters fit a plan; {@link io.batchwise.spi.SharedArena} the check of an arena shared between executors;
- * {@link io.batchwise.spi.Lifetimes} the memory plan's lifetimes stretched to where a planner's ops use each buffer.
+ * {@link io.batchwise.spi.Lifetimes} the memory plan's lifetimes stretched to where a planner's ops use each buffer;
+ * {@link io.batchwise.spi.Bf16} the one bfloat16 rounding of every backend's host copies.
  */
 package io.batchwise.spi;

@@ -3,6 +3,7 @@ package io.batchwise.cudnn;
 import io.batchwise.DataType;
 import io.batchwise.Shape;
 import io.batchwise.backend.Tensor;
+import io.batchwise.spi.Bf16;
 
 /**
  * A float32 or bfloat16 tensor in device memory, plain row-major. Reads and writes copy between Java arrays and

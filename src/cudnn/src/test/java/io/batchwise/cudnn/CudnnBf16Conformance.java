@@ -4,6 +4,7 @@ import io.batchwise.Node;
 import io.batchwise.backend.Precision;
 import io.batchwise.layer.Input;
 import io.batchwise.layer.MaxPool2d;
+import io.batchwise.spi.Bf16;
 import io.batchwise.testkit.BackendConformanceSuite;
 
 /**

@@ -1,5 +1,7 @@
 package io.batchwise.cudnn;
 
+import io.batchwise.spi.Bf16;
+
 /**
  * Java ports of the kernels in native/cuda, line for line, run on a {@link SimulatedDevice} with the
  * arguments of a {@link KernelCall}: one loop iteration per CUDA thread of the grid-stride loop.

@@ -1,5 +1,7 @@
 package io.batchwise.cudnn;
 
+import io.batchwise.spi.Bf16;
+
 /**
  * The cuDNN and cuBLAS ops of a program as plain loops on a {@link SimulatedDevice}, with the
  * semantics of the real calls: outputs blended as {@code result + beta * out} (beta 0 never reads out),

@@ -167,7 +167,7 @@ final class OneDnnTensor implements HostTensor {
     /** Physical element {@code i} (memory order, padding included), for host-side steps. */
     float getAt(long i) {
         if (bf16) {
-            return Float.intBitsToFloat((shorts().get(Math.toIntExact(i)) & 0xffff) << 16);
+            return io.batchwise.spi.Bf16.toFloat(shorts().get(Math.toIntExact(i)));
         }
         FloatBuffer f = floats();
         return f != null ? f.get((int) i) : bigFloats.get(i);
@@ -176,7 +176,7 @@ final class OneDnnTensor implements HostTensor {
     /** Sets physical element {@code i} (a bf16 tensor stores it rounded to nearest even, as oneDNN's reorders do). */
     void putAt(long i, float v) {
         if (bf16) {
-            shorts().put(Math.toIntExact(i), toBf16(v));
+            shorts().put(Math.toIntExact(i), io.batchwise.spi.Bf16.fromFloat(v));
             return;
         }
         FloatBuffer f = floats();
@@ -190,16 +190,6 @@ final class OneDnnTensor implements HostTensor {
     /** Elements in memory order, padding of a blocked layout included. */
     long physicalElements() {
         return bytes / (bf16 ? 2 : 4);
-    }
-
-    /** float32 to bfloat16 bits, rounding to nearest even; NaN stays a (quiet) NaN. */
-    static short toBf16(float v) {
-        int b = Float.floatToRawIntBits(v);
-        if (Float.isNaN(v)) {
-            return (short) ((b >>> 16) | 0x40);
-        }
-        int rounding = 0x7fff + ((b >>> 16) & 1);
-        return (short) ((b + rounding) >>> 16);
     }
 
     private java.nio.ShortBuffer shorts() {

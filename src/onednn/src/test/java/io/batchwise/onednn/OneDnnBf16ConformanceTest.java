@@ -45,7 +45,7 @@ class OneDnnBf16ConformanceTest extends BackendConformanceSuite {
     /** Inputs, weights and output gradients exactly representable in bf16 (see the suite's {@code representable}). */
     @Override
     protected float representable(float v) {
-        return Float.intBitsToFloat(OneDnnTensor.toBf16(v) << 16);
+        return io.batchwise.spi.Bf16.round(v);
     }
 
     @Override
