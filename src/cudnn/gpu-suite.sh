@@ -59,7 +59,7 @@ pack() {
     fi
     # The packed runtime must run the device-free tests (exit 2 = they passed, and there is no GPU here).
     rc=0
-    "$stage/jre/bin/java" -cp "$stage/lib/*" io.batchwise.cudnn.GpuSuite CudnnPlannerLogicTest SimulatedTrainingTest \
+    "$stage/jre/bin/java" -cp "$stage/lib/*" io.batchwise.cudnn.GpuSuite CudnnPlannerLogicTest SimulatedTrainingTest SimulatedBf16ConformanceTest \
         >"$stage/check.log" 2>&1 || rc=$?
     if [ "$rc" != 0 ] && [ "$rc" != 2 ]; then
         cat "$stage/check.log" >&2
