@@ -56,8 +56,7 @@ record KernelCall(Kernel kernel, long threads, Object[] args) {
             return new KernelCall(Kernel.VEC_FILL.forType(o.y()), o.n(), new Object[] {o.n(), o.value(), ptr(addr, o.y())});
         } else if (op instanceof CudnnOp.SliceCopy o) {
             return new KernelCall(Kernel.SLICE_COPY.forType(same(o.src(), o.dst())), o.outer() * o.block(), new Object[] {o.outer(),
-                o.block(),
-                ptr(addr, o.src()), o.srcStride(), o.srcOffset(), ptr(addr, o.dst()), o.dstStride(), o.dstOffset(),
+                o.block(), ptr(addr, o.src()), o.srcStride(), o.srcOffset(), ptr(addr, o.dst()), o.dstStride(), o.dstOffset(),
                 o.beta().value(run.mode())});
         } else if (op instanceof CudnnOp.DropoutMask o) {
             if (!run.pass().contiguous()) { // the kernel keys sample n by firstSample + n
