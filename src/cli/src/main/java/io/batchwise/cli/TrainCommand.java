@@ -380,15 +380,19 @@ final class TrainCommand implements Callable<Integer> {
                 : "adaptive: from " + effective + " up to " + cap + " of " + n + " samples; the plan is for " + cap;
         String planText = Planning.describe(chosen, modelName, graph, planned, regime, describe(optimizer), scheduleText);
 
-        return new Prepared(chosen, backend, optimizer, train, test, user, modelName, graph, builtIn, outDir, ckptDir, ckpt,
+        return new Prepared(chosen, optimizer, train, test, user, modelName, graph, builtIn, outDir, ckptDir, ckpt,
                 restore, n, effective, cap, budget, planned, sched, totalSteps, maxSteps, planText);
     }
 
     /** What {@link #prepare} settled for the run. */
-    private record Prepared(Planning.Chosen chosen, Backend backend, Optimizer optimizer, Dataset train, InMemoryDataset test,
+    private record Prepared(Planning.Chosen chosen, Optimizer optimizer, Dataset train, InMemoryDataset test,
                             UserData.Loaded user, String modelName, Graph graph, boolean builtIn, Path outDir, Path ckptDir,
                             Path ckpt, boolean restore, int n, int effective, int cap, Budget budget, Planning.Result planned,
                             Schedule sched, long totalSteps, long maxSteps, String planText) {
+        Backend backend() {
+            return chosen.backend();
+        }
+
         MemoryPlanner.Decision decision() {
             return planned.decision();
         }

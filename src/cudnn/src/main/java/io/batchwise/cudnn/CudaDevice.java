@@ -64,6 +64,7 @@ import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.ShortPointer;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -359,40 +360,72 @@ final class CudaDevice implements CudnnDevice {
 
     @Override
     public void upload(long address, float[] src, int offset, int length) {
-        enter();
         try (FloatPointer host = new FloatPointer(Math.max(1, length))) {
             host.put(src, offset, length);
-            checkRuntime(cudaMemcpy(at(address), host, 4L * length, cudaMemcpyHostToDevice), "copying " + length + " floats to the device");
+            toDevice(address, host, length, "floats");
         }
     }
 
     @Override
     public void download(long address, float[] dst, int offset, int length) {
-        enter();
         try (FloatPointer host = new FloatPointer(Math.max(1, length))) {
-            checkRuntime(cudaMemcpy(host, at(address), 4L * length, cudaMemcpyDeviceToHost), "copying " + length + " floats from the device");
+            fromDevice(address, host, length, "floats");
             host.get(dst, offset, length);
         }
     }
 
     @Override
     public void uploadShorts(long address, short[] src, int offset, int length) {
-        enter();
-        try (org.bytedeco.javacpp.ShortPointer host = new org.bytedeco.javacpp.ShortPointer(Math.max(1, length))) {
+        try (ShortPointer host = new ShortPointer(Math.max(1, length))) {
             host.put(src, offset, length);
-            checkRuntime(cudaMemcpy(at(address), host, 2L * length, cudaMemcpyHostToDevice), "copying " + length
-                    + " bf16 values to the device");
+            toDevice(address, host, length, "bf16 values");
         }
     }
 
     @Override
     public void downloadShorts(long address, short[] dst, int offset, int length) {
-        enter();
-        try (org.bytedeco.javacpp.ShortPointer host = new org.bytedeco.javacpp.ShortPointer(Math.max(1, length))) {
-            checkRuntime(cudaMemcpy(host, at(address), 2L * length, cudaMemcpyDeviceToHost), "copying " + length
-                    + " bf16 values from the device");
+        try (ShortPointer host = new ShortPointer(Math.max(1, length))) {
+            fromDevice(address, host, length, "bf16 values");
             host.get(dst, offset, length);
         }
+    }
+
+    @Override
+    public void uploadInts(long address, int[] src, int offset, int length) {
+        try (IntPointer host = new IntPointer(Math.max(1, length))) {
+            host.put(src, offset, length);
+            toDevice(address, host, length, "ints");
+        }
+    }
+
+    @Override
+    public void downloadInts(long address, int[] dst, int offset, int length) {
+        try (IntPointer host = new IntPointer(Math.max(1, length))) {
+            fromDevice(address, host, length, "ints");
+            host.get(dst, offset, length);
+        }
+    }
+
+    @Override
+    public void downloadDoubles(long address, double[] dst, int offset, int length) {
+        try (DoublePointer host = new DoublePointer(Math.max(1, length))) {
+            fromDevice(address, host, length, "doubles");
+            host.get(dst, offset, length);
+        }
+    }
+
+    /** A synchronous copy of {@code count} elements of {@code host} (of its element size) to the device at {@code address}. */
+    private void toDevice(long address, Pointer host, long count, String what) {
+        enter();
+        checkRuntime(cudaMemcpy(at(address), host, count * host.sizeof(), cudaMemcpyHostToDevice), "copying " + count + " "
+                + what + " to the device");
+    }
+
+    /** A synchronous copy of {@code count} elements from the device at {@code address} into {@code host}. */
+    private void fromDevice(long address, Pointer host, long count, String what) {
+        enter();
+        checkRuntime(cudaMemcpy(host, at(address), count * host.sizeof(), cudaMemcpyDeviceToHost), "copying " + count + " "
+                + what + " from the device");
     }
 
     @Override
@@ -411,33 +444,6 @@ final class CudaDevice implements CudnnDevice {
         }
         return "bf16 mixed precision needs an NVIDIA GPU of compute capability 8.0 or later (Ampere, bf16 tensor cores);"
                 + " this is sm_" + major + minor + " (" + device + "): train with --precision fp32 (Precision.FLOAT32)";
-    }
-
-    @Override
-    public void uploadInts(long address, int[] src, int offset, int length) {
-        enter();
-        try (IntPointer host = new IntPointer(Math.max(1, length))) {
-            host.put(src, offset, length);
-            checkRuntime(cudaMemcpy(at(address), host, 4L * length, cudaMemcpyHostToDevice), "copying " + length + " ints to the device");
-        }
-    }
-
-    @Override
-    public void downloadInts(long address, int[] dst, int offset, int length) {
-        enter();
-        try (IntPointer host = new IntPointer(Math.max(1, length))) {
-            checkRuntime(cudaMemcpy(host, at(address), 4L * length, cudaMemcpyDeviceToHost), "copying " + length + " ints from the device");
-            host.get(dst, offset, length);
-        }
-    }
-
-    @Override
-    public void downloadDoubles(long address, double[] dst, int offset, int length) {
-        enter();
-        try (DoublePointer host = new DoublePointer(Math.max(1, length))) {
-            checkRuntime(cudaMemcpy(host, at(address), 8L * length, cudaMemcpyDeviceToHost), "copying " + length + " doubles from the device");
-            host.get(dst, offset, length);
-        }
     }
 
     @Override
@@ -592,12 +598,13 @@ final class CudaDevice implements CudnnDevice {
      */
     static Candidate pick(String what, ConvGeometry g, int[] algos, int[] status, int[] determinism, int[] mathType,
                           long[] memory, WorkspaceQuery exact) {
+        boolean tensorOps = TF32 || g.bf16(); // tensor-op math allowed: TF32 asked for, or bf16 data
         for (int pass = 0; pass < 2; pass++) {
             for (int i = 0; i < algos.length; i++) {
                 boolean strict = determinism[i] == CUDNN_DETERMINISTIC
-                        && (TF32 || g.bf16() || (mathType[i] != CUDNN_TENSOR_OP_MATH && mathType[i] != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
+                        && (tensorOps || (mathType[i] != CUDNN_TENSOR_OP_MATH && mathType[i] != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
                 if (status[i] == CUDNN_STATUS_SUCCESS && memory[i] <= WORKSPACE_LIMIT && (pass == 1 || strict)) {
-                    int math = g.bf16() ? mathType[i] : descriptorMath(mathType[i]);
+                    int math = tensorOps ? mathType[i] : descriptorMath(mathType[i]);
                     long bytes = exact.bytes(algos[i], math);
                     if (bytes > WORKSPACE_LIMIT) {
                         LOG.debug("cudnn: {} algorithm {} for {} needs {} of workspace, over the limit", what, algos[i], g.describe(),
@@ -870,12 +877,11 @@ final class CudaDevice implements CudnnDevice {
                         beta(o.beta(), run), (cudnnFilterStruct) p[1], ptr(a, o.dw())), what);
             } else if (op instanceof CudnnOp.BiasForward o) {
                 checkCudnn(cudnnAddTensor(cudnn, one, (cudnnTensorStruct) p[0], ptr(a, o.bias()), beta(o.beta(), run),
-                        (cudnnTensorStruct) p[1],
-                        ptr(a, o.y())), what);
+                        (cudnnTensorStruct) p[1], ptr(a, o.y())), what);
             } else if (op instanceof CudnnOp.BiasBackward o) {
                 checkCudnn(cudnnConvolutionBackwardBias(cudnn, one, (cudnnTensorStruct) p[1], ptr(a, o.dy()), beta(o.beta(), run),
                         (cudnnTensorStruct) p[0], ptr(a, o.db())), what);
-            } else if (op instanceof CudnnOp.Gemm o && (o.a().bf16() || o.b().bf16())) {
+            } else if (op instanceof CudnnOp.Gemm o && o.a().bf16()) { // A and B share a type (CudnnOp.Gemm)
                 // bf16 A and B, C bf16 or float32, accumulated in float32 (tensor cores from sm_80).
                 checkCublas(cublasGemmEx(cublas, o.transA() ? CUBLAS_OP_T : CUBLAS_OP_N, o.transB() ? CUBLAS_OP_T : CUBLAS_OP_N,
                         o.m(), o.n(), o.k(), one, ptr(a, o.a()), cudaType(o.a()), o.lda(), ptr(a, o.b()), cudaType(o.b()), o.ldb(),

@@ -106,8 +106,8 @@ final class CudnnPlanner {
         this.batch = batch;
         this.options = options;
         this.training = options.training();
-        this.bf16 = options.precision() == Precision.BF16_MIXED;
         this.act = options.precision().activationType(DataType.FLOAT32);
+        this.bf16 = act == DataType.BFLOAT16;
         this.tuner = tuner;
         this.params = CudnnBackend.layout(graph);
         this.mem = new MemoryPlan.Builder(graph, batch, training);
@@ -231,15 +231,13 @@ final class CudnnPlanner {
      */
     private void stageOutput(Node out) {
         CudnnBuffer y = output(out.name());
-        int last = mem.steps() - 1;
-        outputStage = add(out.name() + ".dst_f32", y.shape, DataType.FLOAT32, bytes(y.shape, DataType.FLOAT32), null, null, 0);
-        mem.temporary(out, "dst_f32", Kind.ACTIVATION, padded(outputStage.bytes), 0);
+        // Declared at one step; compile() stretches both over the whole step, as everything the caller touches.
+        outputStage = temporary(out, "dst_f32", Kind.ACTIVATION, y.shape, DataType.FLOAT32, 0);
         step = forwardStep(out);
         forward(new CudnnOp.Convert(out.name() + " output to float32", y.elements(), y, outputStage, CudnnOp.Beta.ZERO));
         if (training) {
-            outputGradientStage = add(out.name() + ".diff_dst_f32", y.shape, DataType.FLOAT32, bytes(y.shape, DataType.FLOAT32),
-                    null, null, 0);
-            mem.temporary(out, "diff_dst_f32", Kind.ACTIVATION_GRADIENT, padded(outputGradientStage.bytes), last);
+            outputGradientStage = temporary(out, "diff_dst_f32", Kind.ACTIVATION_GRADIENT, y.shape, DataType.FLOAT32,
+                    mem.steps() - 1);
         }
     }
 

@@ -30,8 +30,6 @@ final class CudnnProgram {
     final CudnnBuffer lossTargets;
     final CudnnBuffer lossValues;
     final CudnnBuffer lossCorrect;
-    /** The element type of activations and their gradients (see {@link CudnnPlanner#act}). */
-    final io.batchwise.DataType act;
     /** The float32 buffers the caller writes, by graph input: the inputs' outputs, or a bf16 plan's float32 buffers. */
     final Map<String, CudnnBuffer> callerInputs;
     /** What the caller and the loss read as the output, and write as its gradient (null in an inference plan). */
@@ -53,7 +51,6 @@ final class CudnnProgram {
         this.lossTargets = p.lossTargets;
         this.lossValues = p.lossValues;
         this.lossCorrect = p.lossCorrect;
-        this.act = p.act;
         Map<String, CudnnBuffer> in = new java.util.HashMap<>();
         p.graph.inputs().forEach(n -> in.put(n.name(), p.callerInput(n.name())));
         this.callerInputs = Map.copyOf(in);

@@ -37,6 +37,10 @@ public final class CudnnThroughputBench {
     record Point(String model, String backend, int batch, double samplesPerSecond, double msPerStep, double spread) {
     }
 
+    /** One column of the table: its label, the backend and the precision it trains in. */
+    record Side(String label, Backend backend, Precision precision) {
+    }
+
     public static void main(String[] args) throws IOException {
         // -Dbatchwise.bench.runs=model:b,b;model:b  -Dbatchwise.bench.backends=cudnn,onednn (onednn alone checks the harness)
         String runs = System.getProperty("batchwise.bench.runs", "lenet:32,128,512,2048;resnet-small:32,128,512");
@@ -47,11 +51,10 @@ public final class CudnnThroughputBench {
             System.out.println("cudnn unavailable: " + gpu.availability().reason());
             System.exit(2);
         }
-        // (label, backend, precision) in table order
-        List<Object[]> backends = new ArrayList<>();
-        for (Object[] b : new Object[][] {{"cudnn", gpu, Precision.FLOAT32}, {"cudnn-bf16", gpu, Precision.BF16_MIXED},
-            {"onednn", cpu, Precision.FLOAT32}}) {
-            if (names.contains((String) b[0])) {
+        List<Side> backends = new ArrayList<>(); // in table order
+        for (Side b : List.of(new Side("cudnn", gpu, Precision.FLOAT32), new Side("cudnn-bf16", gpu, Precision.BF16_MIXED),
+                new Side("onednn", cpu, Precision.FLOAT32))) {
+            if (names.contains(b.label())) {
                 backends.add(b);
             }
         }
@@ -60,8 +63,8 @@ public final class CudnnThroughputBench {
             String[] mb = run.split(":");
             for (String b : mb[1].split(",")) {
                 int batch = Integer.parseInt(b.trim());
-                for (Object[] be : backends) {
-                    Point p = measure((String) be[0], (Backend) be[1], (Precision) be[2], mb[0].trim(), batch);
+                for (Side be : backends) {
+                    Point p = measure(be, mb[0].trim(), batch);
                     points.add(p);
                     System.out.printf("%-13s %-7s b=%-5d %,12.0f samples/s %9.3f ms/step (rounds within %.0f%%)%n", p.model(),
                             p.backend(), p.batch(), p.samplesPerSecond(), p.msPerStep(), 100 * p.spread());
@@ -77,7 +80,8 @@ public final class CudnnThroughputBench {
         }
     }
 
-    static Point measure(String label, Backend backend, Precision precision, String model, int batch) {
+    static Point measure(Side side, String model, int batch) {
+        Backend backend = side.backend();
         Graph g = Models.byName(model);
         Random r = new Random(1);
         int n = batch * 4;
@@ -97,7 +101,7 @@ public final class CudnnThroughputBench {
         // Enough steps per round for about 2 x 10^4 samples (fewer for the CPU's larger models), at least 3.
         int steps = Math.max(3, (backend.name().equals("cudnn") ? 20_000 : 4_000) / batch / (model.equals("lenet") ? 1 : 4));
         try (Trainer t = Trainer.builder(g, backend).loss(new SoftmaxCrossEntropy()).optimizer(Optimizer.Sgd.plain(0.01))
-                .batch(BatchSize.mini(batch)).microBatch(batch).seed(1).precision(precision).build()) {
+                .batch(BatchSize.mini(batch)).microBatch(batch).seed(1).precision(side.precision()).build()) {
             for (int s = 0; s < Math.max(3, steps / 4); s++) {
                 t.trainBatch(data, order, (s % 4) * batch, batch);
             }
@@ -111,7 +115,7 @@ public final class CudnnThroughputBench {
             }
             Arrays.sort(rounds);
             double median = rounds[rounds.length / 2];
-            return new Point(model, label, batch, batch / median, 1000 * median,
+            return new Point(model, side.label(), batch, batch / median, 1000 * median,
                     (rounds[rounds.length - 1] - rounds[0]) / median);
         }
     }

@@ -5,6 +5,7 @@ import io.batchwise.Shape;
 import io.batchwise.backend.DeviceOutOfMemoryException;
 import io.batchwise.backend.HostTensor;
 import io.batchwise.backend.MemoryTracker;
+import io.batchwise.spi.Bf16;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.bytedeco.dnnl.memory;
@@ -167,7 +168,7 @@ final class OneDnnTensor implements HostTensor {
     /** Physical element {@code i} (memory order, padding included), for host-side steps. */
     float getAt(long i) {
         if (bf16) {
-            return io.batchwise.spi.Bf16.toFloat(shorts().get(Math.toIntExact(i)));
+            return Bf16.toFloat(shorts().get(Math.toIntExact(i)));
         }
         FloatBuffer f = floats();
         return f != null ? f.get((int) i) : bigFloats.get(i);
@@ -176,7 +177,7 @@ final class OneDnnTensor implements HostTensor {
     /** Sets physical element {@code i} (a bf16 tensor stores it rounded to nearest even, as oneDNN's reorders do). */
     void putAt(long i, float v) {
         if (bf16) {
-            shorts().put(Math.toIntExact(i), io.batchwise.spi.Bf16.fromFloat(v));
+            shorts().put(Math.toIntExact(i), Bf16.fromFloat(v));
             return;
         }
         FloatBuffer f = floats();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.batchwise.backend.Backend;
 import io.batchwise.backend.Precision;
+import io.batchwise.spi.Bf16;
 import io.batchwise.testkit.BackendConformanceSuite;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -45,7 +46,7 @@ class OneDnnBf16ConformanceTest extends BackendConformanceSuite {
     /** Inputs, weights and output gradients exactly representable in bf16 (see the suite's {@code representable}). */
     @Override
     protected float representable(float v) {
-        return io.batchwise.spi.Bf16.round(v);
+        return Bf16.round(v);
     }
 
     @Override

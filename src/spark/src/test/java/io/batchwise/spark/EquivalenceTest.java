@@ -4,8 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.batchwise.Graph;
+import io.batchwise.backend.Backends;
+import io.batchwise.backend.Plan;
+import io.batchwise.backend.PlanOptions;
+import io.batchwise.backend.Precision;
 import io.batchwise.models.Models;
 import io.batchwise.train.InMemoryDataset;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -57,11 +62,10 @@ class EquivalenceTest {
 
     /** Skips where oneDNN refuses bf16 (a CPU without native bf16: the refusal is UnsupportedOperationException). */
     private static void assumeNativeBf16() {
-        try (io.batchwise.backend.Plan p = io.batchwise.backend.Backends.get("onednn").plan(Models.mlp(), 1,
-                io.batchwise.backend.PlanOptions.forTraining().withPrecision(io.batchwise.backend.Precision.BF16_MIXED))) {
+        try (Plan p = Backends.get("onednn").plan(Models.mlp(), 1, PlanOptions.forTraining().withPrecision(Precision.BF16_MIXED))) {
             p.memory();
         } catch (UnsupportedOperationException e) {
-            org.junit.jupiter.api.Assumptions.assumeTrue(false, e.getMessage());
+            Assumptions.abort(e.getMessage());
         }
     }
 
@@ -77,13 +81,13 @@ class EquivalenceTest {
         InMemoryDataset data = LocalSpark.data(n, 11);
         Graph graph = Models.byName(model);
         int steps = 10;
-        float[] bf16 = LocalSpark.singleProcess(graph, data, batch, micro, steps, io.batchwise.backend.Precision.BF16_MIXED);
+        float[] bf16 = LocalSpark.singleProcess(graph, data, batch, micro, steps, Precision.BF16_MIXED);
         float[] fp32 = LocalSpark.singleProcess(graph, data, batch, micro, steps);
         float[] initial;
         float[] spark;
         SparkData sd = SparkData.parallelize(LocalSpark.context(), data, workers);
         try (SparkTrainer t = LocalSpark.spark(LocalSpark.context(), factory(model), batch, micro)
-                .precision(io.batchwise.backend.Precision.BF16_MIXED).build()) {
+                .precision(Precision.BF16_MIXED).build()) {
             assertTrue(t.trainer().report(n).contains("precision: bf16"), t.trainer().report(n)); // the driver's report
             initial = t.parameters().logicalValues();
             t.fit(sd, Integer.MAX_VALUE, steps);
@@ -135,7 +139,7 @@ class EquivalenceTest {
     void weightsTravelInLogicalOrderBetweenBackendsOfOtherLayouts() {
         // The driver on the reference backend (every parameter in logical order), the workers on oneDNN (convolution
         // and inner-product weights in its kernels' blocked layouts): only logical order makes them agree.
-        int reordered = io.batchwise.backend.Backends.get("onednn").parameterOrders(Models.lenet()).size();
+        int reordered = Backends.get("onednn").parameterOrders(Models.lenet()).size();
         InMemoryDataset data = LocalSpark.data(60, 17);
         float[] one = LocalSpark.singleProcess(Models.lenet(), data, 12, 4, 10);
         SparkData sd = SparkData.parallelize(LocalSpark.context(), data, 2);

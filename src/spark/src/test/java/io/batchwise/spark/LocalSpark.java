@@ -2,6 +2,7 @@ package io.batchwise.spark;
 
 import io.batchwise.Graph;
 import io.batchwise.backend.Backends;
+import io.batchwise.backend.Precision;
 import io.batchwise.loss.SoftmaxCrossEntropy;
 import io.batchwise.models.Models;
 import io.batchwise.train.BatchSize;
@@ -74,11 +75,11 @@ final class LocalSpark {
 
     /** The single-process run a Spark run must equal: Adam 1e-3, seed 7, {@code steps} steps, logical weights. */
     static float[] singleProcess(Graph graph, InMemoryDataset data, int batch, int microBatch, long steps) {
-        return singleProcess(graph, data, batch, microBatch, steps, io.batchwise.backend.Precision.FLOAT32);
+        return singleProcess(graph, data, batch, microBatch, steps, Precision.FLOAT32);
     }
 
     static float[] singleProcess(Graph graph, InMemoryDataset data, int batch, int microBatch, long steps,
-                                 io.batchwise.backend.Precision precision) {
+                                 Precision precision) {
         try (Trainer t = Trainer.builder(graph, Backends.get("onednn")).precision(precision)
                 .loss(new SoftmaxCrossEntropy())
                 .optimizer(Optimizer.Adam.of(1e-3))

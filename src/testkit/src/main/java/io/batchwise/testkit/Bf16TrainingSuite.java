@@ -5,16 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.batchwise.Graph;
+import io.batchwise.Shape;
 import io.batchwise.backend.Backend;
 import io.batchwise.backend.Precision;
 import io.batchwise.loss.SoftmaxCrossEntropy;
 import io.batchwise.models.Models;
+import io.batchwise.plan.Budget;
+import io.batchwise.plan.MemoryPlanner;
+import io.batchwise.train.BatchNormMode;
 import io.batchwise.train.BatchSize;
 import io.batchwise.train.InMemoryDataset;
 import io.batchwise.train.Optimizer;
 import io.batchwise.train.StepMetrics;
 import io.batchwise.train.Trainer;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.slf4j.LoggerFactory;
@@ -46,13 +51,13 @@ public abstract class Bf16TrainingSuite {
      * planned micro-batch grows at least 1.8x (issue 20's figure; fixed bytes, the f32 master weights, gradients and
      * Adam state, do not change), and the plan table names the precision.
      */
-    @org.junit.jupiter.api.Test
+    @Test
     void plannedMicroBatchGrowsWithBf16() {
         Graph g = Models.resnetSmall();
-        io.batchwise.plan.Budget budget = io.batchwise.plan.Budget.of(64L << 20);
+        Budget budget = Budget.of(64L << 20);
         int slots = Optimizer.Adam.of(1e-3).stateSlots();
-        var f32 = io.batchwise.plan.MemoryPlanner.plan(backend(), g, slots, 4096, budget, Precision.FLOAT32);
-        var bf16 = io.batchwise.plan.MemoryPlanner.plan(backend(), g, slots, 4096, budget, Precision.BF16_MIXED);
+        var f32 = MemoryPlanner.plan(backend(), g, slots, 4096, budget, Precision.FLOAT32);
+        var bf16 = MemoryPlanner.plan(backend(), g, slots, 4096, budget, Precision.BF16_MIXED);
         LoggerFactory.getLogger(Bf16TrainingSuite.class).info("{}, resnet-small at 64 MiB: fp32 micro-batch {}, bf16 {} ({}x)\n{}\n{}",
                 backend().name(), f32.microBatch(), bf16.microBatch(), bf16.microBatch() / (double) f32.microBatch(), f32.table(),
                 bf16.table());
@@ -114,18 +119,18 @@ public abstract class Bf16TrainingSuite {
      * gradient, several times further off. The statistics and their sums are float32 on every backend; what differs
      * from one pass is where the bf16 roundings of the normalised activations fall.
      */
-    @org.junit.jupiter.api.Test
+    @Test
     void exactBatchNormEqualsOneBigBatchInBf16() {
         Graph g = TrainingSuite.withThreeBatchNorms();
-        InMemoryDataset d = TrainingSuite.teacherData(io.batchwise.Shape.of(2, 6, 6), 4, 24, 9);
+        InMemoryDataset d = TrainingSuite.teacherData(Shape.of(2, 6, 6), 4, 24, 9);
         Optimizer sgd = Optimizer.Sgd.momentum(0.1, 0.9);
         float[] whole;
-        try (Trainer t = bn(g, sgd, 24, io.batchwise.train.BatchNormMode.EXACT)) {
+        try (Trainer t = bn(g, sgd, 24, BatchNormMode.EXACT)) {
             t.trainBatch(d, identity(24), 0, 24);
             whole = t.parameters().logicalGradients();
         }
         for (int micro : new int[] {8, 7}) {
-            try (Trainer t = bn(g, sgd, micro, io.batchwise.train.BatchNormMode.EXACT)) {
+            try (Trainer t = bn(g, sgd, micro, BatchNormMode.EXACT)) {
                 t.trainBatch(d, identity(24), 0, 24);
                 double e = relative(t.parameters().logicalGradients(), whole);
                 LoggerFactory.getLogger(Bf16TrainingSuite.class).info("{} bf16 exact BatchNorm, 24 as micro-batches of {}: gradient"
@@ -133,7 +138,7 @@ public abstract class Bf16TrainingSuite {
                 assertTrue(e <= TOLERANCE, "micro-batch " + micro + ": exact BatchNorm gradient in bf16 differs by " + e);
             }
         }
-        try (Trainer ghost = bn(g, sgd, 8, io.batchwise.train.BatchNormMode.GHOST)) {
+        try (Trainer ghost = bn(g, sgd, 8, BatchNormMode.GHOST)) {
             ghost.trainBatch(d, identity(24), 0, 24);
             double e = relative(ghost.parameters().logicalGradients(), whole);
             LoggerFactory.getLogger(Bf16TrainingSuite.class).info("{} bf16 ghost BatchNorm, 24 as 3 x 8: gradient vs one pass {}",
@@ -142,7 +147,7 @@ public abstract class Bf16TrainingSuite {
         }
     }
 
-    private Trainer bn(Graph g, Optimizer o, int micro, io.batchwise.train.BatchNormMode mode) {
+    private Trainer bn(Graph g, Optimizer o, int micro, BatchNormMode mode) {
         return Trainer.builder(g, backend()).loss(new SoftmaxCrossEntropy()).optimizer(o).batch(BatchSize.mini(24))
                 .microBatch(micro).batchNorm(mode).seed(6).precision(Precision.BF16_MIXED).build();
     }
